@@ -1,0 +1,22 @@
+#pragma once
+// The `iclsweep` subcommands. Each takes the arguments after its name and returns the process exit code.
+#include <string>
+#include <vector>
+
+namespace icl::cli {
+
+using Args = std::vector<std::string>;
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(const Args& args);
+};
+
+// The dispatch table (src/cli/main.cpp). Add a command by adding a line there.
+const std::vector<Command>& commands();
+int main(int argc, char** argv);
+
+int cmd_keys(const Args& args);
+
+}  // namespace icl::cli

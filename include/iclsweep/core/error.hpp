@@ -1,0 +1,36 @@
+#pragma once
+// Typed errors. Every user-facing failure names what is wrong (key, file, value) and how to fix it;
+// the CLI prints `what()` and exits with a code per type (see cli/exit_codes.hpp).
+#include <stdexcept>
+#include <string>
+
+namespace icl {
+
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// A parameter value that breaks a rule of the spec: names the key, the value and the rule.
+struct ParamError : Error {
+  ParamError(std::string key, std::string value, std::string rule)
+      : Error("parameter '" + key + "' = " + value + ": " + rule),
+        key(std::move(key)), value(std::move(value)), rule(std::move(rule)) {}
+  std::string key, value, rule;
+};
+
+// Job files, CLI values and other user input that cannot be parsed.
+struct InputError : Error {
+  using Error::Error;
+};
+
+// Training diverged (non-finite loss or gradient): the point is recorded as failed, the sweep goes on.
+struct NumericError : Error {
+  using Error::Error;
+};
+
+// An HDF5 call failed; carries HDF5's own error stack text.
+struct StoreError : Error {
+  using Error::Error;
+};
+
+}  // namespace icl

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages iclsweep builds, tests and analyses with.
+# Idempotent: packages already present are skipped by apt; safe to rerun.
+# Usage: scripts/install-deps.sh [--with-slurm] [--with-bench]
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  libopenmpi-dev openmpi-bin            # MPI ranks
+  libhdf5-openmpi-dev hdf5-tools        # parallel HDF5 1.10 (+ h5dump)
+  libeigen3-dev                         # numerics
+  libboost-program-options-dev libboost-test-dev
+  libxxhash-dev                         # stable point ids
+  librandom123-dev                      # Philox counter-based RNG (header-only)
+  libbenchmark-dev                      # Google Benchmark
+  python3-h5py python3-numpy python3-matplotlib   # analysis/ (run with /usr/bin/python3)
+)
+for arg in "$@"; do
+  case "$arg" in
+    --with-slurm) packages+=(slurm-wlm munge) ;;
+    --with-bench) packages+=(python3-torch libopenblas0-pthread) ;;
+    *) echo "install-deps.sh: unknown option '$arg' (known: --with-slurm --with-bench)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: installed ${missing[*]}"
