@@ -1,0 +1,38 @@
+#pragma once
+// A model kind is what one grid point runs: the transformer, the gated g/h/alpha model, the theory
+// curves, the Algorithm 1 simulation, and later the Omniglot transformer or a language-model analog.
+// The sweep engine knows nothing else about them: it validates points, sizes the results file from
+// their schemas, orders work by cost, and stores what run() returns.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "iclsweep/core/params.hpp"
+#include "iclsweep/core/record.hpp"
+
+namespace icl {
+
+// Reports a running point's progress: fraction in [0,1] and a short status text ("step 1200/5000 loss 0.41").
+using ProgressFn = std::function<void(double fraction, const std::string& status)>;
+
+class ModelKind {
+ public:
+  virtual ~ModelKind() = default;
+  virtual std::string name() const = 0;
+  // Problems with one point's parameters beyond the per-key checks (cross-key rules), as messages
+  // naming the key, the value and the rule. Empty = valid.
+  virtual std::vector<std::string> validate(const ParamMap& point) const = 0;
+  // Every field this point will write, with its maximal per-point shape.
+  virtual ResultSchema schema(const ParamMap& point) const = 0;
+  // Relative cost (roughly token-steps) used to hand out expensive points first and to estimate time.
+  virtual double cost(const ParamMap& point) const = 0;
+  // Runs the point. Throws NumericError on divergence, other icl::Error on bad input; the engine
+  // records the message and the sweep goes on.
+  virtual PointRecord run(const ParamMap& point, const ProgressFn& progress) const = 0;
+};
+
+// The registry of model kinds, keyed by run.model_kind. Throws InputError for unknown names.
+const ModelKind& model_kind(const std::string& name);
+std::vector<std::string> model_kind_names();
+
+}  // namespace icl
