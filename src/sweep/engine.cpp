@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/sweep/model_kinds.hpp"
 
 namespace icl {
 namespace {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "iclsweep/core/params.hpp"
-#include "iclsweep/sweep/model_kind.hpp"
+#include "iclsweep/core/model_kind.hpp"
 #include "iclsweep/sweep/wire.hpp"
 
 namespace icl {

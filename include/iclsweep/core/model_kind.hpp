@@ -5,6 +5,7 @@
 // their schemas, orders work by cost, and stores what run() returns.
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "iclsweep/core/params.hpp"
@@ -29,10 +30,11 @@ class ModelKind {
   // Runs the point. Throws NumericError on divergence, other icl::Error on bad input; the engine
   // records the message and the sweep goes on.
   virtual PointRecord run(const ParamMap& point, const ProgressFn& progress) const = 0;
+  // Scalar fields shown in the end-of-sweep summary table and `iclsweep report`, as (column, path).
+  virtual std::vector<std::pair<std::string, std::string>> summary_fields() const { return {}; }
 };
 
-// The registry of model kinds, keyed by run.model_kind. Throws InputError for unknown names.
-const ModelKind& model_kind(const std::string& name);
-std::vector<std::string> model_kind_names();
+// The registry of model kinds, keyed by run.model_kind, lives in the sweep room (sweep/model_kinds.hpp):
+// each kind is implemented in the room that owns its numerics (train, theory, ...).
 
 }  // namespace icl

@@ -1,0 +1,16 @@
+#pragma once
+// The registry of model kinds (run.model_kind). Add a kind by adding one line in src/sweep/model_kinds.cpp.
+#include <string>
+#include <vector>
+
+#include "iclsweep/core/model_kind.hpp"
+
+namespace icl {
+
+// Throws InputError naming run.model_kind and the known kinds for unknown names.
+const ModelKind& model_kind(const std::string& name);
+std::vector<std::string> model_kind_names();
+// Registers every kind's cross-key validator with the job loader (sweep/job.hpp).
+void register_model_kind_validators();
+
+}  // namespace icl

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The main job on one machine, no Slurm: installs the packages, builds, and runs a small real sweep
+# (jobs/local.ini) with one MPI rank per core, then prints the summary table.
+# Usage: scripts/run-local.sh [JOB.ini] [RESULTS.h5] [extra `iclsweep run` options, e.g. --set train.steps=500]
+# Rerunning resumes: points already in RESULTS.h5 are skipped.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+job="${1:-$root/jobs/local.ini}"
+out="${2:-$root/results/local.h5}"
+shift $(( $# > 2 ? 2 : $# ))
+bash "$root/scripts/install-deps.sh"
+bash "$root/scripts/build.sh"
+mkdir -p "$(dirname "$out")"
+ranks="${ICL_RANKS:-$(nproc)}"
+mpirun_flags=(-np "$ranks" --bind-to none)
+# Open MPI refuses to run as root unless told to; this script is for one's own machine.
+[ "$(id -u)" -eq 0 ] && mpirun_flags+=(--allow-run-as-root)
+echo "== iclsweep run $job -> $out on $ranks rank(s)"
+mpirun "${mpirun_flags[@]}" "$root/build/iclsweep" run "$job" --out "$out" "$@"
