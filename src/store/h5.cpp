@@ -47,7 +47,10 @@ std::string error_stack_text() {
   std::string text;
   for (const auto& e : entries) {
     if (!text.empty()) text += "; ";
-    text += e.function + ": " + e.description;
+    std::string description = e.description;
+    for (char& c : description)
+      if (c == '\n') c = ' ';  // HDF5 embeds ctime()'s newline in some messages
+    text += e.function + ": " + description;
     const std::string minor = message_text(e.minor);
     if (!minor.empty()) text += " (" + minor + ")";
   }
