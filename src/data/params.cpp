@@ -51,10 +51,17 @@ DataParams DataParams::from(const ParamMap& p) {
   d.input_noise_std = p.get_real("data.input_noise_std");
   d.label_noise = p.get_real("data.label_noise");
   if (auto v = p.get_optional_int("data.num_relevant_contexts")) d.num_relevant_contexts = static_cast<int>(*v);
+  // Values may arrive without passing canonical_value (set_raw, HDF5 attributes): reject unknown names
+  // here rather than silently falling back to a default.
   const auto& cond = p.get_string("data.conditioning");
+  if (cond != "none" && cond != "high_prob" && cond != "low_prob")
+    throw ParamError("data.conditioning", cond, "must be one of none | high_prob | low_prob");
   d.conditioning = cond == "high_prob" ? Conditioning::HighProb : cond == "low_prob" ? Conditioning::LowProb : Conditioning::None;
   d.flip_label = p.get_bool("data.flip_label");
-  d.relevance_mode = p.get_string("data.relevance_mode") == "per_slot" ? RelevanceMode::PerSlot : RelevanceMode::PerSequence;
+  const auto& mode = p.get_string("data.relevance_mode");
+  if (mode != "per_sequence" && mode != "per_slot")
+    throw ParamError("data.relevance_mode", mode, "must be one of per_sequence | per_slot");
+  d.relevance_mode = mode == "per_slot" ? RelevanceMode::PerSlot : RelevanceMode::PerSequence;
   d.vfinal_bug_compat = p.get_bool("data.vfinal_bug_compat");
   d.vpaper_bug_compat = p.get_bool("data.vpaper_bug_compat");
   d.seed = static_cast<std::uint64_t>(p.get_int("data.seed"));
