@@ -1,5 +1,8 @@
 #include "iclsweep/store/h5.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 #include <functional>
 
@@ -169,6 +172,18 @@ PropertyList& PropertyList::libver_bounds(H5F_libver_t low, H5F_libver_t high) {
 }
 PropertyList& PropertyList::sec2_driver() {
   check_status(H5Pset_fapl_sec2(id_), "select the sec2 driver", "file access properties");
+  return *this;
+}
+PropertyList& PropertyList::file_locking(bool use, bool ignore_when_disabled) {
+  check_status(H5Pset_file_locking(id_, use, ignore_when_disabled), "set file locking", "file access properties");
+  return *this;
+}
+PropertyList& PropertyList::sieve_buffer_size(std::size_t bytes) {
+  check_status(H5Pset_sieve_buf_size(id_, bytes), "set sieve buffer size", "file access properties");
+  return *this;
+}
+PropertyList& PropertyList::track_times(bool on) {
+  check_status(H5Pset_obj_track_times(id_, on), "set time tracking", "object creation properties");
   return *this;
 }
 PropertyList& PropertyList::contiguous() {
@@ -596,6 +611,14 @@ File::File(const std::string& path, FileMode mode, const PropertyList* fapl) : p
 }
 
 void File::flush() const { check_status(H5Fflush(id_, H5F_SCOPE_LOCAL), "flush file", path_); }
+
+void File::sync_to_disk() const {
+  void* handle = nullptr;
+  check_status(H5Fget_vfd_handle(id_, H5P_DEFAULT, &handle), "get file descriptor", path_);
+  if (!handle) throw StoreError("HDF5: no file descriptor for '" + path_ + "'");
+  if (::fsync(*static_cast<int*>(handle)) != 0)
+    throw StoreError("cannot fsync '" + path_ + "': " + std::strerror(errno));
+}
 
 bool File::is_hdf5(const std::string& path) {
   init_library();

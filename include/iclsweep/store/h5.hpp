@@ -168,6 +168,10 @@ class PropertyList : public Handle {
   // file access: default (earliest) bounds keep files readable by every HDF5 1.8+ reader, incl. h5py.
   PropertyList& libver_bounds(H5F_libver_t low, H5F_libver_t high);
   PropertyList& sec2_driver();
+  // use=false disables HDF5 1.10's flock(); ignore_when_disabled tolerates file systems without flock (Lustre, NFS).
+  PropertyList& file_locking(bool use, bool ignore_when_disabled);
+  // 0 turns data sieving off: a row write then touches exactly that row's bytes.
+  PropertyList& sieve_buffer_size(std::size_t bytes);
   // dataset create
   PropertyList& contiguous();
   PropertyList& compact();
@@ -175,6 +179,7 @@ class PropertyList : public Handle {
   PropertyList& deflate(unsigned level);  // needs chunked()
   PropertyList& alloc_time_early();       // all raw storage allocated (and filled) at creation
   PropertyList& fill_time_alloc();        // write the fill value at allocation time
+  PropertyList& track_times(bool on);     // object modification times in headers (dataset/group create)
   template <class T>
   PropertyList& fill_value(T value) {
     check_status(H5Pset_fill_value(id_, native_type_id<T>(), &value), "set fill value", "dataset creation properties");
@@ -336,6 +341,9 @@ class File : public Container {
   const std::string& path() const { return path_; }
   // H5Fflush(H5F_SCOPE_LOCAL): pushes HDF5's caches to the OS (then the OS owns durability).
   void flush() const;
+  // fsync(2) of the file descriptor (sec2 driver only): flush() hands data to the OS, which survives a
+  // killed process; fsync also survives a crashed node, at the cost of a disk round trip.
+  void sync_to_disk() const;
   // True if `path` is an HDF5 file (H5Fis_hdf5); false for missing or non-HDF5 files.
   static bool is_hdf5(const std::string& path);
   Group root() const;
