@@ -1,0 +1,99 @@
+#pragma once
+// Job files: fixed parameters plus a [grid], expanded into points with stable identities.
+//
+//   [run]
+//   model_kind = transformer
+//   [data]
+//   input_noise_std = 0.2
+//   [train]
+//   steps = 100000
+//   [grid]
+//   data.p_relevant_context = 0.0, 0.9, 1.0
+//   data.dataset_size = 2^6..2^20 step 2
+//   seeds = 0..4
+//
+// Syntax is Boost.Program_options' config-file syntax; the full description (list forms, --set overrides,
+// error reporting) is docs/job-files.md. Loading validates everything before anything runs and throws
+// ONE InputError listing every problem, one per line, as "file:line: message".
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "iclsweep/core/params.hpp"
+#include "iclsweep/sweep/grid.hpp"
+
+namespace icl {
+
+// The sweep room's own keys: run.model_kind (transformer | gated | theory | online).
+std::vector<ParamSpec> sweep_param_specs();
+
+struct JobPoint {
+  std::size_t index = 0;  // canonical index: position in the product order (first grid key slowest, seeds fastest)
+  std::string id;         // point_id(params): 16 hex digits
+  ParamMap params;        // defaults <- job fixed values <- grid values <- --set
+  std::vector<std::pair<std::string, std::string>> grid_values;  // (key, canonical value) in grid-key order
+  // "data.dataset_size=64, data.seed=0": names the point in messages.
+  std::string describe() const;
+};
+
+// A cross-key check of one point's parameters; returns problem messages (empty = valid). Each message
+// should name the key it is about ("parameter 'data.p_high' = ...") so it can be mapped to a file line.
+using PointValidator = std::function<std::vector<std::string>(const ParamMap&)>;
+
+// Validators run on every point at load. The data room's rules (DataParams::collect_errors) are
+// registered from the start; other rooms add theirs once (e.g. from cli/registry.cpp or the model-kind
+// registry) before jobs are loaded. Adding a validator under an existing name replaces it.
+void add_point_validator(const std::string& name, PointValidator validator);
+std::vector<std::pair<std::string, PointValidator>> point_validators();
+
+class Job {
+ public:
+  // Reads and validates a job file. `overrides` are the --set arguments ("train.steps=2000",
+  // "grid.data.dataset_size=2^6,2^8", "seeds=0..1"), applied after the file.
+  static Job load(const std::string& path, const std::vector<std::string>& overrides, const ParamRegistry& registry);
+  // The same from text; `source_name` stands in for the file name in messages.
+  static Job parse(const std::string& text, const std::string& source_name, const std::vector<std::string>& overrides,
+                   const ParamRegistry& registry);
+
+  const std::string& source_name() const { return source_name_; }
+  const std::vector<JobPoint>& points() const { return points_; }
+  std::size_t size() const { return points_.size(); }
+  const Grid& grid() const { return grid_; }
+  std::vector<std::string> grid_keys() const { return grid_.keys(); }
+  // Every key at its value outside the grid: defaults <- fixed values <- fixed --set overrides.
+  const ParamMap& base_params() const { return base_; }
+  const std::vector<std::string>& overrides() const { return overrides_; }
+  // xxh64 over the ordered point ids, 16 hex digits: same job and overrides -> same hash; reordering the grid changes it.
+  const std::string& grid_hash() const { return grid_hash_; }
+  // The job file text followed by the --set overrides as comment lines: what a results file stores.
+  std::string text() const;
+
+ private:
+  std::string source_name_, file_text_, grid_hash_;
+  std::vector<std::string> overrides_;
+  ParamMap base_;
+  Grid grid_;
+  std::vector<JobPoint> points_;
+};
+
+// xxh64 (seed 0) of params.canonical_text() as 16 lower-case hex digits.
+std::string point_id(const ParamMap& params);
+std::string to_hex64(std::uint64_t value);
+
+// Relative cost of one point in token-steps: one token position through one optimizer step on a batch
+// of 32 sequences (forward + backward). transformer: train.steps x (2L+1) x batch/32 plus evaluation of
+// every checkpoint; gated: the same with L+1 inputs; theory: ~0; online: dataset_size x (L+1) / 32.
+// Reads train.steps, train.batch_size, train.checkpoint_interval and eval.num_eval_samples when present,
+// else the spec's values (50000, 32, 500, 1000).
+double estimated_cost(const ParamMap& params);
+
+// Milliseconds of one core per token-step: the calibration constant behind core-hour estimates.
+// Default kDefaultMsPerTokenStep; the ICLSWEEP_MS_PER_TOKEN_STEP environment variable overrides it.
+inline constexpr double kDefaultMsPerTokenStep = 1.0;
+double ms_per_token_step();
+double core_hours(double cost, double ms_per_token_step);
+
+}  // namespace icl
