@@ -1,0 +1,169 @@
+"""Open an iclsweep results file and return tidy numpy arrays of its DONE points.
+
+The file layout is described in docs/results-format.md. Everything a figure needs lives under
+/points: one dataset per field with the point as the first axis. We read them all into memory (a
+sweep has at most a few thousand points) and keep only rows whose /points/status is 1 (done).
+"""
+import os
+
+import h5py
+import numpy as np
+
+STATUS_PENDING, STATUS_DONE, STATUS_FAILED = 0, 1, 2
+
+# Fields stored next to the per-point params that are bookkeeping, not results.
+_BOOKKEEPING = ("status", "index", "id", "seed")
+
+
+class MissingData(Exception):
+    """A results file lacks a field or parameter an analysis needs."""
+
+
+def _decode(array):
+    """bytes / object arrays of bytes -> numpy unicode arrays; everything else unchanged."""
+    if array.dtype.kind == "S":
+        return np.char.decode(array, "utf-8")
+    if array.dtype.kind == "O":
+        return np.array([v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in array.ravel()]).reshape(array.shape)
+    return array
+
+
+def _read(dataset):
+    if h5py.check_string_dtype(dataset.dtype) is not None:
+        return _decode(dataset[()])
+    return dataset[()]
+
+
+def _attr_list(value):
+    """An attribute holding a list of names, stored as an array or a comma/space separated string."""
+    if value is None:
+        return []
+    if isinstance(value, bytes):
+        value = value.decode("utf-8")
+    if isinstance(value, str):
+        return [v for v in value.replace(",", " ").split() if v]
+    return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in np.ravel(value)]
+
+
+class Results:
+    """The done points of one results file.
+
+    params[key]   (n,) float64 for numeric keys, str for string keys (e.g. params["data.p_high"])
+    fields[path]  (n, ...) arrays, path relative to /points (e.g. "eval/pretraining/loss")
+    ids, seeds    (n,) point ids and seeds
+    """
+
+    def __init__(self, path, attrs, status, ids, seeds, params, fields):
+        self.path = path
+        self.attrs = attrs
+        self.status = status  # all points, for counting pending/failed
+        self.ids = ids
+        self.seeds = seeds
+        self.params = params
+        self.fields = fields
+
+    @property
+    def name(self):
+        return os.path.basename(self.path)
+
+    def __len__(self):
+        return len(self.ids)
+
+    @property
+    def counts(self):
+        """{'done': .., 'pending': .., 'failed': ..} over all points of the file."""
+        return {"done": int(np.sum(self.status == STATUS_DONE)), "pending": int(np.sum(self.status == STATUS_PENDING)),
+                "failed": int(np.sum(self.status == STATUS_FAILED))}
+
+    @property
+    def grid_keys(self):
+        """The parameter keys the job swept (root attribute), or [] when the file does not say."""
+        for name in ("grid_keys", "swept_keys", "grid"):
+            if name in self.attrs:
+                return _attr_list(self.attrs[name])
+        return []
+
+    def has(self, path):
+        return path in self.fields
+
+    def field(self, path):
+        if path not in self.fields:
+            raise MissingData(f"{self.name}: no field /points/{path}")
+        return self.fields[path]
+
+    def param(self, key, default=None):
+        if key in self.params:
+            return self.params[key]
+        if default is not None:
+            return np.full(len(self), default)
+        raise MissingData(f"{self.name}: no parameter /points/params/{key}")
+
+    def model_kind(self):
+        """(n,) run.model_kind of each point ('transformer' when the file has no such key)."""
+        return self.param("run.model_kind", default="transformer").astype(str)
+
+    def subset(self, mask):
+        """The points where mask is true, as a new Results."""
+        mask = np.asarray(mask, dtype=bool)
+        return Results(self.path, self.attrs, self.status, self.ids[mask], self.seeds[mask],
+                       {k: v[mask] for k, v in self.params.items()},
+                       {k: v[mask] for k, v in self.fields.items()})
+
+    def of_kind(self, kind):
+        return self.subset(self.model_kind() == kind)
+
+    def varying_keys(self, exclude=()):
+        """Parameter keys that take more than one value over these points (NaN counts as a value)."""
+        out = []
+        for key, values in sorted(self.params.items()):
+            if key in exclude or len(values) == 0:
+                continue
+            if len(set(hashable(values))) > 1:
+                out.append(key)
+        return out
+
+
+def hashable(values):
+    """Per-element hashable values; NaN (an unset numeric key) becomes None so that NaN == NaN."""
+    if values.dtype.kind == "f":
+        return [None if np.isnan(v) else float(v) for v in values]
+    return [str(v) for v in values]
+
+
+def load(path):
+    """Read a results file; returns a Results holding only the done points."""
+    if not os.path.exists(path):
+        raise MissingData(f"results file '{path}' does not exist")
+    with h5py.File(path, "r") as f:
+        if "points" not in f or "status" not in f["points"]:
+            raise MissingData(f"{path}: not an iclsweep results file (no /points/status); see docs/results-format.md")
+        points = f["points"]
+        status = points["status"][()].astype(np.uint8)
+        num_points = len(status)
+        done = status == STATUS_DONE
+
+        def per_point(array):
+            return array[done]
+
+        ids = per_point(_read(points["id"])) if "id" in points else np.arange(num_points)[done].astype(str)
+        seeds = per_point(points["seed"][()]) if "seed" in points else np.zeros(done.sum(), dtype=np.int64)
+        params = {}
+        if "params" in points:
+            for key, ds in points["params"].items():
+                if isinstance(ds, h5py.Dataset) and ds.shape[:1] == (num_points,):
+                    values = per_point(_read(ds))
+                    params[key] = values if values.dtype.kind == "U" else values.astype(np.float64)
+        fields = {}
+
+        def visit(name, obj):
+            if not isinstance(obj, h5py.Dataset) or name.startswith("params/") or name in _BOOKKEEPING:
+                return
+            if obj.shape[:1] == (num_points,):
+                fields[name] = per_point(_read(obj))
+
+        points.visititems(visit)
+        attrs = dict(f.attrs)
+        if "params" in points:
+            # A few scalar settings may be group attributes rather than per-point datasets.
+            attrs.update({f"params.{k}": v for k, v in points["params"].attrs.items()})
+    return Results(path, attrs, status, ids, seeds, params, fields)
