@@ -1,0 +1,31 @@
+#pragma once
+// Training-loop and evaluation settings of one grid point (PAPER-SPEC §1.6, §1.7, §2), under [train] and [eval].
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "iclsweep/core/params.hpp"
+
+namespace icl {
+
+struct TrainConfig {
+  std::int64_t steps = 1000;
+  int batch_size = 32;
+  std::int64_t checkpoint_interval = 500;  // evaluate at step 0, every interval, and the final step
+  int log_interval = 50;                   // training loss: mean over each block of this many steps
+  int num_eval_samples = 1000;             // per evaluation split, drawn from a 5x larger pool
+  int num_pretraining_samples = 10000;     // the `pretraining` split, drawn from the training pool
+  int eval_batch_size = 100;
+  std::optional<double> default_p_relevant;  // p' of §1.8 for the `default` splits (unset: training p_rel)
+
+  // Checkpoint steps: 0, interval, 2*interval, ..., and steps (always last, once).
+  std::vector<std::int64_t> checkpoint_steps() const;
+  std::int64_t num_log_entries() const { return steps / log_interval; }
+
+  static TrainConfig from(const ParamMap& params);
+  std::vector<std::string> collect_errors() const;
+};
+
+std::vector<ParamSpec> train_param_specs();
+
+}  // namespace icl

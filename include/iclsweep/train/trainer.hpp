@@ -1,0 +1,56 @@
+#pragma once
+// One grid point's training run (PAPER-SPEC §1.6, §2, §6.1): the fixed training pool, with-replacement
+// minibatches, the training-loss curve, evaluation of every split at every checkpoint on the same
+// fixed batches, and checkpoint selection. Generic over icl::Model so every model kind that trains
+// on the stylized distribution shares it.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "iclsweep/core/model_kind.hpp"
+#include "iclsweep/core/record.hpp"
+#include "iclsweep/data/params.hpp"
+#include "iclsweep/data/splits.hpp"
+#include "iclsweep/model/model.hpp"
+#include "iclsweep/train/config.hpp"
+#include "iclsweep/train/metrics.hpp"
+
+namespace icl {
+
+// The metrics recorded per split and checkpoint, in field order.
+inline const char* const kSplitMetricNames[] = {"error", "loss", "context_fraction"};
+
+// Fields a trainer run writes for `splits` with the given number of log entries and checkpoints,
+// under `prefix` ("" for the transformer, "alpha/" etc. for the stages of the gated model).
+void add_training_fields(ResultSchema& schema, const std::string& prefix, const std::vector<SplitSpec>& splits,
+                         std::int64_t num_log, std::int64_t num_checkpoints);
+
+struct TrainingData {
+  DataParams data;
+  TrainConfig train;
+  std::shared_ptr<const Pool> train_pool;
+  std::unique_ptr<EvalSet> eval;
+  static TrainingData build(const ParamMap& point);
+};
+
+// Trains `model` for config.steps and writes curves, per-checkpoint split metrics and the selected
+// checkpoint's metrics into `record` under `prefix`. Throws NumericError on a non-finite loss.
+void train_and_evaluate(Model& model, const TrainingData& data, const std::string& prefix, PointRecord& record,
+                        const ProgressFn& progress, double progress_from = 0.0, double progress_to = 1.0);
+
+// Evaluates `model` on every split (no training); metrics[split] for one checkpoint.
+std::vector<SplitMetrics> evaluate_splits(Model& model, const EvalSet& eval);
+
+// The transformer model kind (run.model_kind = transformer).
+class TransformerKind final : public ModelKind {
+ public:
+  std::string name() const override { return "transformer"; }
+  std::vector<std::string> validate(const ParamMap& point) const override;
+  ResultSchema schema(const ParamMap& point) const override;
+  double cost(const ParamMap& point) const override;
+  PointRecord run(const ParamMap& point, const ProgressFn& progress) const override;
+  std::vector<std::pair<std::string, std::string>> summary_fields() const override;
+};
+
+}  // namespace icl

@@ -1,0 +1,62 @@
+#include "iclsweep/train/config.hpp"
+
+#include "iclsweep/core/error.hpp"
+
+namespace icl {
+
+std::vector<ParamSpec> train_param_specs() {
+  using T = ParamType;
+  return {
+      {"train.steps", T::Int, "1000", "optimizer steps (paper: 50000 or 100000, §2)", {}},
+      {"train.batch_size", T::Int, "32", "sequences per step, drawn with replacement from the pool (§1.6)", {}},
+      {"train.checkpoint_interval", T::Int, "500", "evaluate every this many steps (plus step 0 and the final step)", {}},
+      {"train.log_interval", T::Int, "50", "training loss is logged as the mean over blocks of this many steps", {}},
+      {"eval.num_eval_samples", T::Int, "1000", "draws per evaluation split, from a pool of 5x this size (§1.7)", {}},
+      {"eval.num_pretraining_samples", T::Int, "10000", "draws of the `pretraining` split from the training pool (§1.7)", {}},
+      {"eval.batch_size", T::Int, "100", "evaluation batch size", {}},
+      {"eval.default_p_relevant_context", T::Real, "", "p' of the `default` splits (§1.8); unset = the training p_rel", {}},
+  };
+}
+
+std::vector<std::int64_t> TrainConfig::checkpoint_steps() const {
+  std::vector<std::int64_t> out;
+  for (std::int64_t s = 0; s < steps; s += checkpoint_interval) out.push_back(s);
+  out.push_back(steps);
+  return out;
+}
+
+TrainConfig TrainConfig::from(const ParamMap& p) {
+  TrainConfig c;
+  c.steps = p.get_int("train.steps");
+  c.batch_size = static_cast<int>(p.get_int("train.batch_size"));
+  c.checkpoint_interval = p.get_int("train.checkpoint_interval");
+  c.log_interval = static_cast<int>(p.get_int("train.log_interval"));
+  c.num_eval_samples = static_cast<int>(p.get_int("eval.num_eval_samples"));
+  c.num_pretraining_samples = static_cast<int>(p.get_int("eval.num_pretraining_samples"));
+  c.eval_batch_size = static_cast<int>(p.get_int("eval.batch_size"));
+  if (p.has("eval.default_p_relevant_context")) c.default_p_relevant = p.get_real("eval.default_p_relevant_context");
+  const auto errors = c.collect_errors();
+  if (!errors.empty()) throw InputError(errors.front());
+  return c;
+}
+
+std::vector<std::string> TrainConfig::collect_errors() const {
+  std::vector<std::string> e;
+  auto rule = [&](const char* key, const std::string& value, const char* text) {
+    e.push_back(std::string("parameter '") + key + "' = " + value + ": " + text);
+  };
+  if (steps < 1) rule("train.steps", std::to_string(steps), "must be >= 1");
+  if (batch_size < 1) rule("train.batch_size", std::to_string(batch_size), "must be >= 1");
+  if (checkpoint_interval < 1) rule("train.checkpoint_interval", std::to_string(checkpoint_interval), "must be >= 1");
+  if (log_interval < 1) rule("train.log_interval", std::to_string(log_interval), "must be >= 1");
+  if (num_eval_samples < 1) rule("eval.num_eval_samples", std::to_string(num_eval_samples), "must be >= 1");
+  if (num_pretraining_samples < 1) rule("eval.num_pretraining_samples", std::to_string(num_pretraining_samples), "must be >= 1");
+  if (eval_batch_size < 1) rule("eval.batch_size", std::to_string(eval_batch_size), "must be >= 1");
+  if (default_p_relevant && !(*default_p_relevant >= 0.0 && *default_p_relevant <= 1.0))
+    rule("eval.default_p_relevant_context", format_real(*default_p_relevant), "must lie in [0, 1]");
+  if (steps >= 1 && checkpoint_interval >= 1 && steps / checkpoint_interval > 100000)
+    rule("train.checkpoint_interval", std::to_string(checkpoint_interval), "gives more than 100000 checkpoints: raise it");
+  return e;
+}
+
+}  // namespace icl

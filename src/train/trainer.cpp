@@ -1,0 +1,204 @@
+#include "iclsweep/train/trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "iclsweep/core/error.hpp"
+#include "iclsweep/model/config.hpp"
+#include "iclsweep/model/transformer.hpp"
+
+namespace icl {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::string field(const std::string& prefix, const std::string& rest) { return prefix + rest; }
+
+}  // namespace
+
+void add_training_fields(ResultSchema& schema, const std::string& prefix, const std::vector<SplitSpec>& splits,
+                         std::int64_t num_log, std::int64_t num_checkpoints) {
+  schema.merge({field(prefix, "train/step"), FieldType::Int32, {num_log}, "optimizer step at the end of each logged block", {}});
+  schema.merge({field(prefix, "train/loss"), FieldType::Float32, {num_log},
+                "mean training loss (softmax CE on the observed query label) over the block", {}});
+  schema.merge({field(prefix, "checkpoint/step"), FieldType::Int32, {num_checkpoints}, "step of each checkpoint", {}});
+  for (const auto& s : splits)
+    for (const char* m : kSplitMetricNames)
+      schema.merge({field(prefix, "eval/" + s.name + "/" + m), FieldType::Float32, {num_checkpoints},
+                    std::string("per checkpoint: ") + m, {}});
+  schema.merge({field(prefix, "selected/index"), FieldType::Int32, {},
+                "checkpoint index selected by the last minimal pretraining loss (§6.1)", {}});
+  schema.merge({field(prefix, "selected/index_by_error"), FieldType::Int32, {},
+                "checkpoint index selected by the last minimal pretraining 0-1 error (p_relevant figure)", {}});
+  for (const auto& s : splits)
+    for (const char* m : kSplitMetricNames)
+      schema.merge({field(prefix, "selected/" + s.name + "/" + m), FieldType::Float32, {},
+                    std::string("at the selected checkpoint: ") + m, {}});
+}
+
+TrainingData TrainingData::build(const ParamMap& point) {
+  TrainingData d;
+  d.data = DataParams::from(point);
+  d.train = TrainConfig::from(point);
+  d.train_pool = std::make_shared<const Pool>(Pool::training(d.data));
+  EvalOptions opt;
+  opt.num_eval_samples = d.train.num_eval_samples;
+  opt.pretraining_samples = d.train.num_pretraining_samples;
+  opt.batch_size = d.train.eval_batch_size;
+  opt.default_p_relevant = d.train.default_p_relevant;
+  d.eval = std::make_unique<EvalSet>(d.data, d.train_pool, opt);
+  return d;
+}
+
+std::vector<SplitMetrics> evaluate_splits(Model& model, const EvalSet& eval) {
+  std::vector<SplitMetrics> out(eval.splits().size());
+  Batch batch;
+  Eigen::MatrixXf logits;
+  for (std::size_t s = 0; s < eval.splits().size(); ++s) {
+    if (!eval.valid(s)) continue;
+    for (int k = 0; k < eval.num_batches(s); ++k) {
+      eval.assemble(s, k, batch);
+      model.logits(batch, logits);
+      out[s].add(logits, batch);
+    }
+  }
+  return out;
+}
+
+void train_and_evaluate(Model& model, const TrainingData& data, const std::string& prefix, PointRecord& record,
+                        const ProgressFn& progress, double progress_from, double progress_to) {
+  const TrainConfig& tc = data.train;
+  const EvalSet& eval = *data.eval;
+  const auto& splits = eval.splits();
+  const auto checkpoints = tc.checkpoint_steps();
+  const std::size_t num_ckpt = checkpoints.size(), num_splits = splits.size();
+
+  // metric[split][metric][checkpoint]
+  std::vector<std::vector<std::vector<double>>> metric(
+      num_splits, std::vector<std::vector<double>>(3, std::vector<double>(num_ckpt, kNaN)));
+  auto evaluate_checkpoint = [&](std::size_t c) {
+    const auto m = evaluate_splits(model, eval);
+    for (std::size_t s = 0; s < num_splits; ++s) {
+      if (!eval.valid(s)) continue;
+      metric[s][0][c] = m[s].error();
+      metric[s][1][c] = m[s].mean_loss();
+      metric[s][2][c] = m[s].context_fraction();
+    }
+  };
+
+  std::vector<double> log_steps, log_loss;
+  log_steps.reserve(static_cast<std::size_t>(tc.num_log_entries()));
+  log_loss.reserve(static_cast<std::size_t>(tc.num_log_entries()));
+  std::vector<std::int64_t> positions;
+  Batch batch;
+  double block_sum = 0;
+  int block_count = 0;
+  std::size_t next_ckpt = 0;
+  auto last_report = std::chrono::steady_clock::now();
+
+  // A checkpoint's cost in steps, for progress: evaluation is a sizeable share of a point's time.
+  evaluate_checkpoint(next_ckpt++);
+  for (std::int64_t t = 0; t < tc.steps; ++t) {
+    training_positions(data.data.seed, data.train_pool->size(), t, tc.batch_size, positions);
+    data.train_pool->assemble(positions, /*flip=*/false, batch);
+    const float loss = model.train_step(batch);
+    if (!std::isfinite(loss)) {
+      std::ostringstream msg;
+      msg << "training diverged: non-finite loss (" << loss << ") at step " << t
+          << "; lower train.learning_rate or check the data parameters";
+      throw NumericError(msg.str());
+    }
+    block_sum += loss;
+    if (++block_count == tc.log_interval) {
+      log_steps.push_back(static_cast<double>(t + 1));
+      log_loss.push_back(block_sum / block_count);
+      block_sum = 0;
+      block_count = 0;
+    }
+    if (next_ckpt < num_ckpt && t + 1 == checkpoints[next_ckpt]) evaluate_checkpoint(next_ckpt++);
+    const auto now = std::chrono::steady_clock::now();
+    if (progress && now - last_report > std::chrono::milliseconds(500)) {
+      last_report = now;
+      const double f = static_cast<double>(t + 1) / static_cast<double>(tc.steps);
+      std::ostringstream status;
+      status << "step " << t + 1 << "/" << tc.steps << " loss " << (log_loss.empty() ? loss : log_loss.back());
+      progress(progress_from + (progress_to - progress_from) * f, status.str());
+    }
+  }
+
+  record.set_vector(field(prefix, "train/step"), log_steps);
+  record.set_vector(field(prefix, "train/loss"), log_loss);
+  record.set_vector(field(prefix, "checkpoint/step"), std::vector<double>(checkpoints.begin(), checkpoints.end()));
+  for (std::size_t s = 0; s < num_splits; ++s)
+    for (std::size_t m = 0; m < 3; ++m)
+      record.set_vector(field(prefix, "eval/" + splits[s].name + "/" + kSplitMetricNames[m]), metric[s][m]);
+
+  // §6.1: the last checkpoint with minimal pretraining loss (and, for the p_relevant figure, error).
+  const std::size_t pre = eval.find("pretraining");
+  const int selected = select_checkpoint(metric[pre][1]);
+  const int selected_by_error = select_checkpoint(metric[pre][0]);
+  record.set_scalar(field(prefix, "selected/index"), selected);
+  record.set_scalar(field(prefix, "selected/index_by_error"), selected_by_error);
+  for (std::size_t s = 0; s < num_splits; ++s)
+    for (std::size_t m = 0; m < 3; ++m)
+      record.set_scalar(field(prefix, "selected/" + splits[s].name + "/" + kSplitMetricNames[m]),
+                        selected >= 0 ? metric[s][m][static_cast<std::size_t>(selected)] : kNaN);
+}
+
+// ---- the transformer model kind ----------------------------------------------------------------
+
+std::vector<std::string> TransformerKind::validate(const ParamMap& point) const {
+  std::vector<std::string> errors;
+  try {
+    ModelConfig::from(point);
+  } catch (const std::exception& e) {
+    errors.emplace_back(e.what());
+  }
+  try {
+    for (auto& e : TrainConfig::from(point).collect_errors()) errors.push_back(e);
+  } catch (const std::exception& e) {
+    errors.emplace_back(e.what());
+  }
+  return errors;
+}
+
+ResultSchema TransformerKind::schema(const ParamMap& point) const {
+  const TrainConfig tc = TrainConfig::from(point);
+  ResultSchema s;
+  add_training_fields(s, "", evaluation_splits(), tc.num_log_entries(),
+                      static_cast<std::int64_t>(tc.checkpoint_steps().size()));
+  s.merge({"model/num_parameters", FieldType::Int32, {}, "trainable parameters", {}});
+  return s;
+}
+
+double TransformerKind::cost(const ParamMap& point) const {
+  const TrainConfig tc = TrainConfig::from(point);
+  const double L = static_cast<double>(point.get_int("data.num_contexts"));
+  const double tokens = 2 * L + 1;
+  const double train = static_cast<double>(tc.steps) * tokens * tc.batch_size / 32.0;
+  // Evaluation: forward only (~1/3 of a training step per sequence) over every split at every checkpoint.
+  const double eval_sequences = 18.0 * tc.num_eval_samples + tc.num_pretraining_samples;
+  const double eval = static_cast<double>(tc.checkpoint_steps().size()) * eval_sequences * tokens / 32.0 / 3.0;
+  return train + eval;
+}
+
+PointRecord TransformerKind::run(const ParamMap& point, const ProgressFn& progress) const {
+  const TrainingData data = TrainingData::build(point);
+  const ModelConfig mc = ModelConfig::from(point);
+  Transformer model(mc, data.data.num_classes(), data.data.num_contexts, data.data.num_dims, data.data.seed);
+  PointRecord record;
+  record.set_scalar("model/num_parameters", static_cast<double>(model.num_parameters()));
+  train_and_evaluate(model, data, "", record, progress);
+  return record;
+}
+
+std::vector<std::pair<std::string, std::string>> TransformerKind::summary_fields() const {
+  return {{"pretrain_loss", "selected/pretraining/loss"},
+          {"IBD_err", "selected/eval-default-none/error"},
+          {"OOBD_err", "selected/eval-default-none-flip_label/error"},
+          {"OOBD_relCL", "selected/eval-relevant_context-low_prob-flip_label/error"}};
+}
+
+}  // namespace icl
