@@ -43,7 +43,7 @@ def transformer_point(params, seed, n_ckpt=4, rng=None, splits=SPLITS):
         for split in splits:
             for metric in ("error", "loss", "context_fraction"):
                 fields[f"selected/{split}/{metric}"] = fields[f"eval/{split}/{metric}"][chosen]
-    return {"params": dict(DEFAULT_PARAMS, **params, **{"data.seed": float(seed)}), "seed": seed, "status": 1,
+    return {"params": {**DEFAULT_PARAMS, **params, "data.seed": float(seed)}, "seed": seed, "status": 1,
             "fields": fields}
 
 
