@@ -100,7 +100,7 @@ case "$scenario" in
     [ "$(job_state "$first")" = "COMPLETED 0:0" ] || fail "job $first ended as $(job_state "$first")"
     grep -q "job=$first continuation=0 complete (exit 0)" "$logs/chain.log" || fail "chain.log does not say job $first completed the sweep"
     [ "$(grep -c 'continuation [0-9]* is job' "$logs/chain.log" || true)" = 0 ] || fail "a continuation was submitted for a sweep that fitted in one job"
-    /usr/bin/python3 "$check" "$results" --engine "$engine" --launches 1
+    /usr/bin/python3 "$check" "$results" --engine "$engine" --jobs "$first"
     ;;
   drain)
     first=$("${submit[@]}")
@@ -111,13 +111,20 @@ case "$scenario" in
     say "submitted $first; dependent job $after"
     # drain only after at least one point is committed, so the continuation really resumes
     t1=$(date +%s)
-    until /usr/bin/python3 "$check" "$results" --engine "$engine" --min-done 1 --quiet 2>/dev/null; do
+    until /usr/bin/python3 "$check" "$results" --min-done 1; do
       [ $(( $(date +%s) - t1 )) -lt 120 ] || fail "no point committed within 120 s"
       [ -n "$(sweep_jobs)" ] || fail "the sweep ended before it could be drained"
       sleep 0.5
     done
     say "points committed; sending SIGUSR1 to the batch shell of $first (what --signal=B:USR1@lead does at the time limit)"
     scancel --signal=USR1 --batch "$first"
+    # once the first launch has ended, remember what it committed: the continuation must not redo any of it
+    t1=$(date +%s)
+    while scontrol -o show job "$first" | grep -qE 'JobState=(RUNNING|COMPLETING)'; do
+      [ $(( $(date +%s) - t1 )) -lt 120 ] || fail "job $first did not end within 120 s of SIGUSR1"
+      sleep 0.2
+    done
+    /usr/bin/python3 "$check" "$results" --snapshot "$work/after-drain.json"
     wait_chain 240
     [ "$(job_state "$first")" = "COMPLETED 0:0" ] || fail "drained job $first ended as $(job_state "$first") (expected a clean hand-off)"
     grep -q "job=$first continuation=0 drained (exit 3) -> continuation 1 is job" "$logs/chain.log" \
@@ -125,7 +132,7 @@ case "$scenario" in
     second=$(sed -nE "s/.*job=$first continuation=0 drained \(exit 3\) -> continuation 1 is job ([0-9]+).*/\1/p" "$logs/chain.log")
     [ "$(job_state "$second")" = "COMPLETED 0:0" ] || fail "continuation $second ended as $(job_state "$second")"
     grep -q "job=$second continuation=1 complete (exit 0)" "$logs/chain.log" || fail "continuation $second did not complete the sweep"
-    /usr/bin/python3 "$check" "$results" --engine "$engine" --launches 2
+    /usr/bin/python3 "$check" "$results" --engine "$engine" --jobs "$first,$second" --against "$work/after-drain.json"
     # the dependent job was moved to the continuation, ran after it, and saw a complete sweep
     t1=$(date +%s)
     while scontrol -o show job "$after" | grep -qE 'JobState=(PENDING|RUNNING|COMPLETING)'; do
