@@ -344,6 +344,14 @@ def _first_field(res, *paths):
     return None
 
 
+def _flag(res, key):
+    """(n,) bool of a boolean parameter stored as a number or as text ('1', 'true', 'on')."""
+    values = res.param(key, default="0")
+    if values.dtype.kind == "f":
+        return values > 0
+    return np.isin(np.char.lower(values.astype(str)), ("1", "true", "yes", "on"))
+
+
 def fig_theory(res, outdir):
     th = res.of_kind("theory")
     if len(th) == 0:
@@ -358,8 +366,7 @@ def fig_theory(res, outdir):
     ic_upper = _first_field(th, "theory/ic_upper")
     y_limit = _first_field(th, "theory/y_limit")
     versions = th.param("theory.version", default="v2").astype(str)
-    natural_log = np.maximum(th.param("theory.axis_natural_log", default=0.0).astype(float),
-                             th.param("theory.compat_reference", default=0.0).astype(float)) > 0
+    natural_log = _flag(th, "theory.axis_natural_log") | _flag(th, "theory.compat_reference")
     paths = []
     for p in range(len(th)):
         version = versions[p]
