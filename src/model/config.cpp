@@ -1,0 +1,44 @@
+#include "iclsweep/model/config.hpp"
+
+namespace icl {
+
+std::vector<ParamSpec> model_param_specs() {
+  using T = ParamType;
+  return {
+      {"model.num_blocks", T::Int, "2", "pre-LN transformer blocks (>= 1)", {}},
+      {"model.num_heads", T::Int, "1", "attention heads (>= 1, must divide model.embed_dim)", {}},
+      {"model.embed_dim", T::Int, "64", "E: token width (even, >= 2; equals data.num_dims with the identity tokenizer)", {}},
+      {"model.widening_factor", T::Int, "4", "MLP hidden width = widening_factor * E (>= 1)", {}},
+      {"model.input_tokenizer", T::String, "identity", "how inputs become tokens: identity (frozen, D = E)", {"identity"}},
+      {"train.learning_rate", T::Real, "0.0003", "Adam learning rate (constant; > 0)", {}},
+  };
+}
+
+ModelConfig ModelConfig::from(const ParamMap& p) {
+  ModelConfig c;
+  c.num_blocks = static_cast<int>(p.get_int("model.num_blocks"));
+  c.num_heads = static_cast<int>(p.get_int("model.num_heads"));
+  c.embed_dim = static_cast<int>(p.get_int("model.embed_dim"));
+  c.widening_factor = static_cast<int>(p.get_int("model.widening_factor"));
+  c.input_tokenizer = p.get_string("model.input_tokenizer");
+  c.learning_rate = p.get_real("train.learning_rate");
+  c.validate();
+  return c;
+}
+
+void ModelConfig::validate() const {
+  auto s = [](auto v) { return std::to_string(v); };
+  if (num_blocks < 1) throw ParamError("model.num_blocks", s(num_blocks), "must be >= 1");
+  if (num_blocks > 64) throw ParamError("model.num_blocks", s(num_blocks), "must be <= 64");
+  if (embed_dim < 2 || embed_dim % 2 != 0)
+    throw ParamError("model.embed_dim", s(embed_dim), "must be even and >= 2 (the positional encoding splits it into sin/cos halves)");
+  if (num_heads < 1) throw ParamError("model.num_heads", s(num_heads), "must be >= 1");
+  if (embed_dim % num_heads != 0)
+    throw ParamError("model.num_heads", s(num_heads), "must divide model.embed_dim = " + s(embed_dim));
+  if (widening_factor < 1) throw ParamError("model.widening_factor", s(widening_factor), "must be >= 1");
+  if (input_tokenizer != "identity")
+    throw ParamError("model.input_tokenizer", input_tokenizer, "only 'identity' is implemented");
+  if (!(learning_rate > 0.0)) throw ParamError("train.learning_rate", format_real(learning_rate), "must be > 0");
+}
+
+}  // namespace icl
