@@ -108,6 +108,10 @@ def main(argv=None, out=sys.stdout):
     c = res.counts
     print(f"{args.results}: {sum(c.values())} points: {c['done']} done, {c['pending']} pending, {c['failed']} failed",
           file=out)
+    for point_id, message in res.failures[:10]:
+        print(f"  failed {point_id}: {message}", file=out)
+    if len(res.failures) > 10:
+        print(f"  ... and {len(res.failures) - 10} more failed points", file=out)
     if res.grid_keys:
         print(f"grid keys: {', '.join(res.grid_keys)}", file=out)
     splits = [(s, s) for s in args.splits.split(",")] if args.splits else KEY_SPLITS

@@ -70,6 +70,8 @@ def _transformers(fig, res):
     tf = res.of_kind("transformer")
     if len(tf) == 0:
         _refuse(fig, res, "it has no done transformer points")
+    if N_KEY not in tf.params:
+        _refuse(fig, res, f"its points have no parameter {N_KEY}")
     return tf
 
 

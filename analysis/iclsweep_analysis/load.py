@@ -61,6 +61,7 @@ class Results:
         self.seeds = seeds
         self.params = params
         self.fields = fields
+        self.failures = []  # (point id, error message) of failed points
 
     @property
     def name(self):
@@ -154,16 +155,24 @@ def load(path):
                     values = per_point(_read(ds))
                     params[key] = values if values.dtype.kind == "U" else values.astype(np.float64)
         fields = {}
+        if "fields" in f.attrs:  # the engine lists its schema fields; the rest is bookkeeping
+            for name in _attr_list(f.attrs["fields"]):
+                if name in points:
+                    fields[name] = per_point(_read(points[name]))
+        else:
+            def visit(name, obj):
+                if isinstance(obj, h5py.Dataset) and not name.startswith("params/") and name not in _BOOKKEEPING \
+                        and obj.shape[:1] == (num_points,):
+                    fields[name] = per_point(_read(obj))
 
-        def visit(name, obj):
-            if not isinstance(obj, h5py.Dataset) or name.startswith("params/") or name in _BOOKKEEPING:
-                return
-            if obj.shape[:1] == (num_points,):
-                fields[name] = per_point(_read(obj))
-
-        points.visititems(visit)
+            points.visititems(visit)
+        failed = status == STATUS_FAILED
+        errors = _read(points["error"])[failed] if "error" in points else np.full(failed.sum(), "")
+        failed_ids = _read(points["id"])[failed] if "id" in points else np.flatnonzero(failed).astype(str)
         attrs = dict(f.attrs)
         if "params" in points:
             # A few scalar settings may be group attributes rather than per-point datasets.
             attrs.update({f"params.{k}": v for k, v in points["params"].attrs.items()})
-    return Results(path, attrs, status, ids, seeds, params, fields)
+    res = Results(path, attrs, status, ids, seeds, params, fields)
+    res.failures = [(str(i), str(e).rstrip("\x00")) for i, e in zip(failed_ids, errors)]  # (id, message)
+    return res

@@ -91,9 +91,12 @@ def theory_points(versions=("v2", "v1")):
 
 def write_file(path, points, grid_keys=()):
     num = len(points)
+    strings = h5py.string_dtype()
     with h5py.File(path, "w") as f:
-        f.attrs["grid_keys"] = ",".join(grid_keys)
+        f.attrs["format"] = "iclsweep-results"
+        f.attrs.create("grid_keys", list(grid_keys), dtype=strings)
         g = f.create_group("points")
+        g.create_dataset("error", data=[p.get("error", "").encode() for p in points], dtype="S512")
         g["status"] = np.array([p["status"] for p in points], dtype=np.uint8)
         g["index"] = np.arange(num, dtype=np.int64)
         g["seed"] = np.array([p["seed"] for p in points], dtype=np.int64)
@@ -107,6 +110,7 @@ def write_file(path, points, grid_keys=()):
             else:
                 g[f"params/{key}"] = np.array([math.nan if v is None else v for v in values], dtype=np.float64)
         paths = sorted({k for p in points for k in p["fields"]})
+        f.attrs.create("fields", paths, dtype=strings)  # the engine lists its schema fields here
         for field in paths:
             arrays = [np.atleast_1d(np.asarray(p["fields"][field], dtype=np.float64)) if field in p["fields"] else None
                       for p in points]

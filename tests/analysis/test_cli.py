@@ -48,9 +48,12 @@ class ReportCliTest(TempDirCase):
             p["fields"]["selected/eval-default-none-flip_label/error"] = err
             points.append(p)
         points += fr.theory_points(("v2",))
-        proc = run("report.py", fr.write_file(self.path("r.h5"), points))
+        broken = fr.transformer_point({"data.dataset_size": 64.0}, 9)
+        broken.update(status=2, error="training diverged: non-finite loss at step 7", fields={})
+        proc = run("report.py", fr.write_file(self.path("r.h5"), points + [broken]))
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertIn("3 done", proc.stdout)
+        self.assertIn("4 done, 0 pending, 1 failed", proc.stdout)
+        self.assertIn("failed 0000000000000004: training diverged: non-finite loss at step 7", proc.stdout)
         row = next(line for line in proc.stdout.splitlines() if line.strip().startswith("Transformer"))
         self.assertEqual(row.split()[1:3], ["8", "3"])  # log2 N, seeds
         self.assertIn("0.500±0.047", row)
