@@ -31,6 +31,7 @@ NUM_LOW = "data.num_low_prob_classes"
 NUM_CONTEXTS = "data.num_contexts"
 NUM_RELEVANT = "data.num_relevant_contexts"
 LABEL_NOISE = "data.label_noise"
+EVAL_P = "eval.default_p_relevant_context"  # p' of the `default` splits (§1.8)
 
 ROWS_IBD_OOBD = (("IBD", ""), ("OOBD", "-flip_label"))
 GROUPS = (("$C_H$", "high_prob"), ("$C_L$", "low_prob"))
@@ -91,6 +92,26 @@ def _values(res, key):
     return list(values)
 
 
+def _match_baselines_to_studied_p(table, line_key):
+    """§1.8: a baseline may be stored once per p' of the `default` splits (eval.default_p_relevant_context).
+
+    Keep, for each row, only the p' that matches what the figure compares it with: the studied
+    transformer's p_rel for a baseline (when there is exactly one), the row's own p_rel otherwise.
+    Nothing to do when the key is absent or takes a single value.
+    """
+    if EVAL_P not in table.params or P_REL not in table.params:
+        return table
+    p_eval, p_rel = table.params[EVAL_P], table.params[P_REL]
+    if len(set(np.nan_to_num(p_eval, nan=-1.0))) < 2:
+        return table
+    effective = np.where(np.isnan(p_eval), p_rel, p_eval)
+    studied = {p for p in p_rel if role_of(p) == TF}
+    target = p_rel.copy()
+    if line_key != P_REL and len(studied) == 1:
+        target[[role_of(p) != TF for p in p_rel]] = studied.pop()
+    return table.rows(np.isclose(effective, target))
+
+
 def curves(fig, tf, split, line_key=None, fixed=None, by="loss", omit_log2n=()):
     """{(role, line value): Curve} of the selected 0-1 error on `split` over the transformer points `tf`.
 
@@ -104,6 +125,7 @@ def curves(fig, tf, split, line_key=None, fixed=None, by="loss", omit_log2n=()):
     table = mean_se(tf, values)
     if fixed:
         table = table.match(fixed)
+    table = _match_baselines_to_studied_p(table, line_key)
     p_rel = table.params.get(P_REL, np.full(len(table), 0.9))
     roles = [TF if line_key == P_REL else role_of(p) for p in p_rel]
     lines = table.params[line_key] if line_key else [None] * len(table)
@@ -115,8 +137,8 @@ def curves(fig, tf, split, line_key=None, fixed=None, by="loss", omit_log2n=()):
         rows = np.array([r == role and (line is None or v == line) for r, v in zip(roles, lines)])
         x = np.log2(n[rows])
         if len(np.unique(x)) != len(x):
-            extra = [k for k in tf.varying_keys() if k not in (N_KEY, P_REL, line_key) and k not in (fixed or {})
-                     and not k.endswith("seed")]
+            extra = [k for k in tf.varying_keys() if k not in (N_KEY, P_REL, EVAL_P, line_key)
+                     and k not in (fixed or {}) and not k.endswith("seed")]
             _refuse(fig, tf, f"besides N, {P_REL}{' and ' + line_key if line_key else ''}, the parameters "
                              f"{', '.join(extra) or '(unknown)'} also vary, so a curve is ambiguous")
         keep = ~np.isin(np.round(x), omit_log2n) if len(omit_log2n) and len(x) > 1 else np.ones(len(x), bool)

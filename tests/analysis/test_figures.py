@@ -60,6 +60,20 @@ class FigureTest(TempDirCase):
         res = load(fr.write_file(self.path("theory.h5"), [point]))
         self.assert_pngs(figures.draw("theory", res, self.path("out")), ["theory_v2.png"])
 
+    def test_baselines_stored_once_per_default_p(self):
+        # §1.8: IW/IC baselines evaluated per p' (eval.default_p_relevant_context); the figure keeps p' = 0.9
+        points = fr.transformer_points({"data.input_noise_std": [0.0, 0.4]}, p_rel=(0.9,),
+                                       **{"eval.default_p_relevant_context": 0.9})
+        for p_eval in (0.5, 0.9):
+            points += fr.transformer_points({"data.input_noise_std": [0.0, 0.4]}, p_rel=(0.0, 1.0),
+                                            **{"eval.default_p_relevant_context": p_eval})
+        res = load(fr.write_file(self.path("baselines.h5"), points))
+        tf = figures._transformers("noisy_inputs_v3", res)
+        found = figures.curves("noisy_inputs_v3", tf, "eval-default-high_prob", line_key=figures.SIGMA)
+        self.assertEqual(sorted(found), sorted((role, s) for role in (figures.IW, figures.IC, figures.TF)
+                                               for s in (0.0, 0.4)))
+        self.assert_pngs(figures.draw("noisy_inputs_v3", res, self.path("out")), ["noisy_inputs_v3.png"])
+
     def test_figures_ignore_other_kinds_and_unfinished_points(self):
         points = fr.transformer_points({"data.p_high": [0.5, 0.9]}) + fr.theory_points(("v2",))
         points[0]["status"], points[1]["status"] = 0, 2
