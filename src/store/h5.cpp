@@ -229,6 +229,7 @@ std::vector<std::string> read_strings_with(hid_t file_type, hid_t mem_space, std
   Datatype mem(check_id(H5Tcopy(file_type), "copy string datatype", subject));
   if (H5Tget_class(file_type) != H5T_STRING) throw StoreError("HDF5: '" + subject + "' does not hold strings");
   std::vector<std::string> out(n);
+  if (n == 0) return out;
   if (mem.is_variable_string()) {
     std::vector<char*> buffer(n, nullptr);
     check_status(read(mem.id(), buffer.data()), "read strings", subject);
@@ -328,7 +329,16 @@ void Object::set_attribute(const std::string& name, const T& value) const {
     write_strings_with(type.id(), {value}, [&](hid_t m, const void* b) { return H5Awrite(a.id(), m, b); }, subject);
   } else if constexpr (IsVector<T>::value) {
     using E = typename IsVector<T>::element;
-    Dataspace space = Dataspace::simple({static_cast<hsize_t>(value.size())});
+    // An empty vector gets a null dataspace (h5py: h5py.Empty) and no write: HDF5 rejects null buffers.
+    Dataspace space = value.empty() ? Dataspace(check_id(H5Screate(H5S_NULL), "create dataspace", subject))
+                                    : Dataspace::simple({static_cast<hsize_t>(value.size())});
+    if (value.empty()) {
+      Datatype type = std::is_same_v<E, std::string> ? Datatype::variable_string() : Datatype::native<E>();
+      Attribute(check_id(H5Acreate2(id_, name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
+                         "create attribute", subject),
+                name);
+      return;
+    }
     if constexpr (std::is_same_v<E, std::string>) {
       Datatype type = Datatype::variable_string();
       Attribute a(check_id(H5Acreate2(id_, name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
@@ -355,7 +365,10 @@ T Object::attribute(const std::string& name) const {
   const std::string subject = object_path() + "@" + name;
   Attribute a = open_attribute(name);
   Dataspace space = a.space();
-  const hsize_t n = space.num_elements();
+  const hsize_t n = H5Sget_simple_extent_type(space.id()) == H5S_NULL ? 0 : space.num_elements();
+  if constexpr (IsVector<T>::value) {
+    if (n == 0) return T{};
+  }
   if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::vector<std::string>>) {
     Datatype ftype = a.type();
     auto values = read_strings_with(ftype.id(), space.id(), n,
@@ -408,12 +421,14 @@ static void require_size(std::size_t got, hsize_t want, const std::string& path,
 template <class T>
 void Dataset::write(const std::vector<T>& data) const {
   require_size(data.size(), num_elements(), path_, "writing");
+  if (data.empty()) return;
   check_status(H5Dwrite(id_, native_type_id<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()), "write dataset", path_);
 }
 
 template <class T>
 std::vector<T> Dataset::read() const {
   std::vector<T> out(num_elements());
+  if (out.empty()) return out;
   check_status(H5Dread(id_, native_type_id<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), "read dataset", path_);
   return out;
 }
@@ -460,6 +475,7 @@ ICL_H5_DATASET_TYPES(std::uint8_t)
 
 void Dataset::write_strings(const std::vector<std::string>& data) const {
   require_size(data.size(), num_elements(), path_, "writing");
+  if (data.empty()) return;
   Datatype ftype = type();
   write_strings_with(ftype.id(), data,
                      [&](hid_t m, const void* b) { return H5Dwrite(id_, m, H5S_ALL, H5S_ALL, H5P_DEFAULT, b); }, path_);

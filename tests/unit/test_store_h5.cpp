@@ -104,6 +104,8 @@ BOOST_AUTO_TEST_CASE(attributes_scalar_string_vector) {
     f.set_attribute("ivec", std::vector<std::int32_t>{4, 5});
     f.set_attribute("svec", std::vector<std::string>{"x", "yy", ""});
     f.set_attribute("f64", 0.2);  // replacing is allowed
+    f.set_attribute("empty", std::vector<std::int64_t>{});
+    f.set_attribute("no_strings", std::vector<std::string>{});
     auto d = f.write_dataset<float>("g/d", {2}, {1.f, 2.f});
     d.set_attribute("units", std::string("nats"));
   }
@@ -121,7 +123,9 @@ BOOST_AUTO_TEST_CASE(attributes_scalar_string_vector) {
   BOOST_TEST(f.dataset("g/d").attribute<std::string>("units") == "nats");
   BOOST_TEST(f.has_attribute("vec"));
   BOOST_TEST(!f.has_attribute("nope"));
-  BOOST_TEST(f.attribute_names().size() == 10u);
+  BOOST_TEST(f.attribute<std::vector<std::int64_t>>("empty").empty());
+  BOOST_TEST(f.attribute<std::vector<std::string>>("no_strings").empty());
+  BOOST_TEST(f.attribute_names().size() == 12u);
   BOOST_CHECK_THROW(f.attribute<double>("nope"), StoreError);
   BOOST_CHECK_THROW(f.attribute<double>("vec"), StoreError);  // three values, not one
 }

@@ -25,6 +25,14 @@
 //   f.flush();  ...  d.write_row<double>(i, row);  f.flush();
 //
 // Single-writer use only (default sec2 driver); nothing here is collective MPI-IO.
+// Parallel HDF5's headers include <mpi.h>; keep Open MPI / MPICH from dragging in their deprecated
+// C++ bindings (which would need libmpi_cxx at link time). The store only needs the C API.
+#ifndef OMPI_SKIP_MPICXX
+#define OMPI_SKIP_MPICXX 1
+#endif
+#ifndef MPICH_SKIP_MPICXX
+#define MPICH_SKIP_MPICXX 1
+#endif
 #include <hdf5.h>
 
 #include <cstdint>
@@ -283,6 +291,10 @@ class Container : public Object {
   // contiguous, late allocation, fill value 0).
   Dataset create_dataset(const std::string& path, const Datatype& type, const Dims& dims,
                          const PropertyList* dcpl = nullptr) const;
+  Dataset create_dataset(const std::string& path, const Datatype& type, const Dims& dims,
+                         const PropertyList& dcpl) const {
+    return create_dataset(path, type, dims, &dcpl);
+  }
   template <class T>
   Dataset create_dataset(const std::string& path, const Dims& dims, const PropertyList* dcpl = nullptr) const {
     return create_dataset(path, Datatype::native<T>(), dims, dcpl);

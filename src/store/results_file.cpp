@@ -1,0 +1,705 @@
+#include "iclsweep/store/results_file.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+
+#include "iclsweep/build_info.hpp"
+#include "iclsweep/core/error.hpp"
+#include "iclsweep/store/h5.hpp"  // before <mpi.h>: sets OMPI_SKIP_MPICXX
+
+#include <mpi.h>
+
+namespace icl {
+
+const char* to_string(PointStatus s) {
+  switch (s) {
+    case PointStatus::Pending: return "pending";
+    case PointStatus::Done: return "done";
+    case PointStatus::Failed: return "failed";
+  }
+  return "?";
+}
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Datasets every results file has under /points (besides params/ and the schema fields).
+const std::set<std::string> kReservedPointNames = {
+    "index", "id", "seed", "params", "params_text", "status", "error", "rank", "host", "start_time", "end_time",
+    "wall_time"};
+// Root attributes we write; provenance pairs may not reuse these names.
+const std::set<std::string> kReservedRootAttributes = {
+    "format", "format_version", "num_points", "grid_hash", "job_text", "grid_json", "grid_keys", "fields",
+    "created_at", "iclsweep_version", "git_commit", "compiler", "cxx_flags", "build_type", "hdf5_version",
+    "eigen_version", "mpi_version", "max_launches"};
+
+const char* field_type_name(FieldType t) {
+  switch (t) {
+    case FieldType::Float32: return "float32";
+    case FieldType::Float64: return "float64";
+    case FieldType::Int32: return "int32";
+  }
+  return "?";
+}
+
+FieldType parse_field_type(const std::string& name, const std::string& where) {
+  if (name == "float32") return FieldType::Float32;
+  if (name == "float64") return FieldType::Float64;
+  if (name == "int32") return FieldType::Int32;
+  throw StoreError("results file: field '" + where + "' has unknown field_type '" + name + "'");
+}
+
+h5::Datatype datatype_of(FieldType t) {
+  switch (t) {
+    case FieldType::Float32: return h5::Datatype::native<float>();
+    case FieldType::Float64: return h5::Datatype::native<double>();
+    case FieldType::Int32: return h5::Datatype::native<std::int32_t>();
+  }
+  return h5::Datatype::native<double>();
+}
+
+// Preallocated, filled at creation, no modification-time messages: later writes are raw bytes only.
+h5::PropertyList preallocated() {
+  auto dcpl = h5::PropertyList::dataset_create();
+  dcpl.contiguous().alloc_time_early().fill_time_alloc().track_times(false);
+  return dcpl;
+}
+template <class T>
+h5::PropertyList preallocated(T fill) {
+  auto dcpl = preallocated();
+  dcpl.fill_value<T>(fill);
+  return dcpl;
+}
+
+h5::PropertyList results_fapl() {
+  auto fapl = h5::PropertyList::file_access();
+  // Earliest library-version bounds (the default, stated for clarity): superblock v0 has no
+  // "open for writing" flag, so a killed writer never leaves a file that needs h5clear.
+  fapl.sec2_driver().libver_bounds(H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST);
+  // No HDF5 flock: readers (`iclsweep status`, h5py) may open the file while a sweep writes it, which
+  // is safe because its metadata never changes. Writers exclude each other with <path>.lock instead.
+  fapl.file_locking(false, true);
+  // No data sieving: a row write touches exactly that row's bytes, nothing around it.
+  fapl.sieve_buffer_size(0);
+  return fapl;
+}
+
+std::string eigen_version() {
+  return std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
+         std::to_string(EIGEN_MINOR_VERSION);
+}
+
+std::string mpi_version() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING] = {0};
+  int len = 0;
+  MPI_Get_library_version(text, &len);  // allowed before MPI_Init
+  std::string s(text, static_cast<std::size_t>(std::max(len, 0)));
+  const auto nl = s.find('\n');
+  if (nl != std::string::npos) s.resize(nl);
+  while (!s.empty() && (s.back() == ' ' || s.back() == ',')) s.pop_back();
+  return s;
+}
+
+double now_unix() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+bool parses_as_real(const std::string& s) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  return *end == '\0' && std::isfinite(v);
+}
+
+std::size_t product(const std::vector<std::int64_t>& dims) {
+  std::size_t n = 1;
+  for (auto d : dims) n *= static_cast<std::size_t>(d);
+  return n;
+}
+
+std::string dims_text(const std::vector<std::int64_t>& dims) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? "," : "") + std::to_string(dims[i]);
+  return s + ")";
+}
+
+std::string first_component(const std::string& path) { return path.substr(0, path.find('/')); }
+
+void validate_schema(const ResultSchema& schema) {
+  std::set<std::string> names;
+  for (const auto& f : schema.fields) {
+    const std::string& p = f.path;
+    if (p.empty() || p.front() == '/' || p.back() == '/' || p.find("//") != std::string::npos)
+      throw StoreError("results schema: field path '" + p + "' must be a relative path like 'eval/split/error'");
+    if (kReservedPointNames.count(first_component(p)))
+      throw StoreError("results schema: field '" + p + "' clashes with the reserved /points/" + first_component(p) +
+                       ": rename the field in its model kind's ResultSchema");
+    for (auto d : f.dims)
+      if (d < 1) throw StoreError("results schema: field '" + p + "' has dims " + dims_text(f.dims) + "; every dim must be >= 1");
+    if (!names.insert(p).second) throw StoreError("results schema: field '" + p + "' is declared twice");
+    if (!f.dims.empty() && !names.insert(p + "_shape").second)
+      throw StoreError("results schema: field '" + p + "_shape' clashes with the shape table of field '" + p + "'");
+  }
+  // A field cannot also be a group holding other fields.
+  for (const auto& a : names)
+    for (const auto& b : names)
+      if (b.size() > a.size() && b.compare(0, a.size() + 1, a + "/") == 0)
+        throw StoreError("results schema: field '" + a + "' is also the parent of '" + b + "': rename one of them");
+}
+
+// Advisory single-writer lock on <path>.lock (flock is released when the process dies, even by kill -9).
+class WriterLock {
+ public:
+  WriterLock() = default;
+  explicit WriterLock(const std::string& results_path) {
+    const std::string lock_path = results_path + ".lock";
+    fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return;  // read-only directory etc.: go on unguarded rather than refuse to work
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      ::close(fd_);
+      fd_ = -1;
+      if (err == EWOULDBLOCK)
+        throw StoreError("results file '" + results_path + "' is already open for writing by another process (lock '" +
+                         lock_path + "' is held): is another `iclsweep run` of this job still running? Check with "
+                         "squeue / ps, and wait for it or stop it first");
+      // ENOLCK / ENOSYS: file system without flock; go on unguarded.
+    }
+  }
+  ~WriterLock() { release(); }
+  WriterLock(WriterLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  WriterLock& operator=(WriterLock&& o) noexcept {
+    if (this != &o) {
+      release();
+      fd_ = o.fd_;
+      o.fd_ = -1;
+    }
+    return *this;
+  }
+  void release() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+struct FieldSlot {
+  FieldSpec spec;
+  h5::Dataset data;   // (P, *dims)
+  h5::Dataset shape;  // (P, rank) int32, only for rank >= 1; -1 = not written
+  std::size_t row_size = 1;
+};
+
+}  // namespace
+
+struct ResultsFile::Impl {
+  std::string path;
+  Options options;
+  bool writable = false;
+  WriterLock lock;
+  h5::File file;
+  std::size_t num_points = 0;
+  std::string grid_hash;
+  ResultSchema schema;
+  std::vector<FieldSlot> fields;
+  h5::Dataset id, status, error, rank, host, start_time, end_time, wall_time;
+  h5::Dataset run_used, run_start, run_slurm, run_ranks, run_host, run_commit, run_command;
+  std::vector<PointStatus> statuses;
+  std::size_t launches_used = 0;
+
+  void require_writable(const char* what) const {
+    if (!writable) throw StoreError("results file '" + path + "' is open read-only; cannot " + what);
+  }
+  void require_index(std::size_t index) const {
+    if (index >= num_points)
+      throw StoreError("results file '" + path + "': point index " + std::to_string(index) + " is outside 0.." +
+                       std::to_string(num_points - 1));
+  }
+  void flush() {
+    file.flush();
+    if (options.sync_to_disk) file.sync_to_disk();
+  }
+  // The commit step: everything written so far reaches the OS before the status byte does.
+  void commit_status(std::size_t index, PointStatus s) {
+    flush();
+    const auto byte = static_cast<std::uint8_t>(s);
+    status.write_row<std::uint8_t>(index, &byte, 1);
+    flush();
+    statuses[index] = s;
+  }
+  void write_meta(std::size_t index, const PointMeta& meta) {
+    std::string err = meta.error;
+    if (err.size() > kErrorWidth - 1) err = err.substr(0, kErrorWidth - 4) + "...";
+    error.write_string_row(index, err);
+    rank.write_row<std::int32_t>(index, &meta.rank, 1);
+    host.write_string_row(index, meta.host);
+    start_time.write_row<double>(index, &meta.start_time, 1);
+    end_time.write_row<double>(index, &meta.end_time, 1);
+    const double wall = std::isnan(meta.wall_time) ? meta.end_time - meta.start_time : meta.wall_time;
+    wall_time.write_row<double>(index, &wall, 1);
+  }
+  // A point written again (a retry after failure, or a crash mid-write) goes back to pending first,
+  // so its status never vouches for a mix of old and new rows.
+  void reset_to_pending(std::size_t index) {
+    if (statuses[index] == PointStatus::Pending) return;
+    const std::uint8_t pending = 0;
+    status.write_row<std::uint8_t>(index, &pending, 1);
+    flush();
+    statuses[index] = PointStatus::Pending;
+  }
+  void open_datasets();
+};
+
+// ---- creation -----------------------------------------------------------------------------
+
+static void build_file(const std::string& tmp_path, const SweepManifest& m, const ResultSchema& schema) {
+  const std::size_t P = m.point_params.size();
+  const auto fapl = results_fapl();
+  h5::File f(tmp_path, h5::FileMode::Truncate, &fapl);
+
+  // Root attributes: identity, provenance, the job and grid as text.
+  f.set_attribute("format", std::string(ResultsFile::kFormatName));
+  f.set_attribute("format_version", ResultsFile::kFormatVersion);
+  f.set_attribute("num_points", static_cast<std::int64_t>(P));
+  f.set_attribute("grid_hash", m.grid_hash);
+  f.set_attribute("job_text", m.job_text);
+  f.set_attribute("grid_json", m.grid_json);
+  f.set_attribute("grid_keys", m.grid_keys);
+  std::vector<std::string> field_paths;
+  for (const auto& fs : schema.fields) field_paths.push_back(fs.path);
+  f.set_attribute("fields", field_paths);
+  f.set_attribute("created_at", now_unix());
+  f.set_attribute("iclsweep_version", std::string(build::version));
+  f.set_attribute("git_commit", std::string(build::git_commit));
+  f.set_attribute("compiler", std::string(build::compiler));
+  f.set_attribute("cxx_flags", std::string(build::cxx_flags));
+  f.set_attribute("build_type", std::string(build::build_type));
+  f.set_attribute("hdf5_version", h5::library_version());
+  f.set_attribute("eigen_version", eigen_version());
+  f.set_attribute("mpi_version", mpi_version());
+  f.set_attribute("max_launches", static_cast<std::int64_t>(ResultsFile::kMaxLaunches));
+  for (const auto& [k, v] : m.provenance) {
+    if (kReservedRootAttributes.count(k))
+      throw StoreError("results file: provenance key '" + k + "' clashes with a built-in root attribute; rename it");
+    f.set_attribute(k, v);
+  }
+
+  // Per-point identity and parameters (written once, here).
+  auto points = f.create_group("points");
+  std::vector<std::int64_t> index(P), seeds(P, -1);
+  for (std::size_t i = 0; i < P; ++i) index[i] = static_cast<std::int64_t>(i);
+  if (!m.point_seeds.empty()) {
+    seeds = m.point_seeds;
+  } else {
+    for (std::size_t i = 0; i < P; ++i)
+      if (m.point_params[i].has("data.seed")) seeds[i] = m.point_params[i].get_int("data.seed");
+  }
+  points.write_dataset<std::int64_t>("index", {P}, index, nullptr);
+  points.write_dataset<std::int64_t>("seed", {P}, seeds, nullptr);
+  points.write_strings("id", m.point_ids, ResultsFile::kIdWidth);
+  std::vector<std::string> params_text(P);
+  std::set<std::string> keys;
+  for (std::size_t i = 0; i < P; ++i) {
+    params_text[i] = m.point_params[i].canonical_text();
+    for (const auto& kv : m.point_params[i].values()) keys.insert(kv.first);
+  }
+  points.write_strings("params_text", params_text);
+  auto params = points.create_group("params");
+  const std::set<std::string> grid_keys(m.grid_keys.begin(), m.grid_keys.end());
+  for (const auto& key : keys) {
+    // float64 when every set value is a real number (unset -> NaN), else the canonical strings.
+    std::vector<std::string> text(P);
+    bool numeric = false, all_numeric = true;
+    for (std::size_t i = 0; i < P; ++i) {
+      const auto& vals = m.point_params[i].values();
+      const auto it = vals.find(key);
+      text[i] = it == vals.end() ? "" : it->second;
+      if (text[i].empty()) continue;
+      if (parses_as_real(text[i])) numeric = true;
+      else all_numeric = false;
+    }
+    h5::Dataset d;
+    if (numeric && all_numeric) {
+      std::vector<double> v(P, kNaN);
+      for (std::size_t i = 0; i < P; ++i)
+        if (!text[i].empty()) v[i] = std::strtod(text[i].c_str(), nullptr);
+      d = params.write_dataset<double>(key, {P}, v, nullptr);
+    } else {
+      d = params.write_strings(key, text);
+    }
+    d.set_attribute("grid_axis", static_cast<std::uint8_t>(grid_keys.count(key) ? 1 : 0));
+  }
+
+  // Per-point bookkeeping, preallocated.
+  points.create_dataset<std::uint8_t>("status", {P}, preallocated<std::uint8_t>(0))
+      .set_attribute("values", std::string("0 pending, 1 done, 2 failed; a point's data is valid iff status == 1"));
+  points.create_dataset("error", h5::Datatype::fixed_string(ResultsFile::kErrorWidth), {P}, preallocated());
+  points.create_dataset<std::int32_t>("rank", {P}, preallocated<std::int32_t>(-1));
+  points.create_dataset("host", h5::Datatype::fixed_string(ResultsFile::kHostWidth), {P}, preallocated());
+  for (const char* t : {"start_time", "end_time", "wall_time"})
+    points.create_dataset<double>(t, {P}, preallocated<double>(kNaN)).set_attribute("units", std::string("s"));
+
+  // Schema fields: (P, *dims), NaN / -1 fill, plus the per-point recorded shape.
+  for (const auto& fs : schema.fields) {
+    h5::Dims dims{P};
+    for (auto d : fs.dims) dims.push_back(static_cast<hsize_t>(d));
+    auto dcpl = fs.type == FieldType::Int32 ? preallocated<std::int32_t>(-1)
+                : fs.type == FieldType::Float32 ? preallocated<float>(static_cast<float>(kNaN))
+                                               : preallocated<double>(kNaN);
+    h5::Dataset d;
+    try {
+      d = points.create_dataset(fs.path, datatype_of(fs.type), dims, &dcpl);
+    } catch (const StoreError& e) {
+      throw StoreError("results file: cannot create field '" + fs.path + "': " + e.what());
+    }
+    d.set_attribute("field_type", std::string(field_type_name(fs.type)));
+    d.set_attribute("description", fs.description);
+    d.set_attribute("point_dims", fs.dims);
+    for (const auto& [k, v] : fs.attributes) d.set_attribute(k, v);
+    if (!fs.dims.empty()) {
+      auto s = points.create_dataset<std::int32_t>(fs.path + "_shape", {P, static_cast<hsize_t>(fs.dims.size())},
+                                                   preallocated<std::int32_t>(-1));
+      s.set_attribute("description", "recorded shape of " + fs.path +
+                                         " for each point (the rest is padding); -1 = not written");
+    }
+  }
+
+  // Launch table: kMaxLaunches preallocated slots, appended like points (used = status).
+  const hsize_t K = ResultsFile::kMaxLaunches;
+  auto runs = f.create_group("runs");
+  runs.create_dataset<std::uint8_t>("used", {K}, preallocated<std::uint8_t>(0));
+  runs.create_dataset<double>("start_time", {K}, preallocated<double>(kNaN));
+  runs.create_dataset("slurm_job_id", h5::Datatype::fixed_string(ResultsFile::kSlurmIdWidth), {K}, preallocated());
+  runs.create_dataset<std::int32_t>("num_ranks", {K}, preallocated<std::int32_t>(-1));
+  runs.create_dataset("hostname", h5::Datatype::fixed_string(ResultsFile::kHostWidth), {K}, preallocated());
+  runs.create_dataset("git_commit", h5::Datatype::fixed_string(ResultsFile::kCommitWidth), {K}, preallocated());
+  runs.create_dataset("command_line", h5::Datatype::fixed_string(ResultsFile::kCommandWidth), {K}, preallocated());
+
+  f.flush();
+  f.sync_to_disk();  // the rename below must not overtake the content
+  f.close();
+}
+
+ResultsFile ResultsFile::create(const std::string& path, const SweepManifest& m, const ResultSchema& schema,
+                                const Options& options) {
+  const std::size_t P = m.point_params.size();
+  if (P == 0) throw StoreError("results file '" + path + "': a sweep needs at least one point");
+  if (m.point_ids.size() != P)
+    throw StoreError("results file '" + path + "': " + std::to_string(m.point_ids.size()) + " point ids for " +
+                     std::to_string(P) + " points");
+  if (!m.point_seeds.empty() && m.point_seeds.size() != P)
+    throw StoreError("results file '" + path + "': " + std::to_string(m.point_seeds.size()) + " seeds for " +
+                     std::to_string(P) + " points");
+  validate_schema(schema);
+  if (!options.overwrite && ::access(path.c_str(), F_OK) == 0)
+    throw StoreError("results file '" + path + "' already exists: resume it with `iclsweep run` on the same job, "
+                     "choose another output path, or pass --overwrite to replace it");
+  // Built under a temporary name and renamed: a kill during creation leaves no half-made file at `path`.
+  const std::string tmp = path + ".creating-" + std::to_string(::getpid());
+  try {
+    build_file(tmp, m, schema);
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    std::remove(tmp.c_str());
+    throw StoreError("cannot move the new results file into place as '" + path + "': " + why);
+  }
+  return open(path, true, options);
+}
+
+// ---- opening ------------------------------------------------------------------------------
+
+void ResultsFile::Impl::open_datasets() {
+  auto need = [&](const std::string& p, std::size_t first_dim) {
+    if (!file.exists(p))
+      throw StoreError("results file '" + path + "' has no dataset '" + p +
+                       "': the file is damaged or was not written by iclsweep; start a new results file");
+    auto d = file.dataset(p);
+    const auto dims = d.dims();
+    if (dims.empty() || dims[0] != first_dim)
+      throw StoreError("results file '" + path + "': dataset '" + p + "' has the wrong shape (expected " +
+                       std::to_string(first_dim) + " rows)");
+    return d;
+  };
+  const std::size_t P = num_points;
+  id = need("points/id", P);
+  status = need("points/status", P);
+  error = need("points/error", P);
+  rank = need("points/rank", P);
+  host = need("points/host", P);
+  start_time = need("points/start_time", P);
+  end_time = need("points/end_time", P);
+  wall_time = need("points/wall_time", P);
+  const std::size_t K = kMaxLaunches;
+  run_used = need("runs/used", K);
+  run_start = need("runs/start_time", K);
+  run_slurm = need("runs/slurm_job_id", K);
+  run_ranks = need("runs/num_ranks", K);
+  run_host = need("runs/hostname", K);
+  run_commit = need("runs/git_commit", K);
+  run_command = need("runs/command_line", K);
+
+  // The schema as stored: field list, element type, per-point dims from the dataset shape.
+  for (const auto& p : file.attribute<std::vector<std::string>>("fields")) {
+    FieldSlot slot;
+    slot.data = need("points/" + p, P);
+    slot.spec.path = p;
+    slot.spec.type = parse_field_type(slot.data.attribute<std::string>("field_type"), p);
+    slot.spec.description = slot.data.attribute<std::string>("description");
+    const auto dims = slot.data.dims();
+    for (std::size_t i = 1; i < dims.size(); ++i) slot.spec.dims.push_back(static_cast<std::int64_t>(dims[i]));
+    slot.row_size = product(slot.spec.dims);
+    if (!slot.spec.dims.empty()) slot.shape = need("points/" + p + "_shape", P);
+    schema.fields.push_back(slot.spec);
+    fields.push_back(std::move(slot));
+  }
+
+  const auto raw = status.read<std::uint8_t>();
+  statuses.resize(P);
+  for (std::size_t i = 0; i < P; ++i) {
+    if (raw[i] > 2)
+      throw StoreError("results file '" + path + "': /points/status[" + std::to_string(i) + "] = " +
+                       std::to_string(raw[i]) + " is not 0, 1 or 2; the file is damaged");
+    statuses[i] = static_cast<PointStatus>(raw[i]);
+  }
+  const auto used = run_used.read<std::uint8_t>();
+  launches_used = static_cast<std::size_t>(std::count(used.begin(), used.end(), std::uint8_t{1}));
+}
+
+ResultsFile ResultsFile::open(const std::string& path, bool writable, const Options& options) {
+  if (::access(path.c_str(), F_OK) != 0)
+    throw StoreError("results file '" + path + "' does not exist: check the path, or start the sweep with `iclsweep run`");
+  if (!h5::File::is_hdf5(path))
+    throw StoreError("'" + path + "' is not an HDF5 file, so not an iclsweep results file: pass the .h5 file that "
+                     "`iclsweep run` wrote, or choose a new output path");
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->options = options;
+  impl->writable = writable;
+  if (writable) impl->lock = WriterLock(path);
+  const auto fapl = results_fapl();
+  impl->file = h5::File(path, writable ? h5::FileMode::ReadWrite : h5::FileMode::ReadOnly, &fapl);
+  auto& f = impl->file;
+  if (!f.has_attribute("format") || f.attribute<std::string>("format") != kFormatName)
+    throw StoreError("'" + path + "' is an HDF5 file but not an iclsweep results file (no root attribute format = '" +
+                     std::string(kFormatName) + "'): pass the file `iclsweep run` wrote, or choose a new output path");
+  const auto version = f.attribute<std::int32_t>("format_version");
+  if (version != kFormatVersion) {
+    const std::string writer = f.has_attribute("git_commit") ? f.attribute<std::string>("git_commit") : "unknown";
+    throw StoreError("results file '" + path + "' has layout version " + std::to_string(version) + ", but this iclsweep (" +
+                     build::version + ", " + build::git_commit + ") reads version " + std::to_string(kFormatVersion) +
+                     ": resume or inspect it with the iclsweep that wrote it (git commit " + writer +
+                     "), or start a new results file");
+  }
+  impl->num_points = static_cast<std::size_t>(f.attribute<std::int64_t>("num_points"));
+  impl->grid_hash = f.attribute<std::string>("grid_hash");
+  impl->open_datasets();
+  return ResultsFile(std::move(impl));
+}
+
+ResultsFile::ResultsFile(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ResultsFile::ResultsFile(ResultsFile&&) noexcept = default;
+ResultsFile& ResultsFile::operator=(ResultsFile&&) noexcept = default;
+ResultsFile::~ResultsFile() = default;
+
+const std::string& ResultsFile::path() const { return impl_->path; }
+std::size_t ResultsFile::num_points() const { return impl_->num_points; }
+const std::string& ResultsFile::grid_hash() const { return impl_->grid_hash; }
+const ResultSchema& ResultsFile::schema() const { return impl_->schema; }
+
+void ResultsFile::flush() { impl_->flush(); }
+// Members go in reverse order: datasets, then the file (so H5Fclose really closes it), then the lock.
+void ResultsFile::close() { impl_.reset(); }
+
+// ---- writing ------------------------------------------------------------------------------
+
+void ResultsFile::write_point(std::size_t index, const PointMeta& meta, const PointRecord& record) {
+  auto& s = *impl_;
+  s.require_writable("write points");
+  s.require_index(index);
+  if (meta.status == PointStatus::Pending)
+    throw StoreError("results file '" + s.path + "': point " + std::to_string(index) +
+                     " written with status pending; a result is done or failed");
+  const std::string where = "results file '" + s.path + "', point " + std::to_string(index) + ": field '";
+  // Validate everything before the first byte is written.
+  for (const auto& [name, values] : record.fields) {
+    const FieldSpec* spec = s.schema.find(name);
+    if (!spec) {
+      std::string known;
+      for (const auto& f : s.schema.fields) known += (known.empty() ? "" : ", ") + f.path;
+      throw StoreError(where + name + "' is not in the results schema (fields: " + known +
+                       "); declare it in the model kind's ResultSchema");
+    }
+    if (values.dims.size() != spec->dims.size())
+      throw StoreError(where + name + "' has rank " + std::to_string(values.dims.size()) + " " + dims_text(values.dims) +
+                       ", the schema says " + dims_text(spec->dims));
+    for (std::size_t i = 0; i < values.dims.size(); ++i)
+      if (values.dims[i] < 0 || values.dims[i] > spec->dims[i])
+        throw StoreError(where + name + "' has dims " + dims_text(values.dims) + ", larger than the schema's " +
+                         dims_text(spec->dims) + "; widen the field in the ResultSchema (ResultSchema::merge)");
+    if (values.values.size() != product(values.dims))
+      throw StoreError(where + name + "' has " + std::to_string(values.values.size()) + " values for dims " +
+                       dims_text(values.dims));
+  }
+
+  s.reset_to_pending(index);
+  std::vector<double> row;
+  std::vector<std::int32_t> int_row, shape_row;
+  for (auto& slot : s.fields) {
+    const auto it = record.fields.find(slot.spec.path);
+    row.assign(slot.row_size, kNaN);
+    const std::size_t rank = slot.spec.dims.size();
+    shape_row.assign(rank, -1);
+    if (it != record.fields.end()) {
+      const auto& v = it->second;
+      // Copy into the padded row: source index -> multi-index -> offset in the schema's dims.
+      for (std::size_t src = 0; src < v.values.size(); ++src) {
+        std::size_t rest = src, dst = 0, stride = 1;
+        for (std::size_t k = rank; k-- > 0;) {
+          const auto n = static_cast<std::size_t>(v.dims[k]);
+          dst += (rest % n) * stride;
+          rest /= n;
+          stride *= static_cast<std::size_t>(slot.spec.dims[k]);
+        }
+        row[dst] = v.values[src];
+      }
+      for (std::size_t k = 0; k < rank; ++k) shape_row[k] = static_cast<std::int32_t>(v.dims[k]);
+    }
+    if (slot.spec.type == FieldType::Int32) {
+      int_row.resize(row.size());
+      for (std::size_t k = 0; k < row.size(); ++k)
+        int_row[k] = std::isnan(row[k]) ? -1 : static_cast<std::int32_t>(std::llround(row[k]));
+      slot.data.write_row<std::int32_t>(index, int_row);
+    } else {
+      slot.data.write_row<double>(index, row);  // HDF5 converts to float32 where the field is float32
+    }
+    if (rank > 0) slot.shape.write_row<std::int32_t>(index, shape_row);
+  }
+  s.write_meta(index, meta);
+  s.commit_status(index, meta.status == PointStatus::Failed ? PointStatus::Failed : PointStatus::Done);
+}
+
+void ResultsFile::mark_failed(std::size_t index, const PointMeta& meta) {
+  auto& s = *impl_;
+  s.require_writable("mark points failed");
+  s.require_index(index);
+  s.reset_to_pending(index);
+  s.write_meta(index, meta);
+  s.commit_status(index, PointStatus::Failed);
+}
+
+std::optional<std::size_t> ResultsFile::record_launch(const LaunchInfo& launch) {
+  auto& s = *impl_;
+  s.require_writable("record launches");
+  if (s.launches_used >= kMaxLaunches) return std::nullopt;
+  const std::size_t k = s.launches_used;
+  s.run_start.write_row<double>(k, &launch.start_time, 1);
+  s.run_slurm.write_string_row(k, launch.slurm_job_id);
+  s.run_ranks.write_row<std::int32_t>(k, &launch.num_ranks, 1);
+  s.run_host.write_string_row(k, launch.hostname);
+  s.run_commit.write_string_row(k, launch.git_commit);
+  s.run_command.write_string_row(k, launch.command_line);
+  s.flush();
+  const std::uint8_t used = 1;
+  s.run_used.write_row<std::uint8_t>(k, &used, 1);
+  s.flush();
+  s.launches_used = k + 1;
+  return k;
+}
+
+// ---- reading ------------------------------------------------------------------------------
+
+std::vector<PointStatus> ResultsFile::statuses() const { return impl_->statuses; }
+std::size_t ResultsFile::count(PointStatus st) const {
+  return static_cast<std::size_t>(std::count(impl_->statuses.begin(), impl_->statuses.end(), st));
+}
+std::vector<std::string> ResultsFile::point_ids() const { return impl_->id.read_strings(); }
+std::vector<std::int32_t> ResultsFile::ranks() const { return impl_->rank.read<std::int32_t>(); }
+std::vector<std::string> ResultsFile::hosts() const { return impl_->host.read_strings(); }
+std::vector<double> ResultsFile::start_times() const { return impl_->start_time.read<double>(); }
+std::vector<double> ResultsFile::end_times() const { return impl_->end_time.read<double>(); }
+std::vector<double> ResultsFile::wall_times() const { return impl_->wall_time.read<double>(); }
+std::vector<std::string> ResultsFile::errors() const { return impl_->error.read_strings(); }
+
+std::vector<LaunchInfo> ResultsFile::launches() const {
+  const auto& s = *impl_;
+  const auto used = s.run_used.read<std::uint8_t>();
+  const auto start = s.run_start.read<double>();
+  const auto slurm = s.run_slurm.read_strings();
+  const auto ranks = s.run_ranks.read<std::int32_t>();
+  const auto hosts = s.run_host.read_strings();
+  const auto commits = s.run_commit.read_strings();
+  const auto commands = s.run_command.read_strings();
+  std::vector<LaunchInfo> out;
+  for (std::size_t k = 0; k < used.size(); ++k)
+    if (used[k] == 1) out.push_back({start[k], slurm[k], ranks[k], hosts[k], commits[k], commands[k]});
+  return out;
+}
+
+PointMeta ResultsFile::meta(std::size_t index) const {
+  const auto& s = *impl_;
+  s.require_index(index);
+  PointMeta m;
+  m.status = s.statuses[index];
+  m.error = s.error.read_string_row(index);
+  m.rank = s.rank.read_row<std::int32_t>(index)[0];
+  m.host = s.host.read_string_row(index);
+  m.start_time = s.start_time.read_row<double>(index)[0];
+  m.end_time = s.end_time.read_row<double>(index)[0];
+  m.wall_time = s.wall_time.read_row<double>(index)[0];
+  return m;
+}
+
+PointRecord ResultsFile::read_point(std::size_t index) const {
+  const auto& s = *impl_;
+  s.require_index(index);
+  PointRecord rec;
+  for (const auto& slot : s.fields) {
+    const auto row = slot.data.read_row<double>(index);
+    const std::size_t rank = slot.spec.dims.size();
+    if (rank == 0) {
+      rec.fields[slot.spec.path] = FieldValues{{}, {row[0]}};
+      continue;
+    }
+    const auto shape = slot.shape.read_row<std::int32_t>(index);
+    if (std::any_of(shape.begin(), shape.end(), [](std::int32_t d) { return d < 0; })) continue;  // not written
+    FieldValues v;
+    v.dims.assign(shape.begin(), shape.end());
+    v.values.resize(product(v.dims));
+    for (std::size_t dst = 0; dst < v.values.size(); ++dst) {
+      std::size_t rest = dst, src = 0, stride = 1;
+      for (std::size_t k = rank; k-- > 0;) {
+        const auto n = static_cast<std::size_t>(v.dims[k]);
+        src += (rest % n) * stride;
+        rest /= n;
+        stride *= static_cast<std::size_t>(slot.spec.dims[k]);
+      }
+      v.values[dst] = row[src];
+    }
+    rec.fields[slot.spec.path] = std::move(v);
+  }
+  return rec;
+}
+
+std::string ResultsFile::root_attribute(const std::string& name) const {
+  return impl_->file.attribute<std::string>(name);
+}
+
+}  // namespace icl
