@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .aggregate import mean_se, selected_values  # noqa: E402
+from .aggregate import is_seed_key, mean_se, selected_values  # noqa: E402
 from .load import MissingData  # noqa: E402
 
 IW, IC, TF = "IW Predictor", "IC Predictor", "Transformer"
@@ -138,7 +138,7 @@ def curves(fig, tf, split, line_key=None, fixed=None, by="loss", omit_log2n=()):
         x = np.log2(n[rows])
         if len(np.unique(x)) != len(x):
             extra = [k for k in tf.varying_keys() if k not in (N_KEY, P_REL, EVAL_P, line_key)
-                     and k not in (fixed or {}) and not k.endswith("seed")]
+                     and k not in (fixed or {}) and not is_seed_key(k)]
             _refuse(fig, tf, f"besides N, {P_REL}{' and ' + line_key if line_key else ''}, the parameters "
                              f"{', '.join(extra) or '(unknown)'} also vary, so a curve is ambiguous")
         keep = ~np.isin(np.round(x), omit_log2n) if len(omit_log2n) and len(x) > 1 else np.ones(len(x), bool)
