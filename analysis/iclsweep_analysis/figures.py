@@ -260,8 +260,9 @@ def fig_noisy_inputs_v1(res, outdir):
                                    i == 1, col == 0))
         _model_panels("noisy_inputs_v1", tf, panels, fixed={SIGMA: sigma})
         _legend(axes)
+        lengths = ", ".join(map(_fmt, _values(tf, NUM_CONTEXTS))) if NUM_CONTEXTS in tf.params else "?"
         paths.append(_save(fig, outdir, f"noisy_inputs_v1_sigma{_fmt(sigma)}.png",
-                           rf"Input noise $\sigma$ = {_fmt(sigma)} (L = 1)"))
+                           rf"Input noise $\sigma$ = {_fmt(sigma)} (L = {lengths})"))
     return paths
 
 
