@@ -13,6 +13,7 @@ namespace icl::cli {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"keys", "list every parameter key with its default and rule", cmd_keys},
+      {"sample", "write sequences of one data split (train, pretraining, eval-...) to an HDF5 file", cmd_sample},
   };
   return table;
 }
