@@ -561,6 +561,7 @@ void ResultsFile::write_point(std::size_t index, const PointMeta& meta, const Po
 
   s.reset_to_pending(index);
   std::vector<double> row;
+  std::vector<float> float_row;
   std::vector<std::int32_t> int_row, shape_row;
   for (auto& slot : s.fields) {
     const auto it = record.fields.find(slot.spec.path);
@@ -587,8 +588,12 @@ void ResultsFile::write_point(std::size_t index, const PointMeta& meta, const Po
       for (std::size_t k = 0; k < row.size(); ++k)
         int_row[k] = std::isnan(row[k]) ? -1 : static_cast<std::int32_t>(std::llround(row[k]));
       slot.data.write_row<std::int32_t>(index, int_row);
+    } else if (slot.spec.type == FieldType::Float32) {
+      // Converted here: an HDF5 conversion path costs a buffer allocation and clear per call.
+      float_row.assign(row.begin(), row.end());
+      slot.data.write_row<float>(index, float_row);
     } else {
-      slot.data.write_row<double>(index, row);  // HDF5 converts to float32 where the field is float32
+      slot.data.write_row<double>(index, row);
     }
     if (rank > 0) slot.shape.write_row<std::int32_t>(index, shape_row);
   }

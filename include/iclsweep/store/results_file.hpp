@@ -126,6 +126,7 @@ class ResultsFile {
   std::string root_attribute(const std::string& name) const;
 
   void flush();
+  // Closes the file and releases the writer lock; the object must not be used afterwards.
   void close();
 
   struct Impl;
