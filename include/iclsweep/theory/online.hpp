@@ -83,7 +83,7 @@ struct OnlineTrace {
   std::vector<double> alpha_final;    // (C) alpha_c after N steps
   std::vector<double> switch_step;    // (C) first t after which alpha_c > 0.5; -1 if never
   double decode_error = 0;            // fraction of steps whose key differs from the query class
-  double steps_per_second = 0;
+  double steps_per_second = 0;       // per CPU second (std::clock) of the simulation loop
 };
 
 // The simulation's unit prototypes mu_c ~ U(S^{D-1}), row-major (C, D), from the Online stream of data.seed.
@@ -101,7 +101,7 @@ class OnlineGeometry {
  private:
   int C_, D_, r_;
   double sigma_;
-  std::vector<double> coords_;  // (C, r): mu_c in an orthonormal basis of span{mu}
+  std::vector<double> coords_;  // (r, C): column c = mu_c in an orthonormal basis of span{mu}
   std::vector<double> gram_;    // (C, C): mu_a . mu_b
   std::vector<double> proj_;    // (C): mu_c . u of the current query, scratch
   std::vector<double> z_;       // (r): query noise coordinates, scratch
