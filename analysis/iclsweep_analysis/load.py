@@ -101,7 +101,8 @@ class Results:
 
     def model_kind(self):
         """(n,) run.model_kind of each point ('transformer' when the file has no such key)."""
-        return self.param("run.model_kind", default="transformer").astype(str)
+        key = "run.model_kind" if "run.model_kind" in self.params or "model.kind" not in self.params else "model.kind"
+        return self.param(key, default="transformer").astype(str)
 
     def subset(self, mask):
         """The points where mask is true, as a new Results."""
