@@ -73,6 +73,21 @@ def transformer_report(tf, splits, metric, by, recompute, out):
         print(f"  {model(p_rel[i]):<{width}}{log2n:>6.3g}{rows.n[i]:>6d}{cells}", file=out)
 
 
+def scalar_report(sub, out):
+    """Any other model kind (online, gated, ...): mean +- SE over seeds of every scalar field per setting."""
+    names = sorted(p for p, v in sub.fields.items() if v.ndim == 1 and v.dtype.kind in "fi")
+    if not names:
+        print("  (no scalar fields)", file=out)
+        return
+    tables = [mean_se(sub, sub.fields[p]) for p in names]
+    keys = [k for k in sub.varying_keys() if not is_seed_key(k)]
+    for i in range(len(tables[0])):
+        label = ", ".join(f"{k}={_fmt(tables[0].params[k][i])}" for k in keys)
+        print(f"\n[{label or 'single setting'}] seeds: {tables[0].n[i]}", file=out)
+        for name, t in zip(names, tables):
+            print(f"  {name:<40} {t.mean[i]:10.4g} ± {t.se[i]:<10.3g}", file=out)
+
+
 def theory_report(th, out):
     x = th.fields.get("theory/x", th.fields.get("theory/log2_nx"))
     versions = th.param("theory.version", default="v2").astype(str)
@@ -126,7 +141,8 @@ def main(argv=None, out=sys.stdout):
         elif kind == "theory":
             theory_report(sub, out)
         else:
-            print(f"\n{kind}: {len(sub)} done points (no summary for this model kind yet)", file=out)
+            print(f"\n{kind}: {len(sub)} done points; scalar fields, mean ± SE over seeds", file=out)
+            scalar_report(sub, out)
     return 0
 
 

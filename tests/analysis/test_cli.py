@@ -59,6 +59,17 @@ class ReportCliTest(TempDirCase):
         self.assertIn("0.500±0.047", row)
         self.assertIn("0.49062", proc.stdout)  # theory: IC lower bound for k = 7 (§4.6 table)
 
+    def test_other_kinds_get_their_scalar_fields(self):
+        points = [{"params": dict(fr.DEFAULT_PARAMS, **{"run.model_kind": "online", "data.seed": float(s)}), "seed": s,
+                   "status": 1, "fields": {"online/alpha_low_final": a, "online/t": [1.0, 2.0]}}
+                  for s, a in enumerate((0.2, 0.4))]
+        proc = run("report.py", fr.write_file(self.path("r.h5"), points))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("online: 2 done points", proc.stdout)
+        line = next(x for x in proc.stdout.splitlines() if "online/alpha_low_final" in x)
+        self.assertEqual(line.split()[1:4], ["0.3", "±", "0.0707"])  # SE = 0.1 / sqrt(2)
+        self.assertNotIn("online/t ", proc.stdout)  # curves are not summarised
+
     def test_report_recompute_flag(self):
         results = fr.write_file(self.path("r.h5"), fr.transformer_points({}, n_values=(64,), seeds=(0, 1)))
         proc = run("report.py", results, "--recompute", "--by", "error", "--splits", "eval-default-none")
