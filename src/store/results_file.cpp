@@ -404,6 +404,10 @@ ResultsFile ResultsFile::create(const std::string& path, const SweepManifest& m,
   if (!m.point_seeds.empty() && m.point_seeds.size() != P)
     throw StoreError("results file '" + path + "': " + std::to_string(m.point_seeds.size()) + " seeds for " +
                      std::to_string(P) + " points");
+  for (std::size_t i = 0; i < P; ++i)
+    if (m.point_ids[i].size() > kIdWidth)
+      throw StoreError("results file '" + path + "': point id '" + m.point_ids[i] + "' of point " + std::to_string(i) +
+                       " is longer than " + std::to_string(kIdWidth) + " characters");
   validate_schema(schema);
   if (!options.overwrite && ::access(path.c_str(), F_OK) == 0)
     throw StoreError("results file '" + path + "' already exists: resume it with `iclsweep run` on the same job, "

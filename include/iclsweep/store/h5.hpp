@@ -20,7 +20,8 @@
 //   auto back = f.read_dataset<float>("splits/train/tokens", &dims);
 //
 // Crash-safe preallocation (what the results file does):
-//   auto dcpl = icl::h5::PropertyList::dataset_create().contiguous().alloc_time_early().fill_value<double>(NAN);
+//   auto dcpl = icl::h5::PropertyList::dataset_create();   // handles are move-only: name it first,
+//   dcpl.contiguous().alloc_time_early().fill_value<double>(NAN);  // then chain on the named list
 //   auto d = g.create_dataset<double>("loss", {P, T}, dcpl);
 //   f.flush();  ...  d.write_row<double>(i, row);  f.flush();
 //
@@ -43,6 +44,8 @@
 
 namespace icl::h5 {
 
+// Dataset shapes. hsize_t is unsigned 64-bit: write {hsize_t(n), hsize_t(m)} for int sizes
+// (list-initialisation refuses the implicit narrowing).
 using Dims = std::vector<hsize_t>;
 
 // ---- errors -------------------------------------------------------------------------------
@@ -162,7 +165,7 @@ class Dataspace : public Handle {
 
 // ---- property lists -----------------------------------------------------------------------
 
-// Builder-style: PropertyList::dataset_create().contiguous().alloc_time_early().fill_value<double>(NAN)
+// Builder-style on a named list: auto p = PropertyList::dataset_create(); p.contiguous().alloc_time_early();
 class PropertyList : public Handle {
  public:
   PropertyList() = default;
