@@ -36,11 +36,13 @@ static OnlineTrace simulate(const std::vector<std::string>& assignments) {
   return simulate_online(OnlineParams::from(params_with(assignments)));
 }
 
-// First record step after which the curve stays above 0.5 (the gate has moved to g); +inf if it never does.
-static double settled_switch_step(const std::vector<double>& t, const std::vector<double>& alpha) {
+// First record step after which the curve stays above `level`; +inf if it never does. The gate starts at
+// alpha = 1/2 and wanders around it while both tables are nearly empty, so "settled above 0.9" marks the
+// move to g far more robustly than the first crossing of 1/2.
+static double settled_step(const std::vector<double>& t, const std::vector<double>& alpha, double level) {
   double step = std::numeric_limits<double>::infinity();
   for (std::size_t i = alpha.size(); i-- > 0;) {
-    if (alpha[i] <= 0.5) break;
+    if (alpha[i] <= level) break;
     step = t[i];
   }
   return step;
@@ -73,10 +75,11 @@ BOOST_AUTO_TEST_CASE(regret_grows_sublinearly_for_both_learners_and_noise_levels
 BOOST_AUTO_TEST_CASE(gate_moves_to_g_earlier_for_frequent_classes) {
   for (int seed = 0; seed < 5; ++seed) {
     const OnlineTrace tr = simulate({"data.dataset_size=2^18", "data.seed=" + std::to_string(seed)});
-    const double high = settled_switch_step(tr.t, tr.alpha_high);
-    const double low = settled_switch_step(tr.t, tr.alpha_low);
+    const double high = settled_step(tr.t, tr.alpha_high, 0.9);
+    const double low = settled_step(tr.t, tr.alpha_low, 0.9);
     BOOST_TEST(std::isfinite(low), "seed " << seed << ": C_L gate never settled on g");
-    // w_H / w_L = 9: the C_H switch should come several times earlier.
+    // Per class the switch needs a fixed number of that class's queries, so in steps t it scales with
+    // 1/w_c: w_H / w_L = 9 (seeds 0..9 give ratios 7-16). Require a third of that.
     BOOST_TEST(3.0 * high < low, "seed " << seed << ": C_H settles at t=" << high << ", C_L at t=" << low);
     BOOST_TEST(tr.alpha_high.back() > 0.99);
     BOOST_TEST(tr.alpha_low.back() > 0.99);
