@@ -13,6 +13,7 @@ namespace icl::cli {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"keys", "list every parameter key with its default and rule", cmd_keys},
+      {"bench", "time the transformer's training step on one core (ms/step, GFLOP/s)", cmd_bench},
       {"sample", "write sequences of one data split (train, pretraining, eval-...) to an HDF5 file", cmd_sample},
   };
   return table;

@@ -5,6 +5,7 @@
 
 #include "iclsweep/core/error.hpp"
 #include "iclsweep/core/rng.hpp"
+#include <Eigen/Core>
 
 namespace icl {
 
@@ -84,17 +85,14 @@ void Adam<S>::step(std::vector<S>& values, const std::vector<S>& grads) {
   const S c1 = static_cast<S>(1.0 / (1.0 - std::pow(b1_, static_cast<double>(t_))));
   const S c2 = static_cast<S>(1.0 / (1.0 - std::pow(b2_, static_cast<double>(t_))));
   const S lr = static_cast<S>(lr_), eps = static_cast<S>(eps_);
-  const std::size_t n = values.size();
-  S* __restrict pv = values.data();
-  S* __restrict pm = m.data();
-  S* __restrict ps = v.data();
-  const S* __restrict pg = grads.data();
-  for (std::size_t i = 0; i < n; ++i) {
-    const S g = pg[i];
-    pm[i] = b1 * pm[i] + (S(1) - b1) * g;
-    ps[i] = b2 * ps[i] + (S(1) - b2) * g * g;
-    pv[i] -= lr * (pm[i] * c1) / (std::sqrt(ps[i] * c2) + eps);
-  }
+  // Eigen array expressions, not a scalar loop: GCC will not vectorise std::sqrt without -fno-math-errno.
+  using A = Eigen::Array<S, Eigen::Dynamic, 1>;
+  const Eigen::Index n = static_cast<Eigen::Index>(values.size());
+  Eigen::Map<A> p(values.data(), n), mm(m.data(), n), vv(v.data(), n);
+  const Eigen::Map<const A> g(grads.data(), n);
+  mm = b1 * mm + (S(1) - b1) * g;
+  vv = b2 * vv + (S(1) - b2) * g.square();
+  p -= (lr * c1) * mm / ((vv * c2).sqrt() + eps);
 }
 
 template class ParamStore<float>;

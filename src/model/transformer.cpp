@@ -327,8 +327,8 @@ float TransformerT<S>::train_step(const Batch& batch) {
   const double loss = loss_and_gradient(batch);
   if (!std::isfinite(loss)) return static_cast<float>(loss);
   // A finite loss with a non-finite gradient still means divergence: report it through the loss.
-  S check = 0;
-  for (const S g : store_.grads) check += g * S(0);
+  // Σ 0·g is NaN iff some g is not finite; Eigen's packet reduction keeps this cheap.
+  const S check = (Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>>(store_.grads.data(), store_.grads.size()) * S(0)).sum();
   if (!std::isfinite(check)) return std::numeric_limits<float>::quiet_NaN();
   adam_.step(store_.values, store_.grads);
   return static_cast<float>(loss);

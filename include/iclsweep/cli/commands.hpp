@@ -18,6 +18,7 @@ const std::vector<Command>& commands();
 int main(int argc, char** argv);
 
 int cmd_keys(const Args& args);
+int cmd_bench(const Args& args);  // src/cli/bench.cpp
 int cmd_sample(const Args& args);  // src/cli/sample.cpp
 
 }  // namespace icl::cli
