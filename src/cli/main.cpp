@@ -12,9 +12,12 @@ namespace icl::cli {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
+      {"run", "run a sweep (one process, or under mpirun/srun), resuming an existing results file", cmd_run},
+      {"status", "done / failed / remaining points, per-rank throughput and launches of a results file", cmd_status},
       {"keys", "list every parameter key with its default and rule", cmd_keys},
       {"bench", "time the transformer's training step on one core (ms/step, GFLOP/s)", cmd_bench},
       {"sample", "write sequences of one data split (train, pretraining, eval-...) to an HDF5 file", cmd_sample},
+      {"list", "expand and validate a job file: points, ids, cost estimate (runs nothing)", cmd_list},
   };
   return table;
 }

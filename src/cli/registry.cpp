@@ -1,6 +1,10 @@
 #include "iclsweep/cli/registry.hpp"
 
 #include "iclsweep/data/params.hpp"
+#include "iclsweep/model/config.hpp"
+#include "iclsweep/sweep/job.hpp"
+#include "iclsweep/theory/params.hpp"
+#include "iclsweep/train/config.hpp"
 
 namespace icl::cli {
 
@@ -8,6 +12,10 @@ const ParamRegistry& registry() {
   static const ParamRegistry r = [] {
     ParamRegistry reg;
     reg.add(data_param_specs());
+    reg.add(sweep_param_specs());
+    reg.add(train_param_specs());
+    reg.add(model_param_specs());
+    reg.add(theory_param_specs());
     return reg;
   }();
   return r;

@@ -20,5 +20,8 @@ int main(int argc, char** argv);
 int cmd_keys(const Args& args);
 int cmd_bench(const Args& args);  // src/cli/bench.cpp
 int cmd_sample(const Args& args);  // src/cli/sample.cpp
+int cmd_run(const Args& args);
+int cmd_status(const Args& args);
+int cmd_list(const Args& args);  // src/cli/list.cpp
 
 }  // namespace icl::cli

@@ -1,0 +1,115 @@
+// `iclsweep list JOB [--set k=v ...] [--all-params]`: expands and validates a job, shows its points and a
+// cost estimate, and runs nothing.
+#include <boost/program_options.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "iclsweep/cli/commands.hpp"
+#include "iclsweep/cli/exit_codes.hpp"
+#include "iclsweep/cli/registry.hpp"
+#include "iclsweep/core/error.hpp"
+#include "iclsweep/sweep/job.hpp"
+
+namespace po = boost::program_options;
+
+namespace icl::cli {
+
+namespace {
+
+std::string format_cost(double token_steps) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", token_steps);
+  return buf;
+}
+
+std::string format_hours(double hours) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, hours < 10 ? "%.2f" : "%.0f", hours);
+  return buf;
+}
+
+}  // namespace
+
+int cmd_list(const Args& args) {
+  po::options_description visible("iclsweep list JOB [options]: expand and validate a job file, show its points, run nothing");
+  double ms_per_step = 0;
+  visible.add_options()
+      ("help,h", "show this help")
+      ("set,s", po::value<std::vector<std::string>>()->composing(),
+       "override after the file: KEY=VALUE (train.steps=2000), grid.KEY=LIST (grid.data.dataset_size=2^6,2^8), seeds=LIST; repeatable")
+      ("all-params", "also print every parameter shared by all points (defaults, fixed values and --set)")
+      ("ms-per-token-step", po::value<double>(&ms_per_step),
+       "calibration for core-hours: milliseconds of one core per token-step (default: $ICLSWEEP_MS_PER_TOKEN_STEP, else 1)");
+  po::options_description all;
+  all.add(visible).add_options()("job", po::value<std::string>(), "job file");
+  po::positional_options_description positional;
+  positional.add("job", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw InputError(std::string(e.what()) + " (see iclsweep list --help)");
+  }
+  if (vm.count("help")) {
+    std::cout << visible << "\nJob-file syntax: docs/job-files.md. Keys: iclsweep keys.\n";
+    return kExitOk;
+  }
+  if (!vm.count("job")) throw InputError("missing the job file: iclsweep list JOB [--set KEY=VALUE ...]");
+  const std::vector<std::string> overrides =
+      vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  if (!vm.count("ms-per-token-step")) ms_per_step = ms_per_token_step();
+  if (!(ms_per_step > 0)) throw InputError("--ms-per-token-step must be a positive number of milliseconds");
+
+  const Job job = Job::load(vm["job"].as<std::string>(), overrides, registry());
+
+  // Columns: index, id, seed, then every grid key except the seed (already shown), then cost.
+  std::vector<std::string> columns;
+  for (const auto& k : job.grid_keys())
+    if (k != "data.seed") columns.push_back(k);
+  std::vector<std::size_t> widths;
+  for (const auto& k : columns) {
+    std::size_t w = k.size();
+    for (const auto& axis : job.grid().axes())
+      if (axis.key == k)
+        for (const auto& v : axis.values) w = std::max(w, v.size());
+    widths.push_back(w);
+  }
+
+  std::printf("job %s: %zu point%s, grid hash %s\n", job.source_name().c_str(), job.size(), job.size() == 1 ? "" : "s",
+              job.grid_hash().c_str());
+  for (const auto& o : overrides) std::printf("  --set %s\n", o.c_str());
+  if (vm.count("all-params")) {
+    std::printf("parameters shared by every point (grid keys show their first value's default):\n");
+    const ParamMap defaults = ParamMap::defaults(registry());
+    for (const auto& [key, value] : job.base_params().values()) {
+      bool swept = false;
+      for (const auto& g : job.grid_keys()) swept = swept || g == key;
+      const char* note = swept ? "  (grid)" : value != defaults.get_string(key) ? "  (set)" : "";
+      std::printf("  %-34s %s%s\n", key.c_str(), swept ? "*" : value.empty() ? "(unset)" : value.c_str(), note);
+    }
+  }
+
+  std::printf("\n%6s  %-16s  %5s", "index", "id", "seed");
+  for (std::size_t c = 0; c < columns.size(); ++c) std::printf("  %*s", static_cast<int>(widths[c]), columns[c].c_str());
+  std::printf("  %10s\n", "est.cost");
+  double total = 0;
+  for (const auto& p : job.points()) {
+    const double cost = estimated_cost(p.params);
+    total += cost;
+    std::printf("%6zu  %s  %5s", p.index, p.id.c_str(),
+                p.params.values().count("data.seed") ? p.params.get_string("data.seed").c_str() : "-");
+    for (std::size_t c = 0; c < columns.size(); ++c)
+      std::printf("  %*s", static_cast<int>(widths[c]), p.params.get_string(columns[c]).c_str());
+    std::printf("  %10s\n", format_cost(cost).c_str());
+  }
+  std::printf("\ntotal: %s token-steps ~ %s core-hours at %g ms per token-step "
+              "(rough; calibrate with --ms-per-token-step or ICLSWEEP_MS_PER_TOKEN_STEP, see docs/job-files.md)\n",
+              format_cost(total).c_str(), format_hours(core_hours(total, ms_per_step)).c_str(), ms_per_step);
+  return kExitOk;
+}
+
+}  // namespace icl::cli

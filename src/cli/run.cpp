@@ -1,0 +1,299 @@
+// `iclsweep run JOB --out FILE`: the sweep, as one process or under mpirun/srun with any number of ranks.
+#include <mpi.h>
+
+#include <Eigen/Core>
+#include <boost/program_options.hpp>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <sstream>
+
+#include "iclsweep/build_info.hpp"
+#include "iclsweep/cli/commands.hpp"
+#include "iclsweep/cli/exit_codes.hpp"
+#include "iclsweep/cli/registry.hpp"
+#include "iclsweep/cli/table.hpp"
+#include "iclsweep/core/error.hpp"
+#include "iclsweep/store/results_file.hpp"
+#include "iclsweep/sweep/engine.hpp"
+#include "iclsweep/sweep/job.hpp"
+#include "iclsweep/sweep/model_kinds.hpp"
+
+namespace po = boost::program_options;
+
+namespace icl::cli {
+namespace {
+
+struct RunOptions {
+  std::string job_path, out;
+  std::vector<std::string> sets;
+  double grace = 120;
+  double progress = 0;
+  bool retry_failed = false, quiet = false, sync = false;
+};
+
+// Commits each result to the results file before the coordinator counts it.
+class FileSink final : public ResultSink {
+ public:
+  explicit FileSink(ResultsFile& f) : file_(f) {}
+  void commit(const wire::Result& r) override {
+    PointMeta meta;
+    meta.status = r.ok ? PointStatus::Done : PointStatus::Failed;
+    meta.error = r.error;
+    meta.rank = r.rank;
+    meta.host = r.host;
+    meta.start_time = r.start_time;
+    meta.end_time = r.end_time;
+    const auto index = static_cast<std::size_t>(r.index);
+    if (!r.ok) {
+      file_.mark_failed(index, meta);
+      return;
+    }
+    try {
+      file_.write_point(index, meta, r.record);
+    } catch (const StoreError& e) {
+      // A record that does not fit the schema is a bug in its model kind: keep the sweep going.
+      meta.status = PointStatus::Failed;
+      meta.error = std::string("could not store the result: ") + e.what();
+      file_.mark_failed(index, meta);
+    }
+  }
+
+ private:
+  ResultsFile& file_;
+};
+
+std::string mpi_library_version() {
+  char buf[MPI_MAX_LIBRARY_VERSION_STRING] = {0};
+  int len = 0;
+  MPI_Get_library_version(buf, &len);
+  std::string s(buf, static_cast<std::size_t>(len));
+  const auto nl = s.find('\n');
+  return nl == std::string::npos ? s : s.substr(0, nl);
+}
+
+// Build provenance (version, commit, compiler, HDF5, Eigen) is written by the store itself; the MPI
+// library is only known here.
+std::vector<std::pair<std::string, std::string>> provenance() { return {{"mpi_library", mpi_library_version()}}; }
+
+std::string grid_description(const Job& job) {
+  std::ostringstream os;
+  os << "{";
+  bool first_axis = true;
+  for (const auto& axis : job.grid().axes()) {
+    os << (first_axis ? "" : ", ") << "\"" << axis.key << "\": [";
+    for (std::size_t i = 0; i < axis.values.size(); ++i) os << (i ? ", " : "") << "\"" << axis.values[i] << "\"";
+    os << "]";
+    first_axis = false;
+  }
+  os << "}";
+  return os.str();
+}
+
+std::string command_line(const Args& args) {
+  std::string s = "iclsweep run";
+  for (const auto& a : args) s += " " + a;
+  return s;
+}
+
+// Rank 0: everything before the engine starts. Returns the work or throws.
+std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional<ResultsFile>& file, int num_ranks,
+                              const Args& args) {
+  ResultSchema schema;
+  std::vector<double> costs;
+  for (const auto& p : job.points()) {
+    const auto& kind = model_kind(p.params.get_string("run.model_kind"));
+    for (const auto& f : kind.schema(p.params).fields) schema.merge(f);
+    costs.push_back(kind.cost(p.params));
+  }
+  if (std::filesystem::exists(o.out)) {
+    file.emplace(ResultsFile::open(o.out, true, ResultsFileOptions{false, o.sync}));
+    if (file->grid_hash() != job.grid_hash() || file->num_points() != job.size())
+      throw StoreError("results file '" + o.out + "' belongs to a different grid (grid hash " + file->grid_hash() +
+                       ", " + std::to_string(file->num_points()) + " points; this job: " + job.grid_hash() + ", " +
+                       std::to_string(job.size()) + " points). Use the same job file and --set options as the run "
+                       "that created it, or write to a new --out file.");
+  } else {
+    SweepManifest m;
+    m.job_text = job.text();
+    m.grid_json = grid_description(job);
+    m.grid_keys = job.grid_keys();
+    for (const auto& p : job.points()) {
+      m.point_params.push_back(p.params);
+      m.point_ids.push_back(p.id);
+    }
+    m.grid_hash = job.grid_hash();
+    m.provenance = provenance();
+    if (const auto parent = std::filesystem::path(o.out).parent_path(); !parent.empty())
+      std::filesystem::create_directories(parent);
+    file.emplace(ResultsFile::create(o.out, m, schema, ResultsFileOptions{false, o.sync}));
+  }
+  LaunchInfo launch;
+  launch.start_time = unix_time();
+  if (const char* id = std::getenv("SLURM_JOB_ID")) {
+    launch.slurm_job_id = id;
+    if (const char* task = std::getenv("SLURM_ARRAY_TASK_ID")) launch.slurm_job_id += std::string("_") + task;
+  }
+  launch.num_ranks = num_ranks;
+  launch.hostname = host_name();
+  launch.git_commit = build::git_commit;
+  launch.command_line = command_line(args);
+  file->record_launch(launch);
+
+  const auto statuses = file->statuses();
+  std::vector<WorkItem> work;
+  for (const auto& p : job.points()) {
+    const auto s = statuses[p.index];
+    if (s == PointStatus::Done || (s == PointStatus::Failed && !o.retry_failed)) continue;
+    work.push_back(WorkItem{static_cast<std::int64_t>(p.index), p.id, p.params, costs[p.index]});
+  }
+  order_by_cost(work);
+  return work;
+}
+
+void print_summary(const Job& job, const ResultsFile& file) {
+  const auto& first_kind = model_kind(job.points().front().params.get_string("run.model_kind"));
+  const auto fields = first_kind.summary_fields();
+  Table t;
+  std::vector<std::string> header = {"#", "status"};
+  for (const auto& k : job.grid_keys()) header.push_back(k);
+  for (const auto& f : fields) header.push_back(f.first);
+  t.header(header);
+  const auto statuses = file.statuses();
+  constexpr std::size_t kMaxRows = 40;
+  for (const auto& p : job.points()) {
+    if (p.index >= kMaxRows) break;
+    std::vector<std::string> row = {std::to_string(p.index), to_string(statuses[p.index])};
+    for (const auto& gv : p.grid_values) row.push_back(gv.second);
+    const bool done = statuses[p.index] == PointStatus::Done;
+    const PointRecord rec = done ? file.read_point(p.index) : PointRecord{};
+    for (const auto& f : fields) {
+      const auto it = rec.fields.find(f.second);
+      row.push_back(it == rec.fields.end() || it->second.values.empty() ? "-" : format_cell(it->second.values[0]));
+    }
+    t.row(row);
+  }
+  std::printf("\n%s", t.render().c_str());
+  if (job.size() > kMaxRows)
+    std::printf("... %zu more points: analysis/report.py %s\n", job.size() - kMaxRows, file.path().c_str());
+}
+
+int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int num_ranks) {
+  int go = 0;
+  std::optional<ResultsFile> file;
+  std::optional<Job> job;
+  std::vector<WorkItem> work;
+  std::string error;
+  int error_code = kExitFailure;
+  try {
+    register_model_kind_validators();
+    job.emplace(Job::load(o.job_path, o.sets, registry()));
+    work = prepare(o, *job, file, num_ranks, args);
+    go = 1;
+  } catch (const InputError& e) {
+    error = e.what();
+    error_code = kExitUsage;
+  } catch (const ParamError& e) {
+    error = e.what();
+    error_code = kExitUsage;
+  } catch (const StoreError& e) {
+    error = e.what();
+    error_code = kExitStore;
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  MPI_Bcast(&go, 1, MPI_INT, 0, comm);
+  if (!go) {
+    std::fprintf(stderr, "iclsweep run: error: %s\n", error.c_str());
+    return error_code;
+  }
+  const std::size_t already = job->size() - work.size();
+  if (!o.quiet)
+    std::fprintf(stderr, "[sweep] %s: %zu points (%zu already recorded), %d rank(s), results in %s\n", o.job_path.c_str(),
+                 job->size(), already, num_ranks, o.out.c_str());
+  install_drain_handlers();
+  FileSink sink(*file);
+  EngineOptions eo;
+  eo.grace_seconds = o.grace;
+  eo.progress_seconds = o.progress;
+  eo.quiet = o.quiet;
+  const SweepSummary s = coordinate(comm, std::move(work), sink, eo);
+  const std::size_t done = file->count(PointStatus::Done), failed = file->count(PointStatus::Failed);
+  const std::size_t pending = file->num_points() - done - failed;
+  if (!o.quiet) {
+    print_summary(*job, *file);
+    std::printf("\n%zu done, %zu failed, %zu pending of %zu points in %s; this launch: %lld points in %.1f s, "
+                "coordinator CPU %.2f s (%.1f%% of one core)\n",
+                done, failed, pending, file->num_points(), file->path().c_str(),
+                static_cast<long long>(s.done + s.failed), s.seconds, s.coordinator_cpu_seconds,
+                s.seconds > 0 ? 100.0 * s.coordinator_cpu_seconds / s.seconds : 0.0);
+  }
+  file->close();
+  if (s.outcome == SweepOutcome::Drained) {
+    std::fprintf(stderr, "[sweep] stopped on signal %d with %zu point(s) pending: the file is consistent; rerun the "
+                         "same command to resume\n", drain_signal(), pending);
+    std::fflush(stderr);
+    std::fflush(stdout);
+    if (s.abandoned > 0) MPI_Abort(comm, kExitIncomplete);  // workers are still inside a point
+    return kExitIncomplete;
+  }
+  if (pending > 0) return kExitIncomplete;
+  return failed > 0 ? kExitPointsFailed : kExitOk;
+}
+
+}  // namespace
+
+int cmd_run(const Args& args) {
+  RunOptions o;
+  po::options_description desc("iclsweep run JOB.ini --out RESULTS.h5 [options]");
+  desc.add_options()("help,h", "this help")
+      ("out,o", po::value(&o.out)->required(), "results file (created, or resumed when it exists)")
+      ("set,s", po::value(&o.sets)->composing(), "override a key: --set train.steps=2000, --set grid.data.dataset_size=2^6,2^8, --set seeds=0..1")
+      ("grace", po::value(&o.grace)->default_value(120), "seconds to wait for running points after SIGTERM/SIGUSR1")
+      ("retry-failed", po::bool_switch(&o.retry_failed), "also rerun points recorded as failed")
+      ("progress", po::value(&o.progress)->default_value(0), "seconds between progress lines (0: 2 on a terminal, 30 otherwise)")
+      ("sync", po::bool_switch(&o.sync), "fsync the results file at every commit (survives node crashes)")
+      ("quiet,q", po::bool_switch(&o.quiet), "no progress or summary output");
+  po::options_description hidden;
+  hidden.add_options()("job", po::value(&o.job_path)->required(), "job file");
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description pos;
+  pos.add("job", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    if (vm.count("help")) {
+      std::printf("%s\nExit codes: 0 complete, 2 bad job/options, 3 stopped early (rerun to resume), "
+                  "4 complete with failed points, 5 results-file problem.\n", (std::ostringstream() << desc).str().c_str());
+      return kExitOk;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw InputError(std::string(e.what()) + " (see iclsweep run --help)");
+  }
+  if (!(o.grace >= 0)) throw InputError("--grace must be >= 0 seconds");
+
+  int provided = 0;
+  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  int code = kExitOk;
+  if (rank == 0) {
+    if (provided < MPI_THREAD_FUNNELED)
+      std::fprintf(stderr, "[sweep] warning: the MPI library does not promise MPI_THREAD_FUNNELED\n");
+    code = coordinator_main(o, args, MPI_COMM_WORLD, size);
+  } else {
+    install_drain_handlers();  // workers finish their point; rank 0 decides
+    int go = 0;
+    MPI_Bcast(&go, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (go) serve_as_worker(MPI_COMM_WORLD);
+  }
+  MPI_Finalize();
+  return code;
+}
+
+}  // namespace icl::cli

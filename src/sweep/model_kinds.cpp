@@ -1,0 +1,96 @@
+#include "iclsweep/sweep/model_kinds.hpp"
+
+#include <memory>
+
+#include "iclsweep/core/error.hpp"
+#include "iclsweep/sweep/job.hpp"
+#include "iclsweep/theory/bounds.hpp"
+#include "iclsweep/theory/online.hpp"
+#include "iclsweep/train/trainer.hpp"
+
+namespace icl {
+namespace {
+
+// The theory curves of §4.6: closed-form, instantaneous.
+class TheoryKind final : public ModelKind {
+ public:
+  std::string name() const override { return "theory"; }
+  std::vector<std::string> validate(const ParamMap& point) const override { return collect([&] { theory_schema(point); }); }
+  ResultSchema schema(const ParamMap& point) const override { return theory_schema(point); }
+  double cost(const ParamMap&) const override { return 1.0; }
+  PointRecord run(const ParamMap& point, const ProgressFn&) const override { return run_theory(point); }
+
+ private:
+  template <class F>
+  static std::vector<std::string> collect(F&& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      return {e.what()};
+    }
+    return {};
+  }
+  friend class OnlineKind;
+};
+
+// The Algorithm 1 simulation: tabular and cheap, the showcase for huge grids.
+class OnlineKind final : public ModelKind {
+ public:
+  std::string name() const override { return "online"; }
+  std::vector<std::string> validate(const ParamMap& point) const override {
+    return TheoryKind::collect([&] { OnlineParams::from(point); });
+  }
+  ResultSchema schema(const ParamMap& point) const override { return online_schema(point); }
+  double cost(const ParamMap& point) const override {
+    return static_cast<double>(point.get_int("data.dataset_size")) * (point.get_int("data.num_contexts") + 1) / 32.0;
+  }
+  PointRecord run(const ParamMap& point, const ProgressFn& progress) const override {
+    return run_online(point, [&](double f) {
+      if (progress) progress(f, "");
+    });
+  }
+};
+
+struct Entry {
+  const char* name;
+  std::unique_ptr<ModelKind> kind;
+};
+
+const std::vector<Entry>& kinds() {
+  static const std::vector<Entry> table = [] {
+    std::vector<Entry> t;
+    t.push_back({"transformer", std::make_unique<TransformerKind>()});
+    t.push_back({"theory", std::make_unique<TheoryKind>()});
+    t.push_back({"online", std::make_unique<OnlineKind>()});
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace
+
+const ModelKind& model_kind(const std::string& name) {
+  for (const auto& e : kinds())
+    if (name == e.name) return *e.kind;
+  std::string known;
+  for (const auto& e : kinds()) known += (known.empty() ? "" : " | ") + std::string(e.name);
+  throw InputError("parameter 'run.model_kind' = " + name + ": unknown model kind; known: " + known);
+}
+
+std::vector<std::string> model_kind_names() {
+  std::vector<std::string> out;
+  for (const auto& e : kinds()) out.emplace_back(e.name);
+  return out;
+}
+
+void register_model_kind_validators() {
+  add_point_validator("model_kind", [](const ParamMap& point) -> std::vector<std::string> {
+    try {
+      return model_kind(point.get_string("run.model_kind")).validate(point);
+    } catch (const std::exception& e) {
+      return {e.what()};
+    }
+  });
+}
+
+}  // namespace icl
