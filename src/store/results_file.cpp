@@ -412,6 +412,8 @@ ResultsFile ResultsFile::create(const std::string& path, const SweepManifest& m,
   if (!options.overwrite && ::access(path.c_str(), F_OK) == 0)
     throw StoreError("results file '" + path + "' already exists: resume it with `iclsweep run` on the same job, "
                      "choose another output path, or pass --overwrite to replace it");
+  // Replacing a file that a running sweep still writes would orphan that sweep's writes: same lock as open().
+  WriterLock guard(path);
   // Built under a temporary name and renamed: a kill during creation leaves no half-made file at `path`.
   const std::string tmp = path + ".creating-" + std::to_string(::getpid());
   try {
@@ -425,6 +427,7 @@ ResultsFile ResultsFile::create(const std::string& path, const SweepManifest& m,
     std::remove(tmp.c_str());
     throw StoreError("cannot move the new results file into place as '" + path + "': " + why);
   }
+  guard.release();  // open() takes it again (flock conflicts between two descriptors of one process)
   return open(path, true, options);
 }
 

@@ -185,6 +185,7 @@ BOOST_AUTO_TEST_CASE(refuses_overwrite_foreign_and_incompatible_files) {
     BOOST_CHECK_THROW(ResultsFile::open(tmp.path), StoreError);
     auto reader = ResultsFile::open(tmp.path, false);  // readers are always welcome
     BOOST_TEST(reader.num_points() == 3u);
+    BOOST_CHECK_THROW(ResultsFile::create(tmp.path, test_manifest(2), test_schema(), overwrite), StoreError);
   }
 
   // An incompatible layout version.
