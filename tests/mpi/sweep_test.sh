@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# MPI integration tests of `iclsweep run` (issue: the sweep engine). Each scenario runs the real engine
+# on tests/mpi/tiny.ini and checks the results file with `iclsweep status` and h5diff.
+#
+#   sweep_test.sh SCENARIO --engine PATH --work DIR
+#     complete     3 ranks: the sweep completes, every point done, exit 0
+#     ranks        1 rank vs 3 ranks: bit-identical result values
+#     kill_resume  kill -9 the whole MPI job mid-sweep, rerun: complete, no point recomputed twice, values
+#                  identical to an uninterrupted run
+#     drain        SIGTERM to a single-process run: exit 3, file consistent, resume completes it
+#     failing      a point whose loss diverges is recorded as failed (exit 4), the others complete
+#     mismatch     a results file from another grid is refused (exit 5) and left untouched
+#     bad_job      a job file with several mistakes: exit 2, every problem listed with its line
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+scenario=${1:?scenario}; shift
+engine="" work=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --engine) engine=$2; shift 2 ;;
+    --work) work=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[ -x "$engine" ] && [ -n "$work" ] || { echo "need --engine and --work" >&2; exit 2; }
+rm -rf "$work"; mkdir -p "$work"; cd "$work"
+
+# The tests run as root and with more ranks than cores; these are test-only settings.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+job="$here/tiny.ini"
+say() { printf '[mpi-test %s] %s\n' "$(date +%T)" "$*"; }
+fail() { say "FAIL: $*"; exit 1; }
+
+run_mpi() {  # run_mpi NP OUT [args...]: prints the exit code
+  local np=$1 out=$2; shift 2
+  set +e
+  mpirun -np "$np" "$engine" run "$job" --out "$out" --progress 1 "$@" > "$out.log" 2>&1
+  local rc=$?
+  set -e
+  echo $rc
+}
+
+# The values a point's numbers may depend on: everything under /points except who ran it and when.
+same_values() {  # same_values A B
+  local a=$1 b=$2 p
+  for p in /points/status /points/id /points/train /points/checkpoint /points/eval /points/selected /points/model; do
+    h5diff -q "$a" "$b" "$p" "$p" || { h5diff -r "$a" "$b" "$p" "$p" | head -20; return 1; }
+  done
+}
+
+status_counts() {  # prints "done failed remaining"
+  "$engine" status "$1" | awk '/done .*failed .*remaining/ {gsub(",", ""); print $2, $5, $7}'
+}
+
+case "$scenario" in
+  complete)
+    rc=$(run_mpi 3 full.h5)
+    [ "$rc" = 0 ] || { cat full.h5.log; fail "exit $rc, expected 0"; }
+    read -r d f r < <(status_counts full.h5)
+    [ "$d" = 8 ] && [ "$f" = 0 ] && [ "$r" = 0 ] || fail "status says done=$d failed=$f remaining=$r"
+    grep -q "coordinator CPU" full.h5.log || fail "no summary line"
+    /usr/bin/python3 - <<'PY' || fail "h5py cannot read the results"
+import h5py, numpy as np
+with h5py.File("full.h5", "r") as f:
+    st = f["points/status"][:]
+    assert (st == 1).all(), st
+    err = f["points/selected/eval-default-none/error"][:]
+    assert np.isfinite(err).all() and ((0 <= err) & (err <= 1)).all(), err
+    ranks = set(f["points/rank"][:].tolist())
+    assert len(ranks) >= 2, f"work was not spread over ranks: {ranks}"
+PY
+    say "PASS: 8/8 points done on 3 ranks"
+    ;;
+  ranks)
+    rc1=$(run_mpi 1 one.h5); rc3=$(run_mpi 3 three.h5)
+    [ "$rc1" = 0 ] && [ "$rc3" = 0 ] || fail "exit codes $rc1 / $rc3"
+    same_values one.h5 three.h5 || fail "1-rank and 3-rank results differ"
+    say "PASS: 1 rank and 3 ranks give bit-identical values"
+    ;;
+  kill_resume)
+    rc=$(run_mpi 1 reference.h5); [ "$rc" = 0 ] || fail "reference run exit $rc"
+    set +m
+    mpirun -np 2 "$engine" run "$job" --out killed.h5 --progress 1 > killed.log 2>&1 &
+    launcher=$!
+    for _ in $(seq 1 600); do   # until at least 2 points are committed
+      d=$(status_counts killed.h5 2>/dev/null | awk '{print $1}') || true
+      [ "${d:-0}" -ge 2 ] && break
+      sleep 0.1
+    done
+    [ "${d:-0}" -ge 2 ] || fail "no points committed within 60 s"
+    pkill -9 -f "iclsweep run $job --out killed.h5" || true
+    kill -9 "$launcher" 2>/dev/null || true
+    wait "$launcher" 2>/dev/null || true
+    read -r d f r < <(status_counts killed.h5)
+    say "after kill -9: done=$d failed=$f remaining=$r"
+    [ "$r" -gt 0 ] || fail "the kill came too late to test anything (all points done)"
+    rc=$(run_mpi 2 killed.h5); [ "$rc" = 0 ] || { cat killed.h5.log; fail "resume exit $rc"; }
+    grep -q "($d already recorded)" killed.h5.log || fail "resume did not skip the $d committed points"
+    grep -q "this launch: $r points" killed.h5.log || fail "resume ran other than the $r remaining points"
+    same_values reference.h5 killed.h5 || fail "resumed results differ from an uninterrupted run"
+    say "PASS: killed with $d done, resumed $r, identical to the uninterrupted run"
+    ;;
+  drain)
+    "$engine" run "$job" --out drained.h5 --progress 1 --grace 60 > drained.log 2>&1 &
+    pid=$!
+    for _ in $(seq 1 600); do
+      d=$(status_counts drained.h5 2>/dev/null | awk '{print $1}') || true
+      [ "${d:-0}" -ge 1 ] && break
+      sleep 0.1
+    done
+    kill -TERM "$pid"
+    set +e; wait "$pid"; rc=$?; set -e
+    [ "$rc" = 3 ] || { cat drained.log; fail "exit $rc after SIGTERM, expected 3"; }
+    grep -q "rerun the same command to resume" drained.log || fail "no resume hint"
+    read -r d f r < <(status_counts drained.h5)
+    [ "$r" -gt 0 ] || fail "nothing left after the drain: the signal came too late"
+    rc=$(run_mpi 1 drained.h5); [ "$rc" = 0 ] || fail "resume after drain exit $rc"
+    read -r d2 f2 r2 < <(status_counts drained.h5)
+    [ "$d2" = 8 ] && [ "$r2" = 0 ] || fail "after resume: done=$d2 remaining=$r2"
+    say "PASS: drained with $d done (exit 3), resume completed the sweep"
+    ;;
+  failing)
+    job="$here/failing.ini"
+    rc=$(run_mpi 2 failing.h5)
+    [ "$rc" = 4 ] || { cat failing.h5.log; fail "exit $rc, expected 4 (complete with failures)"; }
+    read -r d f r < <(status_counts failing.h5)
+    [ "$d" = 2 ] && [ "$f" = 1 ] && [ "$r" = 0 ] || fail "done=$d failed=$f remaining=$r, expected 2 1 0"
+    set +e; "$engine" status failing.h5 > status.txt; set -e   # exits 4: some points failed
+    grep -q "non-finite loss" status.txt || fail "the failure message is not recorded"
+    say "PASS: the diverging point is recorded as failed, the others are done"
+    ;;
+  mismatch)
+    rc=$(run_mpi 1 a.h5); [ "$rc" = 0 ] || fail "first run exit $rc"
+    sum_before=$(md5sum a.h5 | cut -d' ' -f1)
+    set +e
+    "$engine" run "$job" --out a.h5 --set grid.data.dataset_size=2^6,2^10 > mismatch.log 2>&1
+    rc=$?
+    set -e
+    [ "$rc" = 5 ] || { cat mismatch.log; fail "exit $rc, expected 5"; }
+    grep -q "belongs to a different grid" mismatch.log || fail "message does not explain the mismatch"
+    [ "$(md5sum a.h5 | cut -d' ' -f1)" = "$sum_before" ] || fail "the refused run modified the file"
+    say "PASS: mismatched job refused, file untouched"
+    ;;
+  bad_job)
+    cat > bad.ini <<'INI'
+[run]
+model_kind = transformer
+[data]
+num_context = 4
+p_high = 1.5
+[train]
+steps = -3
+[grid]
+data.dataset_size =
+INI
+    set +e
+    "$engine" run bad.ini --out bad.h5 > bad.log 2>&1
+    rc=$?
+    set -e
+    [ "$rc" = 2 ] || { cat bad.log; fail "exit $rc, expected 2"; }
+    cat bad.log
+    grep -q "bad.ini:4:.*did you mean 'data.num_contexts'" bad.log || fail "unknown key not reported with line and suggestion"
+    grep -q "bad.ini:9:" bad.log || fail "empty grid list not reported with its line"
+    [ ! -e bad.h5 ] || fail "a results file was created for an invalid job"
+    say "PASS: bad job rejected with every problem listed"
+    ;;
+  *) echo "unknown scenario $scenario" >&2; exit 2 ;;
+esac
