@@ -142,6 +142,21 @@ case "$scenario" in
     [ "$(job_state "$after")" = "COMPLETED 0:0" ] || fail "dependent job $after ended as $(job_state "$after"): it ran before the sweep was complete, or was cancelled"
     grep -q "job $after now depends on the continuation" "$logs/chain.log" || fail "chain.log does not record moving job $after's dependency"
     ;;
+  timelimit)
+    # the real thing: a --time too short for the sweep; Slurm's --signal=B:USR1@lead starts the drain
+    submit=("${submit[@]/00:10:00/${TIMELIMIT_TIME:-00:01:10}}")
+    first=$("${submit[@]}" --grace 5 --signal-lead "${TIMELIMIT_LEAD:-50}")
+    [[ "$first" =~ ^[0-9]+$ ]] || fail "slurm/submit printed '$first', not a job id"
+    say "submitted $first with a $(scontrol -o show job "$first" | sed -E 's/.*TimeLimit=([^ ]+).*/\1/') time limit"
+    wait_chain 300
+    grep -q "job=$first continuation=0 received\|job=$first continuation=0 drained (exit 3) -> continuation 1 is job" "$logs/chain.log" \
+      || fail "job $first did not drain at its time limit"
+    grep -q "received SIGUSR1" "$logs/$first.out" || fail "job $first's batch shell never got SIGUSR1 from --signal"
+    last=$(sed -nE 's/.* job=([0-9]+) continuation=[0-9]+ complete \(exit 0\).*/\1/p' "$logs/chain.log")
+    [ -n "$last" ] || fail "the chain did not complete the sweep"
+    jobs=$(sed -nE 's/.* job=([0-9]+) continuation=[0-9]+ (drained|complete).*/\1/p' "$logs/chain.log" | awk '!seen[$0]++' | paste -sd,)
+    /usr/bin/python3 "$check" "$results" --engine "$engine" --jobs "$jobs"
+    ;;
   *) fail "unknown scenario '$scenario'" ;;
 esac
 say "PASS: $scenario with $launcher in $(( $(date +%s) - t0 )) s"
