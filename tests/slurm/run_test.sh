@@ -9,6 +9,8 @@
 #     drain     submit, wait for the first committed points, `scancel --signal=USR1 --batch` the job;
 #               check: exit 3 -> continuation submitted and completes the sweep, nothing lost or duplicated,
 #               a job that depended on the first launch ran only after the whole sweep was complete
+#     timelimit a --time too short for the sweep: Slurm's own --signal=B:USR1@lead drains each launch and the
+#               chain of continuations completes the sweep (2-3 minutes: Slurm time limits are whole minutes)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -145,7 +147,8 @@ case "$scenario" in
   timelimit)
     # the real thing: a --time too short for the sweep; Slurm's --signal=B:USR1@lead starts the drain
     submit=("${submit[@]/00:10:00/${TIMELIMIT_TIME:-00:01:10}}")
-    first=$("${submit[@]}" --grace 5 --signal-lead "${TIMELIMIT_LEAD:-50}")
+    # a sweep of ~1.5 launches' work: grow the tiny job's grid
+    first=$("${submit[@]}" --grace 5 --signal-lead "${TIMELIMIT_LEAD:-50}" --set "${TIMELIMIT_SET:-seeds=0..127}")
     [[ "$first" =~ ^[0-9]+$ ]] || fail "slurm/submit printed '$first', not a job id"
     say "submitted $first with a $(scontrol -o show job "$first" | sed -E 's/.*TimeLimit=([^ ]+).*/\1/') time limit"
     wait_chain 300
