@@ -3,6 +3,7 @@
 # for developing slurm/ without the real engine. The CTest tests use the real engine; this file only
 # serves `tests/slurm/run_test.sh --engine tests/slurm/fake_engine.sh` by hand.
 #   fake_engine.sh run JOB --out FILE [--grace S] [--set k=v ...]   JOB has lines "points = N", "seconds = S"
+#   fake_engine.sh list JOB                                            exit 0 (slurm/submit validates with it)
 #   fake_engine.sh status FILE                                         exit 0 if complete, 3 if not
 # FILE is text: one committed point per line, "p<index> job=<SLURM_JOB_ID>".
 set -uo pipefail
@@ -12,6 +13,7 @@ case "$cmd" in
   status)
     f=$1; total=$(cat "$f.total" 2>/dev/null || echo 0); done_=$(cut -d' ' -f1 "$f" 2>/dev/null | sort -u | wc -l)
     echo "done $done_ of $total"; [ "$done_" -ge "$total" ] && [ "$total" -gt 0 ] && exit 0; exit 3 ;;
+  list) echo "job $1: fake job"; exit 0 ;;   # slurm/submit validates with `list`
   run) ;;
   *) echo "fake_engine: unknown command '$cmd'" >&2; exit 2 ;;
 esac

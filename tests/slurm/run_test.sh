@@ -9,6 +9,8 @@
 #     drain     submit, wait for the first committed points, `scancel --signal=USR1 --batch` the job;
 #               check: exit 3 -> continuation submitted and completes the sweep, nothing lost or duplicated,
 #               a job that depended on the first launch ran only after the whole sweep was complete
+#     cancel    scancel (SIGTERM) mid-sweep: the launch drains, no continuation; the same slurm/submit command
+#               run again resumes and completes the sweep without recomputing anything
 #     timelimit a --time too short for the sweep: Slurm's own --signal=B:USR1@lead drains each launch and the
 #               chain of continuations completes the sweep (2-3 minutes: Slurm time limits are whole minutes)
 set -euo pipefail
@@ -143,6 +145,32 @@ case "$scenario" in
     done
     [ "$(job_state "$after")" = "COMPLETED 0:0" ] || fail "dependent job $after ended as $(job_state "$after"): it ran before the sweep was complete, or was cancelled"
     grep -q "job $after now depends on the continuation" "$logs/chain.log" || fail "chain.log does not record moving job $after's dependency"
+    ;;
+  cancel)
+    # scancel = SIGTERM: the launch drains but the chain stops; rerunning the same submit resumes the sweep
+    first=$("${submit[@]}")
+    [[ "$first" =~ ^[0-9]+$ ]] || fail "slurm/submit printed '$first', not a job id"
+    t1=$(date +%s)
+    until /usr/bin/python3 "$check" "$results" --min-done 1; do
+      [ $(( $(date +%s) - t1 )) -lt 120 ] || fail "no point committed within 120 s"
+      [ -n "$(sweep_jobs)" ] || fail "the sweep ended before it could be cancelled"
+      sleep 0.5
+    done
+    say "points committed; scancel $first"
+    scancel "$first"
+    wait_chain 120
+    grep -q "job=$first continuation=0 drained after cancellation (exit 3); no continuation" "$logs/chain.log" \
+      || fail "chain.log does not show job $first draining on scancel and stopping"
+    ! grep -q "continuation 1 is job" "$logs/chain.log" || fail "a cancelled sweep submitted a continuation"
+    /usr/bin/python3 "$check" "$results" --snapshot "$work/after-cancel.json"
+    rc=0; "$engine" status "$results" >/dev/null || rc=$?
+    [ "$rc" = 3 ] || fail "'iclsweep status' after the cancel exited $rc, expected 3 (incomplete, resumable)"
+    say "resuming by hand: the same slurm/submit command again"
+    second=$("${submit[@]}")
+    [[ "$second" =~ ^[0-9]+$ ]] || fail "slurm/submit printed '$second', not a job id"
+    wait_chain 240
+    grep -q "job=$second continuation=0 complete (exit 0)" "$logs/chain.log" || fail "the resubmitted job $second did not complete the sweep"
+    /usr/bin/python3 "$check" "$results" --engine "$engine" --jobs "$first,$second" --against "$work/after-cancel.json"
     ;;
   timelimit)
     # the real thing: a --time too short for the sweep; Slurm's --signal=B:USR1@lead starts the drain
