@@ -83,7 +83,7 @@ int cmd_list(const Args& args) {
               job.grid_hash().c_str());
   for (const auto& o : overrides) std::printf("  --set %s\n", o.c_str());
   if (vm.count("all-params")) {
-    std::printf("parameters shared by every point (grid keys show their first value's default):\n");
+    std::printf("parameters of every point (* = varies over the grid, (set) = differs from the default):\n");
     const ParamMap defaults = ParamMap::defaults(registry());
     for (const auto& [key, value] : job.base_params().values()) {
       bool swept = false;

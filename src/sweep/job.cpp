@@ -124,11 +124,12 @@ double estimated_cost(const ParamMap& p) {
   const double batch = number_or(p, "train.batch_size", 32);
   const double interval = std::max(1.0, number_or(p, "train.checkpoint_interval", 500));
   const double eval_samples = number_or(p, "eval.num_eval_samples", 1000);
+  const double pretraining_samples = number_or(p, "eval.num_pretraining_samples", 10000);
   const double train = steps * tokens * batch / 32.0;
-  // Every checkpoint is evaluated on 18 splits x num_eval_samples plus the 10,000-sample pretraining split
-  // (PAPER-SPEC §1.7), forward only (~1/3 of a forward+backward step).
+  // Every checkpoint is evaluated on 18 splits x num_eval_samples plus the pretraining split (10,000 samples;
+  // PAPER-SPEC §1.7), forward only (~1/3 of a forward+backward step).
   const double checkpoints = std::floor(steps / interval) + 1;
-  const double eval = checkpoints * (18 * eval_samples + 10000) / (3 * 32.0) * tokens;
+  const double eval = checkpoints * (18 * eval_samples + pretraining_samples) / (3 * 32.0) * tokens;
   return train + eval;
 }
 
@@ -155,9 +156,15 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
-const std::vector<std::string>& fixed_sections() {
-  static const std::vector<std::string> s = {"data", "model", "train", "eval", "run"};
-  return s;
+// Sections of fixed values are the registry's key prefixes (data, model, train, eval, run, theory, ...),
+// so a room that registers new keys gets its section without touching the parser.
+std::vector<std::string> fixed_sections(const ParamRegistry& registry) {
+  std::vector<std::string> sections;
+  for (const auto& spec : registry.specs()) {
+    const std::string section = spec.key.substr(0, spec.key.find('.'));
+    if (std::find(sections.begin(), sections.end(), section) == sections.end()) sections.push_back(section);
+  }
+  return sections;
 }
 
 constexpr const char* kSeedKey = "data.seed";
@@ -202,14 +209,13 @@ struct PendingAxis {
   bool is_seed = false;
 };
 
-std::string nearest_section(const std::string& name) {
+std::string nearest_section(const std::string& name, const std::vector<std::string>& sections) {
   std::string best;
   std::size_t best_d = 3;
-  for (const auto& s : fixed_sections()) {
+  for (const auto& s : sections) {
     const auto d = edit_distance(name, s);
     if (d < best_d) best_d = d, best = s;
   }
-  if (edit_distance(name, "grid") < best_d) best = "grid";
   return best;
 }
 
@@ -266,6 +272,13 @@ Job Job::parse(const std::string& text, const std::string& source_name, const st
   std::map<std::string, FixedValue> fixed;
   std::vector<PendingAxis> axes;
   std::map<std::string, int> fixed_lines, grid_lines;  // full key -> first line it was set on
+  const std::vector<std::string> sections = [&] {
+    auto s = fixed_sections(registry);
+    s.push_back("grid");
+    return s;
+  }();
+  std::string section_list;
+  for (const auto& s : sections) section_list += (section_list.empty() ? "[" : " [") + s + "]";
   std::string section;
   bool section_ok = false;
   int grid_line = 0;
@@ -283,14 +296,12 @@ Job Job::parse(const std::string& text, const std::string& source_name, const st
         continue;
       }
       section = trim(line.substr(1, line.size() - 2));
-      section_ok = section == "grid" ||
-                   std::find(fixed_sections().begin(), fixed_sections().end(), section) != fixed_sections().end();
+      section_ok = std::find(sections.begin(), sections.end(), section) != sections.end();
       if (section == "grid" && !grid_line) grid_line = line_no;
       if (!section_ok) {
-        const auto near = nearest_section(section);
+        const auto near = nearest_section(section, sections);
         problems.at_line(line_no, "unknown section [" + section + "]" +
-                                      (near.empty() ? "" : "; did you mean [" + near + "]?") +
-                                      " Sections: [data] [model] [train] [eval] [run] [grid]");
+                                      (near.empty() ? "" : "; did you mean [" + near + "]?") + " Sections: " + section_list);
       }
       continue;
     }
@@ -300,7 +311,7 @@ Job Job::parse(const std::string& text, const std::string& source_name, const st
       continue;
     }
     if (section.empty()) {
-      problems.at_line(line_no, "'" + line + "' comes before any [section]: put it under [data], [model], [train], [eval], [run] or [grid]");
+      problems.at_line(line_no, "'" + line + "' comes before any [section]: put it under one of " + section_list);
       continue;
     }
     if (!section_ok) continue;  // already reported the section; its keys would only add noise
