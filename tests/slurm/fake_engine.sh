@@ -17,8 +17,8 @@ case "$cmd" in
   run) ;;
   *) echo "fake_engine: unknown command '$cmd'" >&2; exit 2 ;;
 esac
-job=$1; shift; out=""; grace=120
-while [ $# -gt 0 ]; do case "$1" in --out) out=$2; shift 2 ;; --grace) grace=$2; shift 2 ;; --set) shift 2 ;; *) echo "bad arg $1" >&2; exit 2 ;; esac; done
+job=$1; shift; out=""
+while [ $# -gt 0 ]; do case "$1" in --out) out=$2; shift 2 ;; --grace) shift 2 ;; --set) shift 2 ;; *) echo "bad arg $1" >&2; exit 2 ;; esac; done
 points=$(awk -F= '/^ *points/ {gsub(/ /,"",$2); print $2}' "$job"); seconds=$(awk -F= '/^ *seconds/ {gsub(/ /,"",$2); print $2}' "$job")
 [ -n "$points" ] && [ -n "$seconds" ] || { echo "fake_engine: $job needs points= and seconds=" >&2; exit 2; }
 if [ "$rank" != 0 ]; then trap '' USR1 TERM INT; exit 0; fi
