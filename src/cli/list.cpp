@@ -42,7 +42,7 @@ int cmd_list(const Args& args) {
        "override after the file: KEY=VALUE (train.steps=2000), grid.KEY=LIST (grid.data.dataset_size=2^6,2^8), seeds=LIST; repeatable")
       ("all-params", "also print every parameter shared by all points (defaults, fixed values and --set)")
       ("ms-per-token-step", po::value<double>(&ms_per_step),
-       "calibration for core-hours: milliseconds of one core per token-step (default: $ICLSWEEP_MS_PER_TOKEN_STEP, else 1)");
+       "calibration for core-hours: milliseconds of one core per token-step (default: $ICLSWEEP_MS_PER_TOKEN_STEP, else 0.15, measured with iclsweep bench)");
   po::options_description all;
   all.add(visible).add_options()("job", po::value<std::string>(), "job file");
   po::positional_options_description positional;
