@@ -40,7 +40,7 @@ class Grid {
   // The values of point `index` in axis order: index = ((i_0 * n_1 + i_1) * n_2 + i_2) ...
   std::vector<std::string> values_at(std::size_t index) const;
 
-  static constexpr std::size_t kMaxPoints = 10'000'000;
+  static constexpr std::size_t kMaxPoints = 1'000'000;  // each point holds a full ParamMap (~5 KB)
 
  private:
   std::vector<GridAxis> axes_;
