@@ -2,7 +2,9 @@
 // length, with achieved GFLOP/s against the machine's single-core Eigen SGEMM. Compare with the PyTorch
 // peer: OMP_NUM_THREADS=1 python3 ../shared/bench/torch_ref_bench.py --threads 1 (run both back to back:
 // the machine may be shared).
+#include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -67,6 +69,9 @@ int cmd_bench(const Args& args) {
           "single-core SGEMM rate of this machine for reference.\n");
       return kExitOk;
     }
+    static const char* const known[] = {"--L", "--batch", "--classes", "--blocks", "--heads", "--embed", "--chunks", "--steps"};
+    if (std::find(std::begin(known), std::end(known), a) == std::end(known))
+      throw InputError("bench: unknown option '" + a + "' (see iclsweep bench --help)");
     if (i + 1 >= args.size()) throw InputError("bench: option '" + a + "' needs a value (see iclsweep bench --help)");
     const std::string& v = args[++i];
     if (a == "--L") contexts = parse_int_list(a, v);
