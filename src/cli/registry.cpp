@@ -5,6 +5,7 @@
 #include "iclsweep/sweep/job.hpp"
 #include "iclsweep/theory/params.hpp"
 #include "iclsweep/train/config.hpp"
+#include "iclsweep/train/gated_kind.hpp"
 
 namespace icl::cli {
 
@@ -15,6 +16,7 @@ const ParamRegistry& registry() {
     reg.add(sweep_param_specs());
     reg.add(train_param_specs());
     reg.add(model_param_specs());
+    reg.add(gated_param_specs());
     reg.add(theory_param_specs());
     return reg;
   }();

@@ -208,7 +208,7 @@ GatedModelT<S>::GatedModelT(const GatedConfig& config, int num_classes, int num_
   a_ = mlp("alpha", A, 1);
   store_.finalize();
   store_.initialize(seed);
-  adam_.reset(store_.size());
+  adam_.reset(store_.values.size());
   train_ws_ = std::make_unique<Workspace>();
   infer_ws_ = std::make_unique<Workspace>();
 }
@@ -229,7 +229,7 @@ void GatedModelT<S>::set_stage(GatedOutput output, GatedTrainable trainable, Gat
   optimizer_ = optimizer;
   learning_rate_ = learning_rate;
   adam_.set_learning_rate(learning_rate);
-  adam_.reset(store_.size());
+  adam_.reset(store_.values.size());
 }
 
 template <class S>
@@ -337,13 +337,13 @@ float GatedModelT<S>::train_step(const Batch& batch) {
   const double loss = loss_and_gradient(batch);
   if (!std::isfinite(loss)) return static_cast<float>(loss);
   // Σ 0·g is NaN iff some gradient is not finite.
-  const S check = (Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>>(store_.grads.data(), store_.grads.size()) * S(0)).sum();
+  const S check = (Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>>(store_.grads.data(), static_cast<Eigen::Index>(store_.grads.size())) * S(0)).sum();
   if (!std::isfinite(check)) return std::numeric_limits<float>::quiet_NaN();
   if (optimizer_ == GatedOptimizer::Adam) {
     // Frozen parts have zero gradient and (after set_stage) zero moments, so Adam moves them by exactly 0.
     adam_.step(store_.values, store_.grads);
   } else {
-    const Eigen::Index n = static_cast<Eigen::Index>(store_.size());
+    const Eigen::Index n = static_cast<Eigen::Index>(store_.values.size());
     Eigen::Map<Eigen::Array<S, Eigen::Dynamic, 1>>(store_.values.data(), n) -=
         static_cast<S>(learning_rate_) * Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>>(store_.grads.data(), n);
   }

@@ -6,6 +6,7 @@
 #include "iclsweep/sweep/job.hpp"
 #include "iclsweep/theory/bounds.hpp"
 #include "iclsweep/theory/online.hpp"
+#include "iclsweep/train/gated_kind.hpp"
 #include "iclsweep/train/trainer.hpp"
 
 namespace icl {
@@ -60,6 +61,7 @@ const std::vector<Entry>& kinds() {
   static const std::vector<Entry> table = [] {
     std::vector<Entry> t;
     t.push_back({"transformer", std::make_unique<TransformerKind>()});
+    t.push_back({"gated", std::make_unique<GatedKind>()});
     t.push_back({"theory", std::make_unique<TheoryKind>()});
     t.push_back({"online", std::make_unique<OnlineKind>()});
     return t;

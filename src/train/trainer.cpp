@@ -68,7 +68,8 @@ std::vector<SplitMetrics> evaluate_splits(Model& model, const EvalSet& eval) {
 }
 
 void train_and_evaluate(Model& model, const TrainingData& data, const std::string& prefix, PointRecord& record,
-                        const ProgressFn& progress, double progress_from, double progress_to) {
+                        const ProgressFn& progress, double progress_from, double progress_to,
+                        const CheckpointHook& on_checkpoint) {
   const TrainConfig& tc = data.train;
   const EvalSet& eval = *data.eval;
   const auto& splits = eval.splits();
@@ -86,6 +87,7 @@ void train_and_evaluate(Model& model, const TrainingData& data, const std::strin
       metric[s][1][c] = m[s].mean_loss();
       metric[s][2][c] = m[s].context_fraction();
     }
+    if (on_checkpoint) on_checkpoint(c);
   };
 
   std::vector<double> log_steps, log_loss;

@@ -50,7 +50,7 @@ GradCheckResult check_stage(GatedModelT<double>& m, const Batch& batch, GatedOut
                             std::size_t max_per_tensor = 0) {
   m.set_stage(out, {}, GatedOptimizer::Adam, 3e-4);
   m.loss_and_gradient(batch);
-  std::vector<double> grads = m.store().grads;  // the checker's loss() calls must not see later changes
+  const auto grads = m.store().grads;  // the checker's loss() calls must not see later changes
   auto ts = tensors_of(m, range);
   for (auto& t : ts) t.grads = grads.data() + (t.values - m.store().values.data());
   GradCheckOptions o = kOptions;

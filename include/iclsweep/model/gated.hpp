@@ -101,7 +101,11 @@ class GatedModelT final : public Model {
   float train_step(const Batch& batch) override;
   // Logits of the current output: g logits (InWeight), o_h = log max(h, 1e-7) (InContext), o = log f (Mixture).
   void logits(const Batch& batch, Eigen::MatrixXf& out) override;
-  std::size_t num_parameters() const override { return store_.size(); }
+  std::size_t num_parameters() const override {
+    std::size_t n = 0;  // tensor sizes, not the flat buffer (which may hold alignment padding)
+    for (const auto& t : store_.tensors) n += t.size();
+    return n;
+  }
   std::vector<float> parameter_values() const override;
   void set_parameter_values(const std::vector<float>& values) override;
 

@@ -34,10 +34,15 @@ struct TrainingData {
   static TrainingData build(const ParamMap& point);
 };
 
+// Called after each checkpoint's evaluation with its index (0 = step 0), so a model kind can log
+// extra per-checkpoint metrics of the same parameters (the gated model's gate statistics, §3).
+using CheckpointHook = std::function<void(std::size_t checkpoint)>;
+
 // Trains `model` for config.steps and writes curves, per-checkpoint split metrics and the selected
 // checkpoint's metrics into `record` under `prefix`. Throws NumericError on a non-finite loss.
 void train_and_evaluate(Model& model, const TrainingData& data, const std::string& prefix, PointRecord& record,
-                        const ProgressFn& progress, double progress_from = 0.0, double progress_to = 1.0);
+                        const ProgressFn& progress, double progress_from = 0.0, double progress_to = 1.0,
+                        const CheckpointHook& on_checkpoint = {});
 
 // Evaluates `model` on every split (no training); metrics[split] for one checkpoint.
 std::vector<SplitMetrics> evaluate_splits(Model& model, const EvalSet& eval);

@@ -1,0 +1,322 @@
+#include "iclsweep/train/gated_kind.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "iclsweep/core/error.hpp"
+#include "iclsweep/core/rng.hpp"
+#include "iclsweep/train/trainer.hpp"
+
+namespace icl {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Per checkpoint and split, under alpha/eval/<split>/ (and alpha/selected/<split>/ at the selected checkpoint).
+const char* const kGateMetricNames[] = {"p_iwl", "p_iwl_ge_half", "p_iwl_ge_half_given_context", "ic_pred", "iw_pred"};
+const char* const kGateMetricHelp[] = {
+    "mean gate alpha (p_iwl, weight on g) over the split",
+    "fraction of samples with alpha >= 0.5",
+    "fraction with alpha >= 0.5 among samples whose context holds the query class (NaN if none)",
+    "accuracy of a class sampled from h (not argmax) against the observed query label",
+    "accuracy of a class sampled from p_g (not argmax) against the observed query label",
+};
+// The same checkpoint's g and h evaluated alone: alpha/eval_iw/<split>/, alpha/eval_ic/<split>/.
+const char* const kAloneMetricNames[] = {"error", "loss"};
+
+double ratio(double num, std::int64_t den) { return den ? num / static_cast<double>(den) : kNaN; }
+
+// A class drawn from the distribution `p` (C entries, need not sum exactly to 1 in float).
+int sample_class(const float* p, int C, Philox& rng) {
+  double total = 0;
+  for (int c = 0; c < C; ++c) total += p[c];
+  const double u = rng.uniform() * total;
+  double cum = 0;
+  int last_positive = 0;
+  for (int c = 0; c < C; ++c) {
+    if (p[c] <= 0) continue;
+    last_positive = c;
+    cum += p[c];
+    if (u < cum) return c;
+  }
+  return last_positive;
+}
+
+// Multiply-adds per sequence of each forward part (F = 64 hidden), for cost() and progress weights.
+struct StageCosts {
+  double p0_g = 0, p0_h = 0, mixture = 0;  // in cost units (token-steps of the transformer, see cost())
+};
+
+StageCosts stage_costs(const ParamMap& point, const TrainConfig& tc, const GatedParams& gp) {
+  const double L = static_cast<double>(point.get_int("data.num_contexts"));
+  const double D = static_cast<double>(point.get_int("data.num_dims"));
+  const double C = static_cast<double>(point.get_int("data.num_high_prob_classes") + point.get_int("data.num_low_prob_classes"));
+  const double F = 64;
+  const double g = D * F + F * F + F * C, a = (L + 1) * D * F + F * F + F, h = 3 * L * D;
+  // Assembling a sequence regenerates its (L+1)·D input-noise normals and copies the prototypes: about
+  // as costly as 8 multiply-adds per input value in practice.
+  const double assemble = 8 * (L + 1) * D;
+  const double B = tc.batch_size;
+  const double eval_seqs = 18.0 * tc.num_eval_samples + tc.num_pretraining_samples;
+  auto stage = [&](double steps, double interval, double train_per_seq, double eval_per_seq) {
+    const double checkpoints = std::floor(steps / std::max(1.0, interval)) + 1;
+    return steps * B * (train_per_seq + assemble) + checkpoints * eval_seqs * (eval_per_seq + assemble);
+  };
+  const bool joint = gp.protocol == "p2";
+  StageCosts s;
+  const double p0 = static_cast<double>(gp.p0_steps), p0i = static_cast<double>(gp.p0_checkpoint_interval);
+  s.p0_g = stage(p0, p0i, 3 * g, g);
+  s.p0_h = stage(p0, p0i, 2 * h, h);
+  // The mixture is evaluated twice per checkpoint: the trainer's pass (f) and the gate-metric pass.
+  s.mixture = stage(static_cast<double>(tc.steps), static_cast<double>(tc.checkpoint_interval),
+                    (joint ? 3 : 1) * g + 2 * h + 2.5 * a, 2 * (g + h + a + assemble));
+  // MACs -> transformer token-step units: a 32-sequence transformer step costs ~0.15 ms per token
+  // (sweep/job.hpp); the gated model's small GEMMs run at ~2 GMAC/s on one core (measured, see report).
+  const double units_per_mac = 1.0 / (2e9 * 0.15e-3);
+  s.p0_g *= units_per_mac;
+  s.p0_h *= units_per_mac;
+  s.mixture *= units_per_mac;
+  return s;
+}
+
+}  // namespace
+
+std::vector<ParamSpec> gated_param_specs() {
+  using T = ParamType;
+  return {
+      {"model.gated_protocol", T::String, "p2",
+       "gated model (§3): how the mixture is trained after P0-g and P0-h: p1 (alpha on frozen g, h; Adam), p2 (alpha, g, h "
+       "jointly; Adam), p3 (alpha on frozen g, h; plain SGD with gated.sgd_learning_rate)",
+       {"p1", "p2", "p3"}},
+      {"model.ic_temperature", T::String, "double_exp",
+       "gated model: temperature of h, T = exp(exp(theta)) + 1e-8 (double_exp, quirk Q8) or exp(theta) + 1e-8 (exp)",
+       {"double_exp", "exp"}},
+      {"gated.p0_steps", T::Int, "", "gated model: steps of each P0 stage (g alone, h alone); unset = train.steps", {}},
+      {"gated.p0_checkpoint_interval", T::Int, "",
+       "gated model: checkpoint interval of the P0 stages; unset = train.checkpoint_interval", {}},
+      {"gated.sgd_learning_rate", T::Real, "1e-05", "gated model: plain-SGD learning rate of protocol p3 (> 0)", {}},
+  };
+}
+
+GatedParams GatedParams::from(const ParamMap& p) {
+  GatedParams g;
+  const std::string temp = p.get_string("model.ic_temperature");
+  if (temp == "double_exp")
+    g.temperature = IcTemperature::DoubleExp;
+  else if (temp == "exp")
+    g.temperature = IcTemperature::Exp;
+  else
+    throw ParamError("model.ic_temperature", temp, "must be double_exp or exp");
+  g.protocol = p.get_string("model.gated_protocol");
+  if (g.protocol != "p1" && g.protocol != "p2" && g.protocol != "p3")
+    throw ParamError("model.gated_protocol", g.protocol, "must be p1, p2 or p3");
+  g.p0_steps = p.has("gated.p0_steps") ? p.get_int("gated.p0_steps") : p.get_int("train.steps");
+  g.p0_checkpoint_interval =
+      p.has("gated.p0_checkpoint_interval") ? p.get_int("gated.p0_checkpoint_interval") : p.get_int("train.checkpoint_interval");
+  g.learning_rate = p.get_real("train.learning_rate");
+  g.sgd_learning_rate = p.get_real("gated.sgd_learning_rate");
+  if (g.p0_steps < 1) throw ParamError("gated.p0_steps", std::to_string(g.p0_steps), "must be >= 1");
+  if (g.p0_checkpoint_interval < 1)
+    throw ParamError("gated.p0_checkpoint_interval", std::to_string(g.p0_checkpoint_interval), "must be >= 1");
+  if (g.p0_steps / g.p0_checkpoint_interval > 100000)
+    throw ParamError("gated.p0_checkpoint_interval", std::to_string(g.p0_checkpoint_interval),
+                     "gives more than 100000 P0 checkpoints: raise it");
+  if (!(g.learning_rate > 0)) throw ParamError("train.learning_rate", format_real(g.learning_rate), "must be > 0");
+  if (!(g.sgd_learning_rate > 0)) throw ParamError("gated.sgd_learning_rate", format_real(g.sgd_learning_rate), "must be > 0");
+  return g;
+}
+
+double GatedSplitMetrics::p_iwl() const { return ratio(alpha_sum, count); }
+double GatedSplitMetrics::p_iwl_ge_half() const { return ratio(alpha_ge_half, count); }
+double GatedSplitMetrics::p_iwl_ge_half_given_context() const {
+  return with_context > 0 ? alpha_ge_half_context / with_context : kNaN;
+}
+double GatedSplitMetrics::ic_pred() const { return ratio(ic_correct, count); }
+double GatedSplitMetrics::iw_pred() const { return ratio(iw_correct, count); }
+double GatedSplitMetrics::ic_error() const { return ratio(ic_errors, count); }
+double GatedSplitMetrics::ic_mean_loss() const { return ratio(ic_loss, count); }
+double GatedSplitMetrics::iw_error() const { return ratio(iw_errors, count); }
+double GatedSplitMetrics::iw_mean_loss() const { return ratio(iw_loss, count); }
+
+std::vector<GatedSplitMetrics> evaluate_gated_splits(GatedModel& model, const EvalSet& eval, std::uint64_t seed,
+                                                     std::size_t checkpoint) {
+  std::vector<GatedSplitMetrics> out(eval.splits().size());
+  Batch batch;
+  GatedModel::Outputs o;
+  const int C = model.num_classes();
+  for (std::size_t s = 0; s < eval.splits().size(); ++s) {
+    if (!eval.valid(s)) continue;
+    GatedSplitMetrics& m = out[s];
+    const StreamKey key = stream_key(seed, Purpose::Sampling, kGatedSamplingTag + s, checkpoint);
+    std::int64_t sample = 0;
+    for (int k = 0; k < eval.num_batches(s); ++k) {
+      eval.assemble(s, k, batch);
+      model.outputs(batch, o);
+      // g alone and h alone through the trainer's own metric code (error vs the observed label, loss vs label_dist).
+      SplitMetrics ic, iw;
+      ic.add(o.ic_logits, batch);
+      iw.add(o.g_logits, batch);
+      m.ic_errors += ic.errors;
+      m.ic_loss += ic.loss;
+      m.iw_errors += iw.errors;
+      m.iw_loss += iw.loss;
+      // Row-major copies so each sample's distribution is contiguous for sampling.
+      const RowMat<float> h = o.h, p = o.p_g;
+      for (int b = 0; b < batch.size; ++b, ++sample) {
+        const double a = o.alpha(b);
+        const bool ctx = batch.context_contains_query(b);
+        m.alpha_sum += a;
+        m.alpha_ge_half += a >= 0.5;
+        m.with_context += ctx;
+        m.alpha_ge_half_context += ctx && a >= 0.5;
+        Philox rng(key, static_cast<std::uint64_t>(sample));
+        const int y = batch.target(b);
+        m.ic_correct += sample_class(h.row(b).data(), C, rng) == y;
+        m.iw_correct += sample_class(p.row(b).data(), C, rng) == y;
+        ++m.count;
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> GatedKind::validate(const ParamMap& point) const {
+  std::vector<std::string> errors;
+  try {
+    GatedParams::from(point);
+  } catch (const std::exception& e) {
+    errors.emplace_back(e.what());
+  }
+  try {
+    for (auto& e : TrainConfig::from(point).collect_errors()) errors.push_back(e);
+  } catch (const std::exception& e) {
+    errors.emplace_back(e.what());
+  }
+  return errors;
+}
+
+ResultSchema GatedKind::schema(const ParamMap& point) const {
+  const TrainConfig tc = TrainConfig::from(point);
+  const GatedParams gp = GatedParams::from(point);
+  TrainConfig p0 = tc;
+  p0.steps = gp.p0_steps;
+  p0.checkpoint_interval = gp.p0_checkpoint_interval;
+  const auto splits = evaluation_splits();
+  const auto n_p0 = static_cast<std::int64_t>(p0.checkpoint_steps().size());
+  const auto n_mix = static_cast<std::int64_t>(tc.checkpoint_steps().size());
+  ResultSchema s;
+  add_training_fields(s, "iw/", splits, p0.num_log_entries(), n_p0);
+  add_training_fields(s, "ic/", splits, p0.num_log_entries(), n_p0);
+  add_training_fields(s, "alpha/", splits, tc.num_log_entries(), n_mix);
+  for (const auto& sp : splits) {
+    for (std::size_t i = 0; i < 5; ++i) {
+      s.merge({"alpha/eval/" + sp.name + "/" + kGateMetricNames[i], FieldType::Float32, {n_mix},
+               std::string("mixture, per checkpoint: ") + kGateMetricHelp[i], {}});
+      s.merge({"alpha/selected/" + sp.name + "/" + kGateMetricNames[i], FieldType::Float32, {},
+               std::string("mixture, at the selected checkpoint: ") + kGateMetricHelp[i], {}});
+    }
+    for (const char* m : kAloneMetricNames) {
+      s.merge({"alpha/eval_ic/" + sp.name + "/" + m, FieldType::Float32, {n_mix},
+               std::string("per mixture checkpoint, h of that checkpoint evaluated alone: ") + m, {}});
+      s.merge({"alpha/eval_iw/" + sp.name + "/" + m, FieldType::Float32, {n_mix},
+               std::string("per mixture checkpoint, g of that checkpoint evaluated alone: ") + m, {}});
+      s.merge({"alpha/selected_ic/" + sp.name + "/" + m, FieldType::Float32, {},
+               std::string("at the mixture's selected checkpoint, h alone: ") + m, {}});
+      s.merge({"alpha/selected_iw/" + sp.name + "/" + m, FieldType::Float32, {},
+               std::string("at the mixture's selected checkpoint, g alone: ") + m, {}});
+    }
+  }
+  s.merge({"alpha/checkpoint/temperature", FieldType::Float32, {n_mix}, "h temperature T at each mixture checkpoint", {}});
+  s.merge({"ic/temperature", FieldType::Float32, {}, "h temperature T after P0-h (the mixture's starting T)", {}});
+  s.merge({"alpha/temperature", FieldType::Float32, {}, "h temperature T after the mixture stage", {}});
+  s.merge({"model/num_parameters", FieldType::Int32, {}, "trainable parameters of g, h (theta) and alpha together", {}});
+  return s;
+}
+
+double GatedKind::cost(const ParamMap& point) const {
+  const TrainConfig tc = TrainConfig::from(point);
+  const StageCosts c = stage_costs(point, tc, GatedParams::from(point));
+  return c.p0_g + c.p0_h + c.mixture;
+}
+
+PointRecord GatedKind::run(const ParamMap& point, const ProgressFn& progress) const {
+  TrainingData data = TrainingData::build(point);
+  const GatedParams gp = GatedParams::from(point);
+  const TrainConfig mixture_tc = data.train;
+  TrainConfig p0_tc = mixture_tc;
+  p0_tc.steps = gp.p0_steps;
+  p0_tc.checkpoint_interval = gp.p0_checkpoint_interval;
+  const StageCosts sc = stage_costs(point, mixture_tc, gp);
+  const double total = sc.p0_g + sc.p0_h + sc.mixture;
+  const double end_g = sc.p0_g / total, end_h = (sc.p0_g + sc.p0_h) / total;
+
+  GatedConfig cfg;
+  cfg.temperature = gp.temperature;
+  GatedModel model(cfg, data.data.num_classes(), data.data.num_contexts, data.data.num_dims, data.data.seed);
+  PointRecord record;
+  record.set_scalar("model/num_parameters", static_cast<double>(model.num_parameters()));
+
+  // P0: g alone, then h alone, from their inits; the same minibatch stream for both.
+  data.train = p0_tc;
+  model.set_stage(GatedOutput::InWeight, {true, false, false}, GatedOptimizer::Adam, gp.learning_rate);
+  train_and_evaluate(model, data, "iw/", record, progress, 0.0, end_g);
+  model.set_stage(GatedOutput::InContext, {false, true, false}, GatedOptimizer::Adam, gp.learning_rate);
+  train_and_evaluate(model, data, "ic/", record, progress, end_g, end_h);
+  record.set_scalar("ic/temperature", model.temperature());
+
+  // The mixture: α fresh (untouched so far), g and θ as P0 left them.
+  data.train = mixture_tc;
+  const bool sgd = gp.protocol == "p3";
+  const GatedTrainable trainable = gp.protocol == "p2" ? GatedTrainable{true, true, true} : GatedTrainable{false, false, true};
+  model.set_stage(GatedOutput::Mixture, trainable, sgd ? GatedOptimizer::Sgd : GatedOptimizer::Adam,
+                  sgd ? gp.sgd_learning_rate : gp.learning_rate);
+
+  const auto& splits = data.eval->splits();
+  const std::size_t num_ckpt = mixture_tc.checkpoint_steps().size(), num_splits = splits.size();
+  // gate[split][metric][checkpoint], alone[split][ic error, ic loss, iw error, iw loss][checkpoint]
+  std::vector<std::vector<std::vector<double>>> gate(num_splits, std::vector<std::vector<double>>(5, std::vector<double>(num_ckpt, kNaN)));
+  std::vector<std::vector<std::vector<double>>> alone(num_splits, std::vector<std::vector<double>>(4, std::vector<double>(num_ckpt, kNaN)));
+  std::vector<double> temperature(num_ckpt, kNaN);
+  const auto hook = [&](std::size_t c) {
+    temperature[c] = model.temperature();
+    const auto m = evaluate_gated_splits(model, *data.eval, data.data.seed, c);
+    for (std::size_t s = 0; s < num_splits; ++s) {
+      if (!data.eval->valid(s)) continue;
+      const double g[5] = {m[s].p_iwl(), m[s].p_iwl_ge_half(), m[s].p_iwl_ge_half_given_context(), m[s].ic_pred(), m[s].iw_pred()};
+      const double a[4] = {m[s].ic_error(), m[s].ic_mean_loss(), m[s].iw_error(), m[s].iw_mean_loss()};
+      for (int i = 0; i < 5; ++i) gate[s][i][c] = g[i];
+      for (int i = 0; i < 4; ++i) alone[s][i][c] = a[i];
+    }
+  };
+  train_and_evaluate(model, data, "alpha/", record, progress, end_h, 1.0, hook);
+  record.set_scalar("alpha/temperature", model.temperature());
+  record.set_vector("alpha/checkpoint/temperature", temperature);
+
+  const auto& sel_field = record.fields.at("alpha/selected/index");
+  const int selected = sel_field.values.empty() ? -1 : static_cast<int>(sel_field.values[0]);
+  auto at_selected = [&](const std::vector<double>& v) { return selected >= 0 ? v[static_cast<std::size_t>(selected)] : kNaN; };
+  for (std::size_t s = 0; s < num_splits; ++s) {
+    const std::string& n = splits[s].name;
+    for (int i = 0; i < 5; ++i) {
+      record.set_vector("alpha/eval/" + n + "/" + kGateMetricNames[i], gate[s][i]);
+      record.set_scalar("alpha/selected/" + n + "/" + kGateMetricNames[i], at_selected(gate[s][i]));
+    }
+    for (int i = 0; i < 2; ++i) {
+      record.set_vector("alpha/eval_ic/" + n + "/" + kAloneMetricNames[i], alone[s][i]);
+      record.set_vector("alpha/eval_iw/" + n + "/" + kAloneMetricNames[i], alone[s][2 + i]);
+      record.set_scalar("alpha/selected_ic/" + n + "/" + kAloneMetricNames[i], at_selected(alone[s][i]));
+      record.set_scalar("alpha/selected_iw/" + n + "/" + kAloneMetricNames[i], at_selected(alone[s][2 + i]));
+    }
+  }
+  return record;
+}
+
+std::vector<std::pair<std::string, std::string>> GatedKind::summary_fields() const {
+  return {{"iw_relCL_err", "iw/selected/eval-relevant_context-low_prob/error"},
+          {"ic_relCL_err", "ic/selected/eval-relevant_context-low_prob/error"},
+          {"p_iwl_relCH", "alpha/selected/eval-relevant_context-high_prob/p_iwl"},
+          {"p_iwl_relCL", "alpha/selected/eval-relevant_context-low_prob/p_iwl"},
+          {"OOBD_err", "alpha/selected/eval-default-none-flip_label/error"}};
+}
+
+}  // namespace icl
