@@ -139,7 +139,8 @@ TransformerT<S>::TransformerT(const ModelConfig& config, int num_classes, int nu
   out_b_ = store_.add("readout/b", 1, C, Init::Zeros);
   store_.finalize();
   store_.initialize(seed);
-  num_trainable_ = store_.size();
+  num_trainable_ = 0;  // the sum of tensor sizes: the flat buffer may hold alignment gaps between tensors
+  for (const auto& t : store_.tensors) num_trainable_ += t.size();
   adam_.reset(store_.size());
   positional_ = positional_encoding(num_contexts + 1, E).cast<S>();
   train_ws_ = std::make_unique<Workspace>();
