@@ -17,10 +17,11 @@ int ParamStore<S>::add(const std::string& name, int rows, int cols, Init init, i
   t.name = name;
   t.rows = rows;
   t.cols = cols;
-  t.offset = total_;
+  const std::size_t align = kAlignElements<S>;
+  t.offset = (total_ + align - 1) / align * align;
   t.init = init;
   t.fan_in = fan_in > 0 ? fan_in : rows;
-  total_ += t.size();
+  total_ = t.offset + t.size();
   tensors.push_back(t);
   return static_cast<int>(tensors.size()) - 1;
 }
@@ -78,7 +79,7 @@ void Adam<S>::reset(std::size_t n) {
 }
 
 template <class S>
-void Adam<S>::step(std::vector<S>& values, const std::vector<S>& grads) {
+void Adam<S>::step(AlignedVector<S>& values, const AlignedVector<S>& grads) {
   if (m.size() != values.size()) reset(values.size());
   ++t_;
   const S b1 = static_cast<S>(b1_), b2 = static_cast<S>(b2_);

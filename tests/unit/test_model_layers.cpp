@@ -186,7 +186,7 @@ BOOST_AUTO_TEST_CASE(lecun_normal_init_statistics) {
 BOOST_AUTO_TEST_CASE(adam_matches_formula) {
   // One parameter, two steps, by hand: m, v, bias correction, eps outside the sqrt.
   Adam<double> adam(0.1, 0.9, 0.999, 1e-8);
-  std::vector<double> p{1.0}, g{0.5};
+  AlignedVector<double> p{1.0}, g{0.5};
   adam.step(p, g);
   double m = 0.1 * 0.5, v = 0.001 * 0.25, expect = 1.0 - 0.1 * (m / 0.1) / (std::sqrt(v / 0.001) + 1e-8);
   BOOST_TEST(std::fabs(p[0] - expect) < 1e-12);

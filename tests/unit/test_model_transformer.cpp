@@ -99,7 +99,7 @@ BOOST_AUTO_TEST_CASE(whole_model_gradients_match_finite_differences) {
     perturb_all_parameters(model);
     const Batch batch = random_batch(k.B, k.L, k.E, k.C, 7);
     model.loss_and_gradient(batch);
-    const std::vector<double> grads = model.store().grads;
+    const AlignedVector<double> grads = model.store().grads;
     auto& st = model.store();
     std::vector<GradTensor> tensors;
     for (const auto& t : st.tensors) tensors.push_back({t.name, st.values.data() + t.offset, grads.data() + t.offset, t.size()});

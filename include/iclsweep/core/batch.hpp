@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "iclsweep/core/aligned.hpp"
+
 namespace icl {
 
 struct Batch {
@@ -16,10 +18,10 @@ struct Batch {
   int input_dim = 0;     // features per input position
   int num_classes = 0;   // C
 
-  std::vector<float> inputs;          // (B, L+1, input_dim)
+  AlignedVector<float> inputs;        // (B, L+1, input_dim)
   std::vector<std::int32_t> labels;   // (B, L+1) observed labels: OOBD shift, then label noise. [b][L] is the target.
   std::vector<std::int32_t> classes;  // (B, L+1) clean classes after the OOBD shift, before label noise
-  std::vector<float> label_dist;      // (B, C) evaluation target built from the clean shifted query (PAPER-SPEC §1.5)
+  AlignedVector<float> label_dist;    // (B, C) evaluation target built from the clean shifted query (PAPER-SPEC §1.5)
 
   void resize(int B, int L, int in_dim, int C) {
     size = B;

@@ -141,7 +141,7 @@ void attention_backward(const AttentionShape& s, const S* q, int q_stride, const
   const int T = s.seq, Tq = s.queries, hd = s.head_dim;
   const S scale = S(1) / std::sqrt(S(hd));
   S ds[1024 + 1];
-  std::vector<S> ds_heap;
+  AlignedVector<S> ds_heap;
   S* dsp = ds;
   if (T > 1024) {
     ds_heap.resize(T);

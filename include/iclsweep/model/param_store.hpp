@@ -52,8 +52,8 @@ class ParamStore {
   void zero_grad();
 
   std::vector<TensorInfo> tensors;
-  std::vector<S> values;
-  std::vector<S> grads;
+  AlignedVector<S> values;  // tensors start on alignment boundaries; the gaps stay 0
+  AlignedVector<S> grads;
 
  private:
   std::size_t total_ = 0;
@@ -68,10 +68,10 @@ class Adam {
       : lr_(learning_rate), b1_(beta1), b2_(beta2), eps_(eps) {}
   void reset(std::size_t n);
   // values -= lr * mhat / (sqrt(vhat) + eps), elementwise over the flat buffers.
-  void step(std::vector<S>& values, const std::vector<S>& grads);
+  void step(AlignedVector<S>& values, const AlignedVector<S>& grads);
   void set_learning_rate(double lr) { lr_ = lr; }
   std::int64_t steps() const { return t_; }
-  std::vector<S> m, v;  // first and second moments, same layout as the parameters
+  AlignedVector<S> m, v;  // first and second moments, same layout as the parameters
 
  private:
   double lr_, b1_, b2_, eps_;

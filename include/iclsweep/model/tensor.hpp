@@ -2,6 +2,7 @@
 // Eigen aliases shared by the model room. Activations are row-major (rows = tokens), so a whole
 // batch of tokens is one (rows x E) matrix and each Dense is one GEMM over it.
 #include <Eigen/Core>
+#include "iclsweep/core/aligned.hpp"
 
 namespace icl {
 
