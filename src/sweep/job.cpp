@@ -98,8 +98,19 @@ std::string to_hex64(std::uint64_t value) {
   return buf;
 }
 
-std::string point_id(const ParamMap& params) {
-  const std::string text = params.canonical_text();
+std::string identity_text(const ParamMap& params, const ParamRegistry& registry) {
+  std::string out;
+  for (const auto& [key, value] : params.values()) {
+    const ParamSpec* spec = registry.find(key);
+    if (spec && spec->default_value == value) continue;
+    if (!out.empty()) out += ';';
+    out += key + '=' + value;
+  }
+  return out;
+}
+
+std::string point_id(const ParamMap& params, const ParamRegistry& registry) {
+  const std::string text = identity_text(params, registry);
   return to_hex64(XXH64(text.data(), text.size(), 0));
 }
 
@@ -489,7 +500,7 @@ Job Job::parse(const std::string& text, const std::string& source_name, const st
       pt.params.set_raw(key, values[k]);
       pt.grid_values.emplace_back(key, values[k]);
     }
-    const std::string canon = pt.params.canonical_text();
+    const std::string canon = identity_text(pt.params, registry);
     pt.id = to_hex64(XXH64(canon.data(), canon.size(), 0));
     const auto [it, fresh] = seen.emplace(canon, i);
     if (!fresh)

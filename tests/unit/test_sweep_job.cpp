@@ -226,7 +226,8 @@ BOOST_AUTO_TEST_CASE(point_ids_and_grid_hash_are_stable_and_order_sensitive) {
   std::set<std::string> ids;
   for (std::size_t i = 0; i < a.size(); ++i) {
     BOOST_TEST(a.points()[i].id == b.points()[i].id);
-    const std::string canon = a.points()[i].params.canonical_text();
+    const std::string canon = identity_text(a.points()[i].params, test_registry());
+    BOOST_TEST(canon.find("data.num_high_prob_classes") == std::string::npos, "keys at their default are not part of the identity");
     char expect[17];
     std::snprintf(expect, sizeof expect, "%016llx", static_cast<unsigned long long>(XXH64(canon.data(), canon.size(), 0)));
     BOOST_TEST(a.points()[i].id == expect);
@@ -282,4 +283,22 @@ BOOST_AUTO_TEST_CASE(cost_grows_with_steps_and_contexts) {
   p.set(test_registry(), "data.dataset_size", "2048");
   BOOST_TEST(estimated_cost(p) == 2 * online, boost::test_tools::tolerance(1e-9));
   BOOST_TEST(core_hours(3.6e6, 1.0) == 1.0, boost::test_tools::tolerance(1e-12));
+}
+
+// Results files outlive releases: registering a new key (whose default keeps the old behaviour) must not
+// change existing point ids, or every older results file would be refused on resume.
+BOOST_AUTO_TEST_CASE(new_keys_at_their_default_do_not_change_point_ids) {
+  ParamRegistry wider;
+  wider.add(data_param_specs());
+  wider.add(sweep_param_specs());
+  wider.add({{"train.steps", ParamType::Int, "50000", "optimizer steps", {}},
+             {"train.checkpoint_interval", ParamType::Int, "500", "steps between checkpoints", {}},
+             {"train.some_future_option", ParamType::Int, "0", "added in a later release", {}}});
+  const Job before = parse(kSmallJob);
+  const Job after = Job::parse(kSmallJob, "test.ini", {}, wider);
+  BOOST_TEST(before.grid_hash() == after.grid_hash());
+  for (std::size_t i = 0; i < before.size(); ++i) BOOST_TEST(before.points()[i].id == after.points()[i].id);
+  // ... while setting it to another value is a different point.
+  const Job changed = Job::parse(kSmallJob, "test.ini", {"train.some_future_option=1"}, wider);
+  BOOST_TEST(changed.points()[0].id != before.points()[0].id);
 }

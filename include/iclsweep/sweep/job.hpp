@@ -79,8 +79,12 @@ class Job {
   std::vector<JobPoint> points_;
 };
 
-// xxh64 (seed 0) of params.canonical_text() as 16 lower-case hex digits.
-std::string point_id(const ParamMap& params);
+// A point's identity: the keys whose value differs from the registry default, "key=value;..." in key
+// order. Keys added to iclsweep later (with defaults that keep the old behaviour) leave existing ids,
+// grid hashes and results files valid; changing a default changes the ids of points that use it.
+std::string identity_text(const ParamMap& params, const ParamRegistry& registry);
+// xxh64 (seed 0) of identity_text() as 16 lower-case hex digits.
+std::string point_id(const ParamMap& params, const ParamRegistry& registry);
 std::string to_hex64(std::uint64_t value);
 
 // Relative cost of one point in token-steps: one token position through one optimizer step on a batch
