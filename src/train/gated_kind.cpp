@@ -42,40 +42,33 @@ int sample_class(const float* p, int C, Philox& rng) {
   return last_positive;
 }
 
-// Multiply-adds per sequence of each forward part (F = 64 hidden), for cost() and progress weights.
+// Estimated run time of each stage, in transformer token-step units (0.15 ms each, sweep/job.hpp), from
+// a fit to measured Release timings on one core (2026-11, see the report of the gated-kind commit):
+//   per sequence and training step  1.77 µs + 0.33 µs·(L−1) + 0.0123 µs·(C−10)
+//   per sequence and evaluation pass 0.47 µs + 0.20 µs·(L−1) + 0.0106 µs·(C−10)
+// (L = 1, C = 10, 15000 steps + 33 checkpoints: 1.32 s measured; L = 8: 3.86 s; C = 500: 9.48 s).
+// The mixture is evaluated twice per checkpoint (the trainer's pass and the gate-metric pass).
 struct StageCosts {
-  double p0_g = 0, p0_h = 0, mixture = 0;  // in cost units (token-steps of the transformer, see cost())
+  double p0_g = 0, p0_h = 0, mixture = 0;
 };
 
 StageCosts stage_costs(const ParamMap& point, const TrainConfig& tc, const GatedParams& gp) {
   const double L = static_cast<double>(point.get_int("data.num_contexts"));
-  const double D = static_cast<double>(point.get_int("data.num_dims"));
   const double C = static_cast<double>(point.get_int("data.num_high_prob_classes") + point.get_int("data.num_low_prob_classes"));
-  const double F = 64;
-  const double g = D * F + F * F + F * C, a = (L + 1) * D * F + F * F + F, h = 3 * L * D;
-  // Assembling a sequence regenerates its (L+1)·D input-noise normals and copies the prototypes: about
-  // as costly as 8 multiply-adds per input value in practice.
-  const double assemble = 8 * (L + 1) * D;
+  const double train_us = 1.77 + 0.33 * (L - 1) + 0.0123 * (C - 10);
+  const double eval_us = 0.47 + 0.20 * (L - 1) + 0.0106 * (C - 10);
   const double B = tc.batch_size;
   const double eval_seqs = 18.0 * tc.num_eval_samples + tc.num_pretraining_samples;
-  auto stage = [&](double steps, double interval, double train_per_seq, double eval_per_seq) {
+  auto stage = [&](double steps, double interval, double eval_passes) {
     const double checkpoints = std::floor(steps / std::max(1.0, interval)) + 1;
-    return steps * B * (train_per_seq + assemble) + checkpoints * eval_seqs * (eval_per_seq + assemble);
+    const double micros = steps * B * train_us + checkpoints * eval_seqs * eval_passes * eval_us;
+    return micros * 1e-6 / 0.15e-3;
   };
-  const bool joint = gp.protocol == "p2";
   StageCosts s;
   const double p0 = static_cast<double>(gp.p0_steps), p0i = static_cast<double>(gp.p0_checkpoint_interval);
-  s.p0_g = stage(p0, p0i, 3 * g, g);
-  s.p0_h = stage(p0, p0i, 2 * h, h);
-  // The mixture is evaluated twice per checkpoint: the trainer's pass (f) and the gate-metric pass.
-  s.mixture = stage(static_cast<double>(tc.steps), static_cast<double>(tc.checkpoint_interval),
-                    (joint ? 3 : 1) * g + 2 * h + 2.5 * a, 2 * (g + h + a + assemble));
-  // MACs -> transformer token-step units: a 32-sequence transformer step costs ~0.15 ms per token
-  // (sweep/job.hpp); the gated model's small GEMMs run at ~2 GMAC/s on one core (measured, see report).
-  const double units_per_mac = 1.0 / (2e9 * 0.15e-3);
-  s.p0_g *= units_per_mac;
-  s.p0_h *= units_per_mac;
-  s.mixture *= units_per_mac;
+  s.p0_g = stage(p0, p0i, 1);
+  s.p0_h = stage(p0, p0i, 1);
+  s.mixture = stage(static_cast<double>(tc.steps), static_cast<double>(tc.checkpoint_interval), 2);
   return s;
 }
 
