@@ -1,5 +1,7 @@
 #include "iclsweep/data/pool.hpp"
 
+#include "iclsweep/core/aligned.hpp"
+
 #include <Eigen/Core>
 #include <algorithm>
 #include <chrono>
@@ -76,33 +78,38 @@ namespace {
 struct NormalScratch {
   std::vector<std::uint32_t> words;
   Eigen::ArrayXf radius_u, angle_u, cos_part, sin_part;
+  int half = 0, stride = 0;
 
-  // Generates ceil(count/2) pairs per cell for `cells`; pairs of cell i start at i*half.
+  // Generates ceil(count/2) pairs per cell for `cells`; pairs of cell i start at i*stride. Each cell's
+  // segment is padded to whole SIMD packets, so every value goes through the same (vectorised) log,
+  // sin and cos whatever batch it is assembled in: a pool element's noise is bitwise fixed.
   void generate(StreamKey key, const std::uint64_t* cells, int num_cells, int count) {
-    const int half = (count + 1) / 2;
+    half = (count + 1) / 2;
+    stride = static_cast<int>((static_cast<std::size_t>(half) + kAlignElements<float> - 1) / kAlignElements<float> *
+                              kAlignElements<float>);
     const int blocks = (half + 1) / 2;  // one block = 4 words = 2 pairs
     const auto k = engine_key(key);
-    const Eigen::Index total = static_cast<Eigen::Index>(num_cells) * half;
+    const Eigen::Index total = static_cast<Eigen::Index>(num_cells) * stride;
     words.resize(static_cast<std::size_t>(blocks) * 4);
-    radius_u.resize(total);
-    angle_u.resize(total);
+    radius_u.setOnes(total);
+    angle_u.setZero(total);
     for (int i = 0; i < num_cells; ++i) {
       philox_words(k, cells[i], blocks, words.data());
-      float* ru = radius_u.data() + static_cast<std::size_t>(i) * half;
-      float* au = angle_u.data() + static_cast<std::size_t>(i) * half;
+      float* ru = radius_u.data() + static_cast<std::size_t>(i) * stride;
+      float* au = angle_u.data() + static_cast<std::size_t>(i) * stride;
       for (int p = 0; p < half; ++p) {
         ru[p] = static_cast<float>((words[2 * p] >> 8) + 1u) * 0x1.0p-24f;  // (0, 1]: safe for log
         au[p] = static_cast<float>(words[2 * p + 1] >> 8) * 0x1.0p-24f;     // [0, 1)
       }
     }
-    const Eigen::ArrayXf r = (-2.0f * radius_u.log()).sqrt();             // (cells*half)
-    const Eigen::ArrayXf theta = angle_u * 6.28318530717958647692f;       // (cells*half)
+    const Eigen::ArrayXf r = (-2.0f * radius_u.log()).sqrt();             // (cells*stride)
+    const Eigen::ArrayXf theta = angle_u * 6.28318530717958647692f;       // (cells*stride)
     cos_part = r * theta.cos();
     sin_part = r * theta.sin();
   }
   // Normal k of cell i (layout of fill_standard_normals).
-  float at(int i, int k, int half) const {
-    const std::size_t base = static_cast<std::size_t>(i) * half;
+  float at(int i, int k) const {
+    const std::size_t base = static_cast<std::size_t>(i) * stride;
     return k < half ? cos_part[base + k] : sin_part[base + k - half];
   }
 };
@@ -111,8 +118,7 @@ struct NormalScratch {
 void fill_standard_normals(StreamKey key, std::uint64_t cell, int count, float* out) {
   NormalScratch s;
   s.generate(key, &cell, 1, count);
-  const int half = (count + 1) / 2;
-  for (int k = 0; k < count; ++k) out[k] = s.at(0, k, half);
+  for (int k = 0; k < count; ++k) out[k] = s.at(0, k);
 }
 
 // ---- pools -----------------------------------------------------------------------------------------
@@ -248,11 +254,11 @@ void Pool::assemble(const std::int64_t* positions, int count, bool flip, Batch& 
     for (int b = 0; b < count; ++b)
       for (int j = 0; j < S; ++j) cells[static_cast<std::size_t>(b) * S + j] = position_cell(positions[b], j, S);
     scratch.generate(input_noise_key_, cells.data(), count * S, D);
-    const int half = (D + 1) / 2;
+    const int half = scratch.half;
     for (int i = 0; i < count * S; ++i) {
       float* x = out.inputs.data() + static_cast<std::size_t>(i) * D;
-      const float* c = scratch.cos_part.data() + static_cast<std::size_t>(i) * half;
-      const float* s = scratch.sin_part.data() + static_cast<std::size_t>(i) * half;
+      const float* c = scratch.cos_part.data() + static_cast<std::size_t>(i) * scratch.stride;
+      const float* s = scratch.sin_part.data() + static_cast<std::size_t>(i) * scratch.stride;
       for (int k = 0; k < half; ++k) x[k] += sigma * c[k];
       for (int k = half; k < D; ++k) x[k] += sigma * s[k - half];
     }

@@ -276,3 +276,26 @@ BOOST_AUTO_TEST_CASE(batch_assembly_is_fast) {
   // Generous bound (shared 2-core machine); the benchmark reports ~0.07 ms for L = 16.
   BOOST_TEST(time_batch_assembly_ms(16, 50) < 10.0);
 }
+
+// The input noise of a pool element is fixed bit for bit, whichever batch (size, composition) it is
+// assembled in: the training minibatches, the evaluation batches and `iclsweep sample` see the same x.
+BOOST_AUTO_TEST_CASE(input_noise_is_bitwise_fixed_per_pool_element) {
+  DataParams p;
+  p.dataset_size = 512;
+  p.num_contexts = 3;
+  p.input_noise_std = 0.3;
+  p.num_dims = p.embed_dim = 10;  // not a whole number of SIMD packets per position
+  const Pool pool = Pool::training(p);
+  Batch alone, crowd;
+  for (std::int64_t n : {0, 17, 311}) {
+    pool.assemble(std::vector<std::int64_t>{n}, false, alone);
+    for (int size : {2, 7, 32, 100}) {
+      std::vector<std::int64_t> positions = iota_positions(100, size);
+      positions[static_cast<std::size_t>(size / 2)] = n;
+      pool.assemble(positions, false, crowd);
+      const bool same = std::memcmp(alone.input(0, 0), crowd.input(size / 2, 0),
+                                    sizeof(float) * static_cast<std::size_t>(p.num_dims) * pool.seq_len()) == 0;
+      BOOST_TEST(same, "pool element " << n << " differs inside a batch of " << size);
+    }
+  }
+}
