@@ -208,6 +208,12 @@ BOOST_AUTO_TEST_CASE(h_wins_rare_classes_at_small_n_g_at_large_n_and_the_gate_fo
     BOOST_TEST(iw_large_irr + 0.5 < ic_large_irr, "seed " << seed);   // g wins where the context does not help
     BOOST_TEST(mix_large_irr < 0.2, "seed " << seed);                 // and the gate uses g there
     BOOST_TEST(alpha_noisy < 0.5, "seed " << seed);                   // σ = 0.4: the gate keeps h for relevant contexts
+    // L = 1, no label noise: h is one-hot on the context's label, so a class sampled from h is always
+    // right with a relevant context and always wrong without one.
+    for (double v : vec(small, "alpha/eval/" + relCL + "/ic_pred")) BOOST_TEST(v == 1.0);
+    for (double v : vec(small, "alpha/eval/" + irrCL + "/ic_pred")) BOOST_TEST(v == 0.0);
+    // A class sampled from p_g is right about as often as g's argmax when g is confident (large N).
+    BOOST_TEST(vec(large, "alpha/eval/" + irrCL + "/iw_pred").back() > 0.8);
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   BOOST_TEST_MESSAGE("6 gated runs (3 stages x 3000 steps each) in " << secs << " s");
