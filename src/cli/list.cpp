@@ -12,6 +12,7 @@
 #include "iclsweep/cli/registry.hpp"
 #include "iclsweep/core/error.hpp"
 #include "iclsweep/sweep/job.hpp"
+#include "iclsweep/sweep/model_kinds.hpp"
 
 namespace po = boost::program_options;
 
@@ -64,6 +65,7 @@ int cmd_list(const Args& args) {
   if (!vm.count("ms-per-token-step")) ms_per_step = ms_per_token_step();
   if (!(ms_per_step > 0)) throw InputError("--ms-per-token-step must be a positive number of milliseconds");
 
+  register_model_kind_validators();
   const Job job = Job::load(vm["job"].as<std::string>(), overrides, registry());
 
   // Columns: index, id, seed, then every grid key except the seed (already shown), then cost.
@@ -98,7 +100,7 @@ int cmd_list(const Args& args) {
   std::printf("  %10s\n", "est.cost");
   double total = 0;
   for (const auto& p : job.points()) {
-    const double cost = estimated_cost(p.params);
+    const double cost = model_kind(p.params.get_string("run.model_kind")).cost(p.params);
     total += cost;
     std::printf("%6zu  %s  %5s", p.index, p.id.c_str(),
                 p.params.values().count("data.seed") ? p.params.get_string("data.seed").c_str() : "-");

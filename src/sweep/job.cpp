@@ -121,28 +121,6 @@ std::string JobPoint::describe() const {
   return s;
 }
 
-static double number_or(const ParamMap& p, const std::string& key, double fallback) {
-  return p.has(key) ? p.get_real(key) : fallback;
-}
-
-double estimated_cost(const ParamMap& p) {
-  const std::string kind = p.has("run.model_kind") ? p.get_string("run.model_kind") : "transformer";
-  const double contexts = number_or(p, "data.num_contexts", 1);
-  if (kind == "theory") return 1.0;  // closed-form curves: negligible next to any training run
-  if (kind == "online") return number_or(p, "data.dataset_size", 1024) * (contexts + 1) / 32.0;  // one pass, one sample per step
-  const double tokens = kind == "gated" ? contexts + 1 : 2 * contexts + 1;
-  const double steps = number_or(p, "train.steps", 50000);
-  const double batch = number_or(p, "train.batch_size", 32);
-  const double interval = std::max(1.0, number_or(p, "train.checkpoint_interval", 500));
-  const double eval_samples = number_or(p, "eval.num_eval_samples", 1000);
-  const double pretraining_samples = number_or(p, "eval.num_pretraining_samples", 10000);
-  const double train = steps * tokens * batch / 32.0;
-  // Every checkpoint is evaluated on 18 splits x num_eval_samples plus the pretraining split (10,000 samples;
-  // PAPER-SPEC §1.7), forward only (~1/3 of a forward+backward step).
-  const double checkpoints = std::floor(steps / interval) + 1;
-  const double eval = checkpoints * (18 * eval_samples + pretraining_samples) / (3 * 32.0) * tokens;
-  return train + eval;
-}
 
 double ms_per_token_step() {
   if (const char* env = std::getenv("ICLSWEEP_MS_PER_TOKEN_STEP")) {

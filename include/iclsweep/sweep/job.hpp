@@ -87,12 +87,8 @@ std::string identity_text(const ParamMap& params, const ParamRegistry& registry)
 std::string point_id(const ParamMap& params, const ParamRegistry& registry);
 std::string to_hex64(std::uint64_t value);
 
-// Relative cost of one point in token-steps: one token position through one optimizer step on a batch
-// of 32 sequences (forward + backward). transformer: train.steps x (2L+1) x batch/32 plus evaluation of
-// every checkpoint; gated: the same with L+1 inputs; theory: ~0; online: dataset_size x (L+1) / 32.
-// Reads train.steps, train.batch_size, train.checkpoint_interval, eval.num_eval_samples and
-// eval.num_pretraining_samples when present, else the spec's values (50000, 32, 500, 1000, 10000).
-double estimated_cost(const ParamMap& params);
+// A point's cost is its model kind's estimate (ModelKind::cost, in token-steps: one token position
+// through one optimizer step on a batch of 32 sequences, forward + backward).
 
 // Milliseconds of one core per token-step: the calibration constant behind core-hour estimates.
 // Default kDefaultMsPerTokenStep, measured with `iclsweep bench --L 1,4,16` (thread CPU ms per step
