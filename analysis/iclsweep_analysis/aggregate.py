@@ -82,24 +82,51 @@ class Table:
         return self.rows(mask)
 
 
+def settings(res):
+    """The points grouped by every parameter except seeds: (params {key: (settings,)}, [member indices])."""
+    keys = [k for k in sorted(res.params) if not is_seed_key(k)]
+    columns = [hashable(res.params[k]) for k in keys]
+    groups = {}
+    for i, signature in enumerate(zip(*columns) if keys else [()] * len(res)):
+        groups.setdefault(signature, []).append(i)
+    first = np.array([members[0] for members in groups.values()], dtype=np.int64)
+    return {k: res.params[k][first] for k in keys}, list(groups.values())
+
+
+def _mean_se_columns(values):
+    """values (m, k) of one setting -> mean, se, n, each (k,), over the finite entries of each column."""
+    finite = np.isfinite(values)
+    n = finite.sum(axis=0)
+    filled = np.where(finite, values, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = filled.sum(axis=0) / n
+        deviation = np.where(finite, values - mean, 0.0)
+        se = np.sqrt((deviation ** 2).sum(axis=0) / n) / np.sqrt(n)  # population std (ddof = 0) / sqrt(n)
+    return mean, se, n
+
+
 def mean_se(res, values):
     """Mean +- SE over seeds of per-point `values` (n,), grouping by every parameter except seeds.
 
     NaN values (a point without a valid checkpoint) are left out of their setting's mean.
     """
     values = np.asarray(values, dtype=np.float64)
-    keys = [k for k in sorted(res.params) if not is_seed_key(k)]
-    columns = [hashable(res.params[k]) for k in keys]
-    groups = {}
-    for i, signature in enumerate(zip(*columns) if keys else [()] * len(values)):
-        groups.setdefault(signature, []).append(i)
-    first = np.array([members[0] for members in groups.values()], dtype=np.int64)
-    params = {k: res.params[k][first] for k in keys}
-    mean, se, n = [], [], []
-    for members in groups.values():
-        v = values[members]
-        v = v[np.isfinite(v)]
-        n.append(len(v))
-        mean.append(v.mean() if len(v) else np.nan)
-        se.append(v.std(ddof=0) / np.sqrt(len(v)) if len(v) else np.nan)
-    return Table(params, np.array(mean), np.array(se), np.array(n, dtype=np.int64))
+    params, groups = settings(res)
+    stats = [_mean_se_columns(values[members][:, None]) for members in groups]
+    mean, se, n = (np.array([s[j][0] for s in stats]) for j in range(3))
+    return Table(params, mean, se, n.astype(np.int64))
+
+
+def mean_se_curves(res, curves):
+    """Mean +- SE over seeds of per-point curves (n, k), entrywise, grouping as mean_se.
+
+    Returns a Table whose mean, se and n are (settings, k); NaN entries (padding of a shorter curve)
+    are left out of their column, and a column without any finite value has mean NaN and n 0.
+    """
+    curves = np.asarray(curves, dtype=np.float64)
+    if curves.ndim != 2:
+        raise ValueError(f"mean_se_curves: curves must be (points, k), got shape {curves.shape}")
+    params, groups = settings(res)
+    stats = [_mean_se_columns(curves[members]) for members in groups]
+    mean, se, n = (np.array([s[j] for s in stats]).reshape(len(groups), curves.shape[1]) for j in range(3))
+    return Table(params, mean, se, n.astype(np.int64))

@@ -14,8 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .aggregate import is_seed_key, mean_se, selected_values  # noqa: E402
-from .load import MissingData  # noqa: E402
+from .aggregate import is_seed_key, mean_se, mean_se_curves, selected_values, take_at  # noqa: E402
+from .load import MissingData, hashable  # noqa: E402
 
 IW, IC, TF = "IW Predictor", "IC Predictor", "Transformer"
 MODEL_STYLE = {IW: "--", IC: "-.", TF: ":"}
@@ -42,9 +42,11 @@ class FigureUnavailable(Exception):
 
 
 def _refuse(fig, res, why):
-    job = FIGURES[fig].job
+    spec = FIGURES[fig]
+    paper = ", ".join(f"jobs/paper/{job}.ini" for job in spec.paper_jobs)
+    lite = ", ".join(f"jobs/lite/{job}.ini" for job in spec.lite_jobs)
     raise FigureUnavailable(f"figure '{fig}' cannot be drawn from {res.name}: {why}. Produce its data with "
-                            f"jobs/paper/{job}.ini (quick version: jobs/lite/{job}.ini)")
+                            f"{paper} (quick version: {lite}){spec.hint}")
 
 
 def role_of(p_relevant):
@@ -435,11 +437,186 @@ def fig_theory(res, outdir):
     return paths
 
 
+# ---- stylized g/h/alpha model (§3, §5.2): run.model_kind = gated --------------------------------------
+
+# Where each line of the stylized figure is read: (selected field, per-checkpoint curves, index field) per
+# S = split. g and h come either from the mixture stage (the g and h trained jointly with alpha, at the
+# mixture's selected checkpoint) or from their own P0 runs (each at its own selected checkpoint).
+GH_SOURCES = {
+    "mixture": {"g": ("alpha/selected_iw/{S}/error", "alpha/eval_iw/{S}/error", "alpha/selected/index"),
+                "h": ("alpha/selected_ic/{S}/error", "alpha/eval_ic/{S}/error", "alpha/selected/index")},
+    "p0": {"g": ("iw/selected/{S}/error", "iw/eval/{S}/error", "iw/selected/index"),
+           "h": ("ic/selected/{S}/error", "ic/eval/{S}/error", "ic/selected/index")},
+}
+MIXTURE_ERROR = ("alpha/selected/{S}/error", "alpha/eval/{S}/error", "alpha/selected/index")
+ALPHA_METRICS = ("p_iwl", "p_iwl_ge_half")
+# Keys of the §5.2 stylized sweeps, with the short names used in the file names.
+STYLIZED_FILE_KEYS = {SIGMA: "sigma", P_HIGH: "p_high", NUM_CONTEXTS: "L", NUM_LOW: "Lo"}
+STYLIZED_LINES = (  # (line id, label, style, colour)
+    ("g", "error of g (IW)", "--", MODEL_COLOR[IW]),
+    ("h", "error of h (IC)", "-.", MODEL_COLOR[IC]),
+    ("f", "error of f (mixture)", ":", MODEL_COLOR[TF]),
+    ("alpha", r"$\alpha$ = p_iwl", "-", "tab:green"),
+)
+V1_COLUMNS = tuple((rel, rel_name, group, cond) for rel, rel_name in (("Rel", "relevant_context"), ("Irrel", "irrelevant_context"))
+                   for group, cond in GROUPS)
+
+
+def _stylized_values(fig, gated, source, split):
+    """(n,) the value of one line on `split` at the selected checkpoint: the stored scalar, or the curve there."""
+    selected, curve, index = (t.format(S=split) for t in source)
+    if gated.has(selected):
+        return gated.field(selected).astype(np.float64)
+    if gated.has(curve) and gated.has(index):
+        return take_at(gated.field(curve), gated.field(index).astype(np.int64))
+    _refuse(fig, gated, f"its gated points have neither /points/{selected} nor /points/{curve} with /points/{index}")
+
+
+def _setting_keys(res):
+    """Parameters that define one figure/panel: those that vary (or the job swept), except N and seeds."""
+    keys = [k for k in res.varying_keys() if k != N_KEY and not is_seed_key(k)]
+    keys += [k for k in res.grid_keys if k in res.params and k not in keys and k != N_KEY and not is_seed_key(k)]
+    return keys
+
+
+def _combinations(res, keys):
+    """The distinct value tuples of `keys` over the points, sorted (unset values last)."""
+    if not keys:
+        return [()]
+    columns = [hashable(res.params[k]) for k in keys]
+    return sorted(set(zip(*columns)), key=lambda row: tuple((v is None, 0 if v is None else v) for v in row))
+
+
+def _stylized_curve(fig, res, table, fixed, chance):
+    rows = table.match(fixed)
+    x = np.log2(rows.params[N_KEY])
+    if len(np.unique(x)) != len(x):  # cannot happen (fixed holds every varying key); a guard, not a rule
+        _refuse(fig, res, "two settings share one N after fixing " + ", ".join(fixed))
+    order = np.argsort(x)
+    return Curve(x[order], rows.mean[order], rows.se[order], chance)
+
+
+def fig_stylized(res, outdir, gh="mixture", alpha_metric="p_iwl", show_mixture=True):
+    """§6.2 "Stylized g/h/alpha": per value of the swept key, the v1 2x4 layout (rows IBD/OOBD; columns Rel C_H,
+    Rel C_L, Irrel C_H, Irrel C_L) with the errors of g and h, the mixture's error and alpha vs log2 N.
+
+    gh = 'mixture' (default): g and h as trained jointly with alpha, at the mixture's selected checkpoint;
+    'p0': g and h from their own P0 runs. alpha_metric = 'p_iwl' (mean alpha) or 'p_iwl_ge_half'.
+    """
+    if gh not in GH_SOURCES:
+        raise ValueError(f"stylized: gh = '{gh}'; use one of {', '.join(GH_SOURCES)}")
+    if alpha_metric not in ALPHA_METRICS:
+        raise ValueError(f"stylized: alpha_metric = '{alpha_metric}'; use one of {', '.join(ALPHA_METRICS)}")
+    gated = res.of_kind("gated")
+    if len(gated) == 0:
+        _refuse("stylized", res, "it has no done gated points (run.model_kind = gated)")
+    if N_KEY not in gated.params:
+        _refuse("stylized", gated, f"its gated points have no parameter {N_KEY}")
+    sources = dict(GH_SOURCES[gh], f=MIXTURE_ERROR,
+                   alpha=(f"alpha/selected/{{S}}/{alpha_metric}", f"alpha/eval/{{S}}/{alpha_metric}", "alpha/selected/index"))
+    lines = [line for line in STYLIZED_LINES if show_mixture or line[0] != "f"]
+    splits = [f"eval-{rel_name}-{cond}{suffix}" for _, suffix in ROWS_IBD_OOBD for _, rel_name, _, cond in V1_COLUMNS]
+    # tables[(line, split)]: mean +- SE over seeds per setting
+    tables = {(line, split): mean_se(gated, _stylized_values("stylized", gated, sources[line], split))
+              for line, *_ in lines for split in splits}
+    num_classes = gated.param("data.num_high_prob_classes", 5.0) + gated.param("data.num_low_prob_classes", 5.0)
+    keys = _setting_keys(gated)
+    paths = []
+    for combo in _combinations(gated, keys):
+        fixed = dict(zip(keys, combo))
+        here = np.ones(len(gated), bool)
+        for k, v in fixed.items():
+            here &= np.array([h == v for h in hashable(gated.params[k])])  # NaN-safe: unset is None
+        c = float(num_classes[here][0])
+        chance = (c - 1) / c
+        fig, axes = _subplots(2, 4)
+        for i, (row, suffix) in enumerate(ROWS_IBD_OOBD):
+            for col, (rel, rel_name, group, cond) in enumerate(V1_COLUMNS):
+                ax, split = axes[i, col], f"eval-{rel_name}-{cond}{suffix}"
+                for line, label, style, color in lines:
+                    _plot(ax, _stylized_curve("stylized", gated, tables[(line, split)], fixed, chance), label, style, color)
+                _error_axes(ax, f"{row}: {rel} {group}", [chance], i == 1, col == 0)
+                if col == 0:
+                    ax.set_ylabel(r"0-1 error / $\alpha$")
+        _legend(axes)
+        described = ", ".join(f"{_short(k)} = {_fmt(v) if v is not None else 'unset'}" for k, v in fixed.items())
+        tag = "_".join(f"{STYLIZED_FILE_KEYS.get(k, k.split('.')[-1])}{_fmt(v) if v is not None else 'unset'}"
+                       for k, v in fixed.items())
+        filename = "stylized" + (f"_{tag}" if tag else "") + ("" if gh == "mixture" else f"_{gh}") + ".png"
+        source = "g, h from the mixture stage" if gh == "mixture" else "g, h from P0"
+        paths.append(_save(fig, outdir, filename, f"Stylized g/h/$\\alpha${': ' + described if described else ''} ({source})"))
+    return paths
+
+
+# ---- Algorithm 1 (§4.4): run.model_kind = online --------------------------------------------------------
+
+ONLINE_GROUPS = (("high", "$C_H$", "tab:blue", "--"), ("low", "$C_L$", "tab:red", "-."))
+
+
+def _online_curves(fig, online, name):
+    path = f"online/{name}"
+    if not online.has(path):
+        _refuse(fig, online, f"its online points have no /points/{path}")
+    curves = online.field(path).astype(np.float64)
+    if curves.ndim != 2:
+        _refuse(fig, online, f"/points/{path} is not a per-record curve (shape {curves.shape})")
+    return curves
+
+
+def fig_online(res, outdir):
+    """Algorithm 1: per setting (one column per swept value, e.g. sigma), alpha on C_H and C_L vs log10 t
+    (top) and the gate learner's regret / t on each group (bottom), mean +- SE over seeds."""
+    online = res.of_kind("online")
+    if len(online) == 0:
+        _refuse("online", res, "it has no done online points (run.model_kind = online)")
+    t = _online_curves("online", online, "t")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_t = np.log10(np.where(t > 0, t, np.nan))
+        per_t = {g: _online_curves("online", online, f"regret_mix_{g}") / t for g, *_ in ONLINE_GROUPS}
+    alpha = {g: mean_se_curves(online, _online_curves("online", online, f"alpha_{g}")) for g, *_ in ONLINE_GROUPS}
+    regret = {g: mean_se_curves(online, per_t[g]) for g in per_t}
+    x_table = mean_se_curves(online, log_t)
+    if np.any(x_table.se[np.isfinite(x_table.se)] > 1e-9):
+        _refuse("online", online, "seeds of one setting record at different steps t (online/t differs)")
+    keys = _setting_keys(online)
+    combos = _combinations(online, keys)
+    fig, axes = plt.subplots(2, len(combos), figsize=(3.4 * len(combos), 5.6), squeeze=False, sharex=True)
+    for j, combo in enumerate(combos):
+        fixed = dict(zip(keys, combo))
+        rows = x_table.match(fixed)
+        if len(rows) != 1:  # cannot happen: the keys fix every non-seed parameter
+            _refuse("online", online, f"{len(rows)} settings match {fixed}")
+        x = rows.mean[0]
+        for g, group, color, style in ONLINE_GROUPS:
+            a, r = alpha[g].match(fixed), regret[g].match(fixed)
+            _plot(axes[0, j], Curve(x, a.mean[0], a.se[0], None), rf"$\alpha$ on {group}", style, color)
+            _plot(axes[1, j], Curve(x, r.mean[0], r.se[0], None), f"gate regret / t, {group}", style, color)
+        described = ", ".join(f"{_short(k)} = {_fmt(v) if v is not None else 'unset'}" for k, v in fixed.items())
+        seeds = int(alpha["high"].match(fixed).n[0].max())
+        axes[0, j].set_title(f"{described or 'single setting'} ({seeds} seed{'s' if seeds != 1 else ''})", fontsize=9)
+        axes[0, j].axhline(0.5, color="grey", linewidth=0.8, alpha=0.7)  # alpha > 0.5: the gate prefers g (IW)
+        axes[0, j].set_ylim(-0.1, 1.1)
+        axes[1, j].axhline(0.0, color="grey", linewidth=0.8, alpha=0.7)
+        axes[1, j].set_xlabel(r"$\log_{10} t$")
+        for ax in axes[:, j]:
+            ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel(r"$\alpha$ (weight on g)")
+    axes[1, 0].set_ylabel("gate regret / t (nats)")
+    axes[0, 0].legend(fontsize=7, loc="best")
+    axes[1, 0].legend(fontsize=7, loc="best")
+    return [_save(fig, outdir, "online.png", "Algorithm 1: gate $\\alpha$ and its regret per step")]
+
+
 # ---- registry ------------------------------------------------------------------------------------
 
 class Figure:
-    def __init__(self, draw, job, description):
+    """draw(res, outdir, **options); the jobs that produce its data (named in refusals); accepted options."""
+
+    def __init__(self, draw, job, description, paper_jobs=None, lite_jobs=None, hint="", options=()):
         self.draw, self.job, self.description = draw, job, description
+        self.paper_jobs = list(paper_jobs or [job])
+        self.lite_jobs = list(lite_jobs or [job])
+        self.hint, self.options = hint, tuple(options)
 
 
 FIGURES = {
@@ -453,11 +630,22 @@ FIGURES = {
     "num_relevant_contexts": Figure(fig_num_relevant_contexts, "num_relevant_contexts",
                                     "IW/IC/Transformer OOBD per L_rel (+ 2xn grid)"),
     "noisy_labels": Figure(fig_noisy_labels, "noisy_labels", "2x3: IBD/OOBD per label-noise level"),
+    "stylized": Figure(fig_stylized, "stylized_noisy_inputs",
+                       "stylized g/h/alpha (gated points): 2x4 v1 layout per swept value, errors of g, h and p_iwl",
+                       paper_jobs=[f"stylized_{s}" for s in ("noisy_inputs", "p_high", "num_contexts", "num_low_freq")],
+                       lite_jobs=["stylized_noisy_inputs"], options=("gh", "alpha_metric", "show_mixture")),
+    "online": Figure(fig_online, "online", "Algorithm 1 (online points): alpha on C_H / C_L and gate regret / t vs t",
+                     hint=", or any job with [run] model_kind = online"),
 }
 
 
-def draw(name, res, outdir):
-    """Draws figure `name` from Results `res` into `outdir`; returns the written paths."""
+def draw(name, res, outdir, **options):
+    """Draws figure `name` from Results `res` into `outdir`; returns the written paths.
+
+    `options` are figure-specific keywords (Figure.options, e.g. gh="p0" for `stylized`); a figure
+    ignores options it does not take, so one option set can be passed to every figure.
+    """
     if name not in FIGURES:
         raise KeyError(f"unknown figure '{name}'; the figures are: {', '.join(FIGURES)}")
-    return FIGURES[name].draw(res, outdir)
+    spec = FIGURES[name]
+    return spec.draw(res, outdir, **{k: v for k, v in options.items() if k in spec.options})
