@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Draw the paper figures from an iclsweep results file.
 
-    /usr/bin/python3 analysis/plot.py RESULTS.h5 --figure NAME|all --out DIR
+    /usr/bin/python3 analysis/plot.py RESULTS.h5 --figure NAME|all --out DIR [--gh mixture|p0]
+                                      [--alpha-metric p_iwl|p_iwl_ge_half] [--no-mixture]
 
 Writes PNGs into DIR and prints which figures were written and which were skipped, and why.
 Exit status: 0 when every requested figure was written (or, with --figure all, at least one),
@@ -22,6 +23,11 @@ def main(argv=None):
     parser.add_argument("results", help="results file (HDF5) written by iclsweep")
     parser.add_argument("--figure", default="all", help="figure name or 'all': " + ", ".join(figures.FIGURES))
     parser.add_argument("--out", default="figures", help="output directory (created if missing)")
+    parser.add_argument("--gh", choices=sorted(figures.GH_SOURCES), default="mixture",
+                        help="stylized: g and h from the mixture stage (default) or from their own P0 runs")
+    parser.add_argument("--alpha-metric", choices=figures.ALPHA_METRICS, default="p_iwl",
+                        help="stylized: the alpha line, mean alpha (p_iwl, default) or the fraction with alpha >= 0.5")
+    parser.add_argument("--no-mixture", action="store_true", help="stylized: leave out the mixture's error line")
     args = parser.parse_args(argv)
 
     names = list(figures.FIGURES) if args.figure == "all" else args.figure.split(",")
@@ -40,7 +46,8 @@ def main(argv=None):
     written, skipped = [], []
     for name in names:
         try:
-            paths = figures.draw(name, res, args.out)
+            paths = figures.draw(name, res, args.out, gh=args.gh, alpha_metric=args.alpha_metric,
+                                 show_mixture=not args.no_mixture)
             written += paths
             for p in paths:
                 print(f"wrote   {name}: {p}")

@@ -496,6 +496,52 @@ def _stylized_curve(fig, res, table, fixed, chance):
     return Curve(x[order], rows.mean[order], rows.se[order], chance)
 
 
+def _gated(fig, res):
+    gated = res.of_kind("gated")
+    if len(gated) == 0:
+        _refuse(fig, res, "it has no done gated points (run.model_kind = gated)")
+    if N_KEY not in gated.params:
+        _refuse(fig, gated, f"its gated points have no parameter {N_KEY}")
+    return gated
+
+
+def _stylized_sources(gh, alpha_metric):
+    if gh not in GH_SOURCES:
+        raise ValueError(f"stylized: gh = '{gh}'; use one of {', '.join(GH_SOURCES)}")
+    if alpha_metric not in ALPHA_METRICS:
+        raise ValueError(f"stylized: alpha_metric = '{alpha_metric}'; use one of {', '.join(ALPHA_METRICS)}")
+    return dict(GH_SOURCES[gh], f=MIXTURE_ERROR,
+                alpha=(f"alpha/selected/{{S}}/{alpha_metric}", f"alpha/eval/{{S}}/{alpha_metric}", "alpha/selected/index"))
+
+
+def _chance(res, fixed):
+    """(C-1)/C of the points matching {key: value}."""
+    here = np.ones(len(res), bool)
+    for k, v in fixed.items():
+        here &= np.array([h == v for h in hashable(res.params[k])])  # NaN-safe: unset is None
+    c = float(res.param("data.num_high_prob_classes", 5.0)[here][0] + res.param("data.num_low_prob_classes", 5.0)[here][0])
+    return (c - 1) / c
+
+
+def stylized_settings(res):
+    """(keys, [value tuples]): the settings of the gated points, one stylized figure each (keys may be [])."""
+    gated = _gated("stylized", res)
+    keys = _setting_keys(gated)
+    return keys, _combinations(gated, keys)
+
+
+def stylized_curves(res, split, fixed=None, gh="mixture", alpha_metric="p_iwl"):
+    """{'g', 'h', 'f', 'alpha': Curve} over log2 N on `split` for the gated points matching `fixed` {key: value}:
+    mean +- SE over seeds of the error of g, of h, of the mixture f, and of alpha (alpha_metric), each at the
+    selected checkpoint. gh = 'mixture': g and h of the mixture stage; 'p0': from their own P0 runs."""
+    sources = _stylized_sources(gh, alpha_metric)
+    gated = _gated("stylized", res)
+    fixed = dict(fixed or {})
+    chance = _chance(gated, fixed)
+    return {line: _stylized_curve("stylized", gated, mean_se(gated, _stylized_values("stylized", gated, src, split)),
+                                  fixed, chance) for line, src in sources.items()}
+
+
 def fig_stylized(res, outdir, gh="mixture", alpha_metric="p_iwl", show_mixture=True):
     """§6.2 "Stylized g/h/alpha": per value of the swept key, the v1 2x4 layout (rows IBD/OOBD; columns Rel C_H,
     Rel C_L, Irrel C_H, Irrel C_L) with the errors of g and h, the mixture's error and alpha vs log2 N.
@@ -503,39 +549,24 @@ def fig_stylized(res, outdir, gh="mixture", alpha_metric="p_iwl", show_mixture=T
     gh = 'mixture' (default): g and h as trained jointly with alpha, at the mixture's selected checkpoint;
     'p0': g and h from their own P0 runs. alpha_metric = 'p_iwl' (mean alpha) or 'p_iwl_ge_half'.
     """
-    if gh not in GH_SOURCES:
-        raise ValueError(f"stylized: gh = '{gh}'; use one of {', '.join(GH_SOURCES)}")
-    if alpha_metric not in ALPHA_METRICS:
-        raise ValueError(f"stylized: alpha_metric = '{alpha_metric}'; use one of {', '.join(ALPHA_METRICS)}")
-    gated = res.of_kind("gated")
-    if len(gated) == 0:
-        _refuse("stylized", res, "it has no done gated points (run.model_kind = gated)")
-    if N_KEY not in gated.params:
-        _refuse("stylized", gated, f"its gated points have no parameter {N_KEY}")
-    sources = dict(GH_SOURCES[gh], f=MIXTURE_ERROR,
-                   alpha=(f"alpha/selected/{{S}}/{alpha_metric}", f"alpha/eval/{{S}}/{alpha_metric}", "alpha/selected/index"))
+    _stylized_sources(gh, alpha_metric)  # bad options fail before anything is read
+    keys, combos = stylized_settings(res)
     lines = [line for line in STYLIZED_LINES if show_mixture or line[0] != "f"]
-    splits = [f"eval-{rel_name}-{cond}{suffix}" for _, suffix in ROWS_IBD_OOBD for _, rel_name, _, cond in V1_COLUMNS]
-    # tables[(line, split)]: mean +- SE over seeds per setting
-    tables = {(line, split): mean_se(gated, _stylized_values("stylized", gated, sources[line], split))
-              for line, *_ in lines for split in splits}
-    num_classes = gated.param("data.num_high_prob_classes", 5.0) + gated.param("data.num_low_prob_classes", 5.0)
-    keys = _setting_keys(gated)
+    # Check every field first, so that a refusal leaves no partial set of PNGs behind.
+    found = {(combo, i, col): stylized_curves(res, f"eval-{rel_name}-{cond}{suffix}", dict(zip(keys, combo)), gh,
+                                              alpha_metric)
+             for combo in combos for i, (_, suffix) in enumerate(ROWS_IBD_OOBD)
+             for col, (_, rel_name, _, cond) in enumerate(V1_COLUMNS)}
     paths = []
-    for combo in _combinations(gated, keys):
+    for combo in combos:
         fixed = dict(zip(keys, combo))
-        here = np.ones(len(gated), bool)
-        for k, v in fixed.items():
-            here &= np.array([h == v for h in hashable(gated.params[k])])  # NaN-safe: unset is None
-        c = float(num_classes[here][0])
-        chance = (c - 1) / c
         fig, axes = _subplots(2, 4)
-        for i, (row, suffix) in enumerate(ROWS_IBD_OOBD):
-            for col, (rel, rel_name, group, cond) in enumerate(V1_COLUMNS):
-                ax, split = axes[i, col], f"eval-{rel_name}-{cond}{suffix}"
+        for i, (row, _) in enumerate(ROWS_IBD_OOBD):
+            for col, (rel, _, group, _) in enumerate(V1_COLUMNS):
+                ax, panel = axes[i, col], found[(combo, i, col)]
                 for line, label, style, color in lines:
-                    _plot(ax, _stylized_curve("stylized", gated, tables[(line, split)], fixed, chance), label, style, color)
-                _error_axes(ax, f"{row}: {rel} {group}", [chance], i == 1, col == 0)
+                    _plot(ax, panel[line], label, style, color)
+                _error_axes(ax, f"{row}: {rel} {group}", [panel["g"].chance], i == 1, col == 0)
                 if col == 0:
                     ax.set_ylabel(r"0-1 error / $\alpha$")
         _legend(axes)
@@ -544,7 +575,8 @@ def fig_stylized(res, outdir, gh="mixture", alpha_metric="p_iwl", show_mixture=T
                        for k, v in fixed.items())
         filename = "stylized" + (f"_{tag}" if tag else "") + ("" if gh == "mixture" else f"_{gh}") + ".png"
         source = "g, h from the mixture stage" if gh == "mixture" else "g, h from P0"
-        paths.append(_save(fig, outdir, filename, f"Stylized g/h/$\\alpha${': ' + described if described else ''} ({source})"))
+        title = "Stylized g/h/$\\alpha$" + (f": {described}" if described else "") + f" ({source})"
+        paths.append(_save(fig, outdir, filename, title))
     return paths
 
 
@@ -563,36 +595,50 @@ def _online_curves(fig, online, name):
     return curves
 
 
-def fig_online(res, outdir):
-    """Algorithm 1: per setting (one column per swept value, e.g. sigma), alpha on C_H and C_L vs log10 t
-    (top) and the gate learner's regret / t on each group (bottom), mean +- SE over seeds."""
+def online_curves(res):
+    """(keys, {value tuple: {name: Curve}}) of the online points, one entry per setting (the values of `keys`,
+    the parameters that vary besides seeds). Names: alpha_high, alpha_low (gate weight on g per key group) and
+    regret_high, regret_low (the gate learner's cumulative regret online/regret_mix_<group> divided by t);
+    x = log10 t, mean +- SE over seeds."""
     online = res.of_kind("online")
     if len(online) == 0:
         _refuse("online", res, "it has no done online points (run.model_kind = online)")
     t = _online_curves("online", online, "t")
     with np.errstate(invalid="ignore", divide="ignore"):
         log_t = np.log10(np.where(t > 0, t, np.nan))
-        per_t = {g: _online_curves("online", online, f"regret_mix_{g}") / t for g, *_ in ONLINE_GROUPS}
-    alpha = {g: mean_se_curves(online, _online_curves("online", online, f"alpha_{g}")) for g, *_ in ONLINE_GROUPS}
-    regret = {g: mean_se_curves(online, per_t[g]) for g in per_t}
+        tables = {f"alpha_{g}": mean_se_curves(online, _online_curves("online", online, f"alpha_{g}")) for g, *_ in ONLINE_GROUPS}
+        tables.update({f"regret_{g}": mean_se_curves(online, _online_curves("online", online, f"regret_mix_{g}") / t)
+                       for g, *_ in ONLINE_GROUPS})
     x_table = mean_se_curves(online, log_t)
     if np.any(x_table.se[np.isfinite(x_table.se)] > 1e-9):
         _refuse("online", online, "seeds of one setting record at different steps t (online/t differs)")
     keys = _setting_keys(online)
-    combos = _combinations(online, keys)
-    fig, axes = plt.subplots(2, len(combos), figsize=(3.4 * len(combos), 5.6), squeeze=False, sharex=True)
-    for j, combo in enumerate(combos):
+    out = {}
+    for combo in _combinations(online, keys):
         fixed = dict(zip(keys, combo))
-        rows = x_table.match(fixed)
-        if len(rows) != 1:  # cannot happen: the keys fix every non-seed parameter
-            _refuse("online", online, f"{len(rows)} settings match {fixed}")
-        x = rows.mean[0]
+        x = x_table.match(fixed)
+        if len(x) != 1:  # cannot happen: the keys fix every non-seed parameter
+            _refuse("online", online, f"{len(x)} settings match {fixed}")
+        keep = np.isfinite(x.mean[0])  # a shorter record list is NaN-padded
+        out[combo] = {}
+        for name, table in tables.items():
+            rows = table.match(fixed)
+            out[combo][name] = Curve(x.mean[0][keep], rows.mean[0][keep], rows.se[0][keep], None)
+            out[combo][name].seeds = int(rows.n[0].max())
+    return keys, out
+
+
+def fig_online(res, outdir):
+    """Algorithm 1: per setting (one column per swept value, e.g. sigma), alpha on C_H and C_L vs log10 t
+    (top) and the gate learner's regret / t on each group (bottom), mean +- SE over seeds."""
+    keys, found = online_curves(res)
+    fig, axes = plt.subplots(2, len(found), figsize=(3.4 * len(found), 5.6), squeeze=False, sharex=True)
+    for j, (combo, panel) in enumerate(found.items()):
         for g, group, color, style in ONLINE_GROUPS:
-            a, r = alpha[g].match(fixed), regret[g].match(fixed)
-            _plot(axes[0, j], Curve(x, a.mean[0], a.se[0], None), rf"$\alpha$ on {group}", style, color)
-            _plot(axes[1, j], Curve(x, r.mean[0], r.se[0], None), f"gate regret / t, {group}", style, color)
-        described = ", ".join(f"{_short(k)} = {_fmt(v) if v is not None else 'unset'}" for k, v in fixed.items())
-        seeds = int(alpha["high"].match(fixed).n[0].max())
+            _plot(axes[0, j], panel[f"alpha_{g}"], rf"$\alpha$ on {group}", style, color)
+            _plot(axes[1, j], panel[f"regret_{g}"], f"gate regret / t, {group}", style, color)
+        described = ", ".join(f"{_short(k)} = {_fmt(v) if v is not None else 'unset'}" for k, v in zip(keys, combo))
+        seeds = panel["alpha_high"].seeds
         axes[0, j].set_title(f"{described or 'single setting'} ({seeds} seed{'s' if seeds != 1 else ''})", fontsize=9)
         axes[0, j].axhline(0.5, color="grey", linewidth=0.8, alpha=0.7)  # alpha > 0.5: the gate prefers g (IW)
         axes[0, j].set_ylim(-0.1, 1.1)

@@ -2,7 +2,7 @@
 
 write_file(path, points) writes a list of point dicts {"params": {...}, "status": 1, "seed": s,
 "fields": {path: array}}; fields missing from a point are NaN (-1 for integer fields), as the store
-pads them. transformer_points(...) / theory_points(...) build such points.
+pads them. transformer_points(...) / theory_points(...) / gated_points(...) / online_points(...) build such points.
 """
 import itertools
 import math
@@ -12,7 +12,10 @@ import numpy as np
 
 SPLITS = ["pretraining"] + [f"eval-{r}-{c}{f}" for r in ("default", "relevant_context", "irrelevant_context")
                             for c in ("none", "high_prob", "low_prob") for f in ("", "-flip_label")]
-INT_FIELDS = ("checkpoint/step", "train/step", "selected/index", "selected/index_by_error")
+INT_FIELDS = ("checkpoint/step", "train/step", "selected/index", "selected/index_by_error", "iw/selected/index",
+              "ic/selected/index", "alpha/selected/index")
+V1_SPLITS = [f"eval-{r}-{c}{f}" for f in ("", "-flip_label") for r in ("relevant_context", "irrelevant_context")
+             for c in ("high_prob", "low_prob")]
 
 DEFAULT_PARAMS = {
     "data.dataset_size": 64.0, "data.num_contexts": 1.0, "data.num_high_prob_classes": 5.0,
@@ -87,6 +90,65 @@ def theory_fields(version="v2", L=8, C=10, eps=1e-3, B=1.0, noise=1e-3):
 def theory_points(versions=("v2", "v1")):
     return [{"params": dict(DEFAULT_PARAMS, **{"run.model_kind": "theory", "theory.version": v}), "seed": 0,
              "status": 1, "fields": theory_fields(v)} for v in versions]
+
+
+def gated_point(params, seed, n_ckpt=3, rng=None, splits=V1_SPLITS, store_selected=True):
+    """One stylized (run.model_kind = gated) point with the engine's field names (src/train/gated_kind.cpp).
+
+    Random values in [0, 1]: the errors of g and h from P0 (iw/, ic/) and from the mixture stage
+    (alpha/selected_iw, alpha/selected_ic), the mixture's error and the gate metrics p_iwl, p_iwl_ge_half.
+    With store_selected=False only the per-checkpoint curves and the selected indices are stored.
+    """
+    rng = rng or np.random.default_rng(seed)
+    fields = {"alpha/selected/index": int(rng.integers(n_ckpt)), "iw/selected/index": int(rng.integers(n_ckpt)),
+              "ic/selected/index": int(rng.integers(n_ckpt)), "alpha/checkpoint/step": np.arange(n_ckpt) * 10}
+    curves = {}
+    for split in splits:
+        for stage in ("iw/eval", "ic/eval", "alpha/eval", "alpha/eval_iw", "alpha/eval_ic"):
+            curves[f"{stage}/{split}/error"] = rng.uniform(0, 1, n_ckpt).round(3)
+        for metric in ("p_iwl", "p_iwl_ge_half"):
+            curves[f"alpha/eval/{split}/{metric}"] = rng.uniform(0, 1, n_ckpt).round(3)
+    fields.update(curves)
+    if store_selected:
+        for path, curve in curves.items():
+            stage, rest = path.split("/eval", 1)  # "alpha", "_iw/<split>/error"
+            index = fields[f"{stage}/selected/index"]
+            fields[f"{stage}/selected{rest}"] = curve[index]
+    params = {**DEFAULT_PARAMS, "run.model_kind": "gated", "data.p_relevant_context": 0.9, **params,
+              "data.seed": float(seed)}
+    return {"params": params, "seed": seed, "status": 1, "fields": fields}
+
+
+def gated_points(swept, n_values=(64, 256, 1024), seeds=(0, 1, 2), **fixed):
+    """The cartesian product of swept {key: values} x N x seeds of gated points (a §5.2 stylized sweep)."""
+    keys = list(swept)
+    rng = np.random.default_rng(4321)
+    return [gated_point(dict(fixed, **dict(zip(keys, combo)), **{"data.dataset_size": float(n)}), s, rng=rng)
+            for combo in itertools.product(*(swept[k] for k in keys)) for n in n_values for s in seeds]
+
+
+def online_point(params, seed, t=(1.0, 2.0, 4.0, 8.0, 16.0), rng=None, **curves):
+    """One Algorithm 1 (run.model_kind = online) point with the engine's field names (src/theory/online.cpp);
+    curves not given in `curves` (name without the online/ prefix) are random."""
+    rng = rng or np.random.default_rng(seed)
+    t = np.asarray(t, dtype=np.float64)
+    fields = {"online/t": t}
+    for group in ("high", "low"):
+        fields[f"online/alpha_{group}"] = rng.uniform(0, 1, len(t))
+        fields[f"online/queries_{group}"] = np.floor(t / 2)
+        for name in ("loss_f", "loss_g", "loss_h", "regret", "regret_mix"):
+            fields[f"online/{name}_{group}"] = np.cumsum(rng.uniform(0, 1, len(t)))
+    fields.update({f"online/{k}": np.asarray(v, dtype=np.float64) for k, v in curves.items()})
+    fields["online/alpha_high_final"] = fields["online/alpha_high"][-1]
+    fields["online/alpha_low_final"] = fields["online/alpha_low"][-1]
+    params = {**DEFAULT_PARAMS, "run.model_kind": "online", "online.learner": "hedge", **params, "data.seed": float(seed)}
+    return {"params": params, "seed": seed, "status": 1, "fields": fields}
+
+
+def online_points(sigmas=(0.0, 0.4), seeds=(0, 1), **fixed):
+    rng = np.random.default_rng(99)
+    return [online_point(dict(fixed, **{"data.input_noise_std": s, "data.dataset_size": 16.0}), seed, rng=rng)
+            for s in sigmas for seed in seeds]
 
 
 def write_file(path, points, grid_keys=()):
