@@ -40,6 +40,12 @@ const char* to_string(Conditioning c) {
 }
 
 DataParams DataParams::from(const ParamMap& p) {
+  DataParams d = read(p);
+  d.validate();
+  return d;
+}
+
+DataParams DataParams::read(const ParamMap& p) {
   DataParams d;
   d.dataset_size = p.get_int("data.dataset_size");
   d.num_contexts = static_cast<int>(p.get_int("data.num_contexts"));
@@ -67,7 +73,6 @@ DataParams DataParams::from(const ParamMap& p) {
   d.seed = static_cast<std::uint64_t>(p.get_int("data.seed"));
   if (p.values().count("model.input_tokenizer")) d.input_tokenizer = p.get_string("model.input_tokenizer");
   if (p.values().count("model.embed_dim")) d.embed_dim = static_cast<int>(p.get_int("model.embed_dim"));
-  d.validate();
   return d;
 }
 

@@ -29,35 +29,14 @@ std::vector<ParamSpec> sweep_param_specs() {
 
 namespace {
 
-// DataParams::from() stops at the first broken rule; to report all of them we read the fields the same
-// way and call collect_errors(). If this reading ever lags behind from(), from() itself (run below when
-// collect_errors finds nothing) still catches the rule.
+// Every broken data rule of a point at once (DataParams::from() stops at the first).
 std::vector<std::string> data_point_errors(const ParamMap& p) {
   if (!p.values().count("data.dataset_size")) return {};  // registry without the data room (tests)
-  DataParams d;
-  d.dataset_size = p.get_int("data.dataset_size");
-  d.num_contexts = static_cast<int>(p.get_int("data.num_contexts"));
-  d.num_high_prob_classes = static_cast<int>(p.get_int("data.num_high_prob_classes"));
-  d.num_low_prob_classes = static_cast<int>(p.get_int("data.num_low_prob_classes"));
-  d.p_high = p.get_real("data.p_high");
-  d.p_relevant_context = p.get_real("data.p_relevant_context");
-  d.num_dims = static_cast<int>(p.get_int("data.num_dims"));
-  d.input_noise_std = p.get_real("data.input_noise_std");
-  d.label_noise = p.get_real("data.label_noise");
-  if (auto v = p.get_optional_int("data.num_relevant_contexts")) d.num_relevant_contexts = static_cast<int>(*v);
-  d.relevance_mode = p.get_string("data.relevance_mode") == "per_slot" ? RelevanceMode::PerSlot : RelevanceMode::PerSequence;
-  d.vfinal_bug_compat = p.get_bool("data.vfinal_bug_compat");
-  d.vpaper_bug_compat = p.get_bool("data.vpaper_bug_compat");
-  if (p.values().count("model.input_tokenizer")) d.input_tokenizer = p.get_string("model.input_tokenizer");
-  if (p.values().count("model.embed_dim")) d.embed_dim = static_cast<int>(p.get_int("model.embed_dim"));
   std::vector<std::string> out;
-  for (const auto& e : d.collect_errors()) out.push_back(e.what());
-  if (out.empty()) {
-    try {
-      DataParams::from(p);
-    } catch (const Error& e) {
-      out.push_back(e.what());
-    }
+  try {
+    for (const auto& e : DataParams::read(p).collect_errors()) out.push_back(e.what());
+  } catch (const Error& e) {
+    out.push_back(e.what());
   }
   return out;
 }

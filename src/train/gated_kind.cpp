@@ -174,18 +174,7 @@ std::vector<GatedSplitMetrics> evaluate_gated_splits(GatedModel& model, const Ev
 }
 
 std::vector<std::string> GatedKind::validate(const ParamMap& point) const {
-  std::vector<std::string> errors;
-  try {
-    GatedParams::from(point);
-  } catch (const std::exception& e) {
-    errors.emplace_back(e.what());
-  }
-  try {
-    for (auto& e : TrainConfig::from(point).collect_errors()) errors.push_back(e);
-  } catch (const std::exception& e) {
-    errors.emplace_back(e.what());
-  }
-  return errors;
+  return training_point_errors(point, [](const ParamMap& p) { GatedParams::from(p); });
 }
 
 ResultSchema GatedKind::schema(const ParamMap& point) const {

@@ -151,10 +151,10 @@ void train_and_evaluate(Model& model, const TrainingData& data, const std::strin
 
 // ---- the transformer model kind ----------------------------------------------------------------
 
-std::vector<std::string> TransformerKind::validate(const ParamMap& point) const {
+std::vector<std::string> training_point_errors(const ParamMap& point, const std::function<void(const ParamMap&)>& read_model) {
   std::vector<std::string> errors;
   try {
-    ModelConfig::from(point);
+    read_model(point);
   } catch (const std::exception& e) {
     errors.emplace_back(e.what());
   }
@@ -164,6 +164,10 @@ std::vector<std::string> TransformerKind::validate(const ParamMap& point) const 
     errors.emplace_back(e.what());
   }
   return errors;
+}
+
+std::vector<std::string> TransformerKind::validate(const ParamMap& point) const {
+  return training_point_errors(point, [](const ParamMap& p) { ModelConfig::from(p); });
 }
 
 ResultSchema TransformerKind::schema(const ParamMap& point) const {

@@ -43,6 +43,9 @@ struct DataParams {
 
   // Reads the data.* keys (plus model.input_tokenizer/model.embed_dim for the D = E rule) and validates.
   static DataParams from(const ParamMap& params);
+  // Reads without checking the cross-key rules (unknown choice names still throw), so that a caller
+  // can list every broken rule with collect_errors().
+  static DataParams read(const ParamMap& params);
   // Throws ParamError naming the first rule broken; collect_errors() lists them all.
   void validate() const;
   std::vector<ParamError> collect_errors() const;

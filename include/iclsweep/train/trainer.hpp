@@ -47,6 +47,10 @@ void train_and_evaluate(Model& model, const TrainingData& data, const std::strin
 // Evaluates `model` on every split (no training); metrics[split] for one checkpoint.
 std::vector<SplitMetrics> evaluate_splits(Model& model, const EvalSet& eval);
 
+// Validation helper for model kinds that train: the problems of TrainConfig plus whatever `read_model`
+// (e.g. ModelConfig::from) throws, as messages naming key, value and rule.
+std::vector<std::string> training_point_errors(const ParamMap& point, const std::function<void(const ParamMap&)>& read_model);
+
 // The transformer model kind (run.model_kind = transformer).
 class TransformerKind final : public ModelKind {
  public:
