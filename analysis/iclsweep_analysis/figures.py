@@ -432,7 +432,13 @@ def fig_theory(res, outdir):
             ax.set_ylabel("Loss")
         axes.flat[0].legend(fontsize=7)
         same = np.sum(versions == version)
-        filename = f"theory_{version}.png" if same == 1 else f"theory_{version}_{th.ids[p]}.png"
+        reference = _flag(th, "theory.compat_reference")[p]
+        if same == 1:
+            filename = f"theory_{version}.png"
+        elif same == 2 and np.sum(_flag(th, "theory.compat_reference")[versions == version]) == 1:
+            filename = f"theory_{version}_reference.png" if reference else f"theory_{version}.png"  # the job's grid
+        else:
+            filename = f"theory_{version}_{th.ids[p]}.png"
         paths.append(_save(fig, outdir, filename, f"Theory ({version}): IW vs IC loss, L = {k_max}"))
     return paths
 
