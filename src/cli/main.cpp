@@ -13,6 +13,7 @@ namespace icl::cli {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"run", "run a sweep (one process, or under mpirun/srun), resuming an existing results file", cmd_run},
+      {"train", "train one point from --set options into a results file (progress shown)", cmd_train},
       {"status", "done / failed / remaining points, per-rank throughput and launches of a results file", cmd_status},
       {"keys", "list every parameter key with its default and rule", cmd_keys},
       {"bench", "time the transformer's training step on one core (ms/step, GFLOP/s)", cmd_bench},

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "iclsweep/build_info.hpp"
@@ -28,6 +29,8 @@ namespace {
 
 struct RunOptions {
   std::string job_path, out;
+  std::optional<std::string> inline_job;  // `iclsweep train`: a one-point job made of --set options
+  std::string command = "run";
   std::vector<std::string> sets;
   double grace = 120;
   double progress = 0;
@@ -189,7 +192,8 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
   int error_code = kExitFailure;
   try {
     register_model_kind_validators();
-    job.emplace(Job::load(o.job_path, o.sets, registry()));
+    job.emplace(o.inline_job ? Job::parse(*o.inline_job, o.job_path, o.sets, registry())
+                             : Job::load(o.job_path, o.sets, registry()));
     work = prepare(o, *job, file, num_ranks, args);
     go = 1;
   } catch (const InputError& e) {
@@ -206,7 +210,7 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
   }
   MPI_Bcast(&go, 1, MPI_INT, 0, comm);
   if (!go) {
-    std::fprintf(stderr, "iclsweep run: error: %s\n", error.c_str());
+    std::fprintf(stderr, "iclsweep %s: error: %s\n", o.command.c_str(), error.c_str());
     return error_code;
   }
   const std::size_t already = job->size() - work.size();
@@ -243,6 +247,8 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
   return failed > 0 ? kExitPointsFailed : kExitOk;
 }
 
+int launch(const RunOptions& o, const Args& args);
+
 }  // namespace
 
 int cmd_run(const Args& args) {
@@ -275,7 +281,40 @@ int cmd_run(const Args& args) {
     throw InputError(std::string(e.what()) + " (see iclsweep run --help)");
   }
   if (!(o.grace >= 0)) throw InputError("--grace must be >= 0 seconds");
+  return launch(o, args);
+}
 
+int cmd_train(const Args& args) {
+  RunOptions o;
+  o.job_path = "iclsweep train";
+  o.command = "train";
+  o.inline_job = std::string("# iclsweep train: one point from --set options\n");
+  po::options_description desc(
+      "iclsweep train --set key=value ... --out RESULTS.h5\n"
+      "Trains one grid point (any model kind: --set run.model_kind=gated) and writes its curves and metrics\n"
+      "in the results-file layout (docs/results-format.md); rerunning with the same options resumes");
+  desc.add_options()("help,h", "this help")
+      ("out,o", po::value(&o.out)->required(), "results file")
+      ("set,s", po::value(&o.sets)->composing(), "a parameter: --set data.num_contexts=4 (short names work: --set num_contexts=4)")
+      ("progress", po::value(&o.progress)->default_value(2), "seconds between progress lines")
+      ("quiet,q", po::bool_switch(&o.quiet), "no progress or summary output");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    if (vm.count("help")) {
+      std::printf("%s", (std::ostringstream() << desc).str().c_str());
+      return kExitOk;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw InputError(std::string(e.what()) + " (see iclsweep train --help)");
+  }
+  return launch(o, args);
+}
+
+namespace {
+
+int launch(const RunOptions& o, const Args& args) {
   int provided = 0;
   MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
   int rank = 0, size = 1;
@@ -295,5 +334,7 @@ int cmd_run(const Args& args) {
   MPI_Finalize();
   return code;
 }
+
+}  // namespace
 
 }  // namespace icl::cli

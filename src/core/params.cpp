@@ -61,13 +61,18 @@ std::vector<std::string> ParamRegistry::suggestions(const std::string& key, std:
 const ParamSpec& ParamRegistry::resolve(const std::string& key) const {
   if (const auto* s = find(key)) return *s;
   if (key.find('.') == std::string::npos) {
+    // A short name means the data key when there is one (the spec's vocabulary: `num_contexts` is
+    // data.num_contexts, not theory.num_contexts); otherwise it must be unique.
     const ParamSpec* match = nullptr;
+    const ParamSpec* data_match = nullptr;
     std::string ambiguous;
     for (const auto& s : specs_) {
       if (short_name(s.key) != key) continue;
+      if (s.key.rfind("data.", 0) == 0) data_match = &s;
       if (match) ambiguous = match->key + " and " + s.key;
       match = &s;
     }
+    if (data_match) return *data_match;
     if (!ambiguous.empty()) throw InputError("parameter '" + key + "' is ambiguous (" + ambiguous + "): write the full key");
     if (match) return *match;
   }

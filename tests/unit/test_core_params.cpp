@@ -27,6 +27,16 @@ BOOST_AUTO_TEST_CASE(canonical_values_print_and_hash_the_same) {
   BOOST_TEST(m.get_int("train.steps") == 1024);
 }
 
+BOOST_AUTO_TEST_CASE(short_names_prefer_the_data_key_and_are_otherwise_unique) {
+  auto r = demo_registry();
+  r.add({{"theory.num_contexts", ParamType::Int, "8", "", {}}, {"theory.steps", ParamType::Int, "1", "", {}}});
+  auto m = ParamMap::defaults(r);
+  m.set(r, "num_contexts", "4");  // the spec's vocabulary: data.num_contexts
+  BOOST_TEST(m.get_int("data.num_contexts") == 4);
+  BOOST_TEST(m.get_int("theory.num_contexts") == 8);
+  BOOST_CHECK_THROW(m.set(r, "steps", "5"), InputError);  // train.steps or theory.steps: ambiguous
+}
+
 BOOST_AUTO_TEST_CASE(unknown_keys_suggest_the_nearest) {
   auto r = demo_registry();
   auto m = ParamMap::defaults(r);

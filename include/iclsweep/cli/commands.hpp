@@ -21,6 +21,7 @@ int cmd_keys(const Args& args);
 int cmd_bench(const Args& args);  // src/cli/bench.cpp
 int cmd_sample(const Args& args);  // src/cli/sample.cpp
 int cmd_run(const Args& args);
+int cmd_train(const Args& args);
 int cmd_status(const Args& args);
 int cmd_list(const Args& args);  // src/cli/list.cpp
 
