@@ -101,7 +101,7 @@ std::string format_real(double v) {
   return t.str();
 }
 
-static std::string trim(const std::string& s) {
+std::string trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) return "";
   const auto e = s.find_last_not_of(" \t\r\n");

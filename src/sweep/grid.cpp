@@ -4,17 +4,11 @@
 #include <cstdlib>
 
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/core/params.hpp"
 
 namespace icl {
 
 namespace {
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
 
 bool parse_integer(const std::string& text, long long& out) {
   const std::string t = trim(text);

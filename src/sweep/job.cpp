@@ -117,13 +117,6 @@ double core_hours(double cost, double ms) { return cost * ms / 3.6e6; }
 
 namespace {
 
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
-
 // Sections of fixed values are the registry's key prefixes (data, model, train, eval, run, theory, ...),
 // so a room that registers new keys gets its section without touching the parser.
 std::vector<std::string> fixed_sections(const ParamRegistry& registry) {

@@ -71,6 +71,9 @@ class ParamMap {
 // Shortest decimal text that parses back to exactly v ("0.9", "1e-05").
 std::string format_real(double v);
 
+// Without leading and trailing whitespace (job files, --set values).
+std::string trim(const std::string& s);
+
 // Edit distance, for "did you mean".
 std::size_t edit_distance(const std::string& a, const std::string& b);
 
