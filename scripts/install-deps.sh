@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config git
+  build-essential cmake pkg-config git procps   # procps: pkill in the MPI tests
   libopenmpi-dev openmpi-bin            # MPI ranks
   libhdf5-openmpi-dev hdf5-tools        # parallel HDF5 1.10 (+ h5dump)
   libeigen3-dev                         # numerics
