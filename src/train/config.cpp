@@ -26,6 +26,13 @@ std::vector<std::int64_t> TrainConfig::checkpoint_steps() const {
 }
 
 TrainConfig TrainConfig::from(const ParamMap& p) {
+  const TrainConfig c = read(p);
+  const auto errors = c.collect_errors();
+  if (!errors.empty()) throw InputError(errors.front());
+  return c;
+}
+
+TrainConfig TrainConfig::read(const ParamMap& p) {
   TrainConfig c;
   c.steps = p.get_int("train.steps");
   c.batch_size = static_cast<int>(p.get_int("train.batch_size"));
@@ -35,8 +42,6 @@ TrainConfig TrainConfig::from(const ParamMap& p) {
   c.num_pretraining_samples = static_cast<int>(p.get_int("eval.num_pretraining_samples"));
   c.eval_batch_size = static_cast<int>(p.get_int("eval.batch_size"));
   if (p.has("eval.default_p_relevant_context")) c.default_p_relevant = p.get_real("eval.default_p_relevant_context");
-  const auto errors = c.collect_errors();
-  if (!errors.empty()) throw InputError(errors.front());
   return c;
 }
 

@@ -159,7 +159,7 @@ std::vector<std::string> training_point_errors(const ParamMap& point, const std:
     errors.emplace_back(e.what());
   }
   try {
-    for (auto& e : TrainConfig::from(point).collect_errors()) errors.push_back(e);
+    for (auto& e : TrainConfig::read(point).collect_errors()) errors.push_back(e);
   } catch (const std::exception& e) {
     errors.emplace_back(e.what());
   }

@@ -22,7 +22,8 @@ struct TrainConfig {
   std::vector<std::int64_t> checkpoint_steps() const;
   std::int64_t num_log_entries() const { return steps / log_interval; }
 
-  static TrainConfig from(const ParamMap& params);
+  static TrainConfig from(const ParamMap& params);  // read() + the first broken rule as InputError
+  static TrainConfig read(const ParamMap& params);  // without checking the rules (collect_errors lists them)
   std::vector<std::string> collect_errors() const;
 };
 
