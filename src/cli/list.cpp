@@ -9,6 +9,7 @@
 
 #include "iclsweep/cli/commands.hpp"
 #include "iclsweep/cli/exit_codes.hpp"
+#include "iclsweep/cli/options.hpp"
 #include "iclsweep/cli/registry.hpp"
 #include "iclsweep/core/error.hpp"
 #include "iclsweep/sweep/job.hpp"
@@ -44,21 +45,12 @@ int cmd_list(const Args& args) {
       ("all-params", "also print every parameter shared by all points (defaults, fixed values and --set)")
       ("ms-per-token-step", po::value<double>(&ms_per_step),
        "calibration for core-hours: milliseconds of one core per token-step (default: $ICLSWEEP_MS_PER_TOKEN_STEP, else 0.15, measured with iclsweep bench)");
-  po::options_description all;
-  all.add(visible).add_options()("job", po::value<std::string>(), "job file");
-  po::positional_options_description positional;
-  positional.add("job", 1);
+  po::options_description hidden;
+  hidden.add_options()("job", po::value<std::string>(), "job file");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw InputError(std::string(e.what()) + " (see iclsweep list --help)");
-  }
-  if (vm.count("help")) {
-    std::cout << visible << "\nJob-file syntax: docs/job-files.md. Keys: iclsweep keys.\n";
+  if (!parse_command_line("list", args, visible, "\nJob-file syntax: docs/job-files.md. Keys: iclsweep keys.\n", vm,
+                          &hidden, "job"))
     return kExitOk;
-  }
   if (!vm.count("job")) throw InputError("missing the job file: iclsweep list JOB [--set KEY=VALUE ...]");
   const std::vector<std::string> overrides =
       vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};

@@ -14,6 +14,7 @@
 #include "iclsweep/build_info.hpp"
 #include "iclsweep/cli/commands.hpp"
 #include "iclsweep/cli/exit_codes.hpp"
+#include "iclsweep/cli/options.hpp"
 #include "iclsweep/cli/registry.hpp"
 #include "iclsweep/cli/table.hpp"
 #include "iclsweep/core/error.hpp"
@@ -264,22 +265,12 @@ int cmd_run(const Args& args) {
       ("quiet,q", po::bool_switch(&o.quiet), "no progress or summary output");
   po::options_description hidden;
   hidden.add_options()("job", po::value(&o.job_path)->required(), "job file");
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description pos;
-  pos.add("job", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-    if (vm.count("help")) {
-      std::printf("%s\nExit codes: 0 complete, 2 bad job/options, 3 stopped early (rerun to resume), "
-                  "4 complete with failed points, 5 results-file problem.\n", (std::ostringstream() << desc).str().c_str());
-      return kExitOk;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw InputError(std::string(e.what()) + " (see iclsweep run --help)");
-  }
+  if (!parse_command_line("run", args, desc,
+                          "\nExit codes: 0 complete, 2 bad job/options, 3 stopped early (rerun to resume), "
+                          "4 complete with failed points, 5 results-file problem.\n",
+                          vm, &hidden, "job"))
+    return kExitOk;
   if (!(o.grace >= 0)) throw InputError("--grace must be >= 0 seconds");
   return launch(o, args);
 }
@@ -299,16 +290,7 @@ int cmd_train(const Args& args) {
       ("progress", po::value(&o.progress)->default_value(2), "seconds between progress lines")
       ("quiet,q", po::bool_switch(&o.quiet), "no progress or summary output");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
-    if (vm.count("help")) {
-      std::printf("%s", (std::ostringstream() << desc).str().c_str());
-      return kExitOk;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw InputError(std::string(e.what()) + " (see iclsweep train --help)");
-  }
+  if (!parse_command_line("train", args, desc, "", vm)) return kExitOk;
   return launch(o, args);
 }
 

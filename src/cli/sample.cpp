@@ -12,6 +12,7 @@
 #include "iclsweep/build_info.hpp"
 #include "iclsweep/cli/commands.hpp"
 #include "iclsweep/cli/exit_codes.hpp"
+#include "iclsweep/cli/options.hpp"
 #include "iclsweep/cli/registry.hpp"
 #include "iclsweep/core/error.hpp"
 #include "iclsweep/data/pool.hpp"
@@ -64,19 +65,11 @@ int cmd_sample(const Args& args) {
        "train (the training minibatches of steps 0, 1, ...), pretraining, or eval-<relevance>-<conditioning>[-flip_label]")
       ("count", po::value<long long>(&count)->default_value(100), "number of sequences K")
       ("out,o", po::value<std::string>(&out_path), "output file (.h5), replaced if it exists");
+  std::string footer = "\nSplits: train";
+  for (const auto& s : evaluation_splits()) footer += ", " + s.name;
+  footer += "\nKeys: iclsweep keys.\n";
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(visible).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw InputError(std::string(e.what()) + " (see iclsweep sample --help)");
-  }
-  if (vm.count("help")) {
-    std::cout << visible << "\nSplits: train, " ;
-    for (const auto& s : evaluation_splits()) std::cout << s.name << (s.name == "eval-irrelevant_context-low_prob-flip_label" ? "" : ", ");
-    std::cout << "\nKeys: iclsweep keys.\n";
-    return kExitOk;
-  }
+  if (!parse_command_line("sample", args, visible, footer, vm)) return kExitOk;
   if (out_path.empty()) throw InputError("missing --out FILE.h5 (see iclsweep sample --help)");
   if (count < 1) throw InputError("--count must be >= 1, got " + std::to_string(count));
 

@@ -7,6 +7,7 @@
 
 #include "iclsweep/cli/commands.hpp"
 #include "iclsweep/cli/exit_codes.hpp"
+#include "iclsweep/cli/options.hpp"
 #include "iclsweep/cli/table.hpp"
 #include "iclsweep/core/error.hpp"
 #include "iclsweep/store/results_file.hpp"
@@ -22,22 +23,11 @@ int cmd_status(const Args& args) {
   desc.add_options()("help,h", "this help")("errors", po::value(&max_errors)->default_value(10), "failed points to list");
   po::options_description hidden;
   hidden.add_options()("file", po::value(&path)->required(), "results file");
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description pos;
-  pos.add("file", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-    if (vm.count("help")) {
-      std::printf("%s\nExit code: 0 when every point is done, 3 when points remain, 4 when some failed.\n",
-                  (std::ostringstream() << desc).str().c_str());
-      return kExitOk;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw InputError(std::string(e.what()) + " (see iclsweep status --help)");
-  }
+  if (!parse_command_line("status", args, desc,
+                          "\nExit code: 0 when every point is done, 3 when points remain, 4 when some failed.\n", vm,
+                          &hidden, "file"))
+    return kExitOk;
 
   const ResultsFile file = ResultsFile::open(path, /*writable=*/false);
   const std::size_t total = file.num_points(), done = file.count(PointStatus::Done),

@@ -1,0 +1,20 @@
+#pragma once
+// The one way every subcommand reads its command line (Boost.Program_options).
+#include <boost/program_options.hpp>
+#include <string>
+
+#include "iclsweep/cli/commands.hpp"
+
+namespace icl::cli {
+
+// Parses `args` against `visible` (plus `hidden` options, one of which may take the single positional
+// argument `positional`). Boost's errors become InputError naming the command and its --help. Returns
+// false after printing `visible` and `help_footer` when --help was asked for (checked before required
+// options, so `iclsweep run --help` works without a job file).
+bool parse_command_line(const std::string& command, const Args& args,
+                        const boost::program_options::options_description& visible, const std::string& help_footer,
+                        boost::program_options::variables_map& vm,
+                        const boost::program_options::options_description* hidden = nullptr,
+                        const char* positional = nullptr);
+
+}  // namespace icl::cli

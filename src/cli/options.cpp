@@ -1,0 +1,32 @@
+#include "iclsweep/cli/options.hpp"
+
+#include <iostream>
+
+#include "iclsweep/core/error.hpp"
+
+namespace po = boost::program_options;
+
+namespace icl::cli {
+
+bool parse_command_line(const std::string& command, const Args& args, const po::options_description& visible,
+                        const std::string& help_footer, po::variables_map& vm, const po::options_description* hidden,
+                        const char* positional) {
+  po::options_description all;
+  all.add(visible);
+  if (hidden) all.add(*hidden);
+  po::positional_options_description pos;
+  if (positional) pos.add(positional, 1);
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    if (vm.count("help")) {
+      std::cout << visible << help_footer;
+      return false;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw InputError(std::string(e.what()) + " (see iclsweep " + command + " --help)");
+  }
+  return true;
+}
+
+}  // namespace icl::cli
