@@ -84,7 +84,7 @@ void train_and_evaluate(Model& model, const TrainingData& data, const std::strin
     for (std::size_t s = 0; s < num_splits; ++s) {
       if (!eval.valid(s)) continue;
       metric[s][0][c] = m[s].error();
-      metric[s][1][c] = m[s].mean_loss();
+      metric[s][1][c] = m[s].mean_loss(tc.selection_precision);
       metric[s][2][c] = m[s].context_fraction();
     }
     if (on_checkpoint) on_checkpoint(c);
