@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Draw the paper figures from an iclsweep results file.
 
-    /usr/bin/python3 analysis/plot.py RESULTS.h5 --figure NAME|all --out DIR [--gh mixture|p0]
+    /usr/bin/python3 analysis/plot.py RESULTS.h5 --figure NAME|all --out DIR [--gh own|mixture|p0]
                                       [--alpha-metric p_iwl|p_iwl_ge_half] [--no-mixture]
 
 Writes PNGs into DIR and prints which figures were written and which were skipped, and why.
@@ -23,8 +23,9 @@ def main(argv=None):
     parser.add_argument("results", help="results file (HDF5) written by iclsweep")
     parser.add_argument("--figure", default="all", help="figure name or 'all': " + ", ".join(figures.FIGURES))
     parser.add_argument("--out", default="figures", help="output directory (created if missing)")
-    parser.add_argument("--gh", choices=sorted(figures.GH_SOURCES), default="mixture",
-                        help="stylized: g and h from the mixture stage (default) or from their own P0 runs")
+    parser.add_argument("--gh", choices=sorted(figures.GH_SOURCES), default="own",
+                        help="stylized: g and h of the mixture each at its own selected checkpoint (own, default; "
+                             "the paper's reading), at the mixture's selected checkpoint (mixture), or from P0 (p0)")
     parser.add_argument("--alpha-metric", choices=figures.ALPHA_METRICS, default="p_iwl",
                         help="stylized: the alpha line, mean alpha (p_iwl, default) or the fraction with alpha >= 0.5")
     parser.add_argument("--no-mixture", action="store_true", help="stylized: leave out the mixture's error line")

@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .aggregate import is_seed_key, mean_se, mean_se_curves, selected_values, take_at  # noqa: E402
+from .aggregate import is_seed_key, last_argmin, mean_se, mean_se_curves, selected_values, take_at  # noqa: E402
 from .load import MissingData, hashable  # noqa: E402
 
 IW, IC, TF = "IW Predictor", "IC Predictor", "Transformer"
@@ -446,14 +446,25 @@ def fig_theory(res, outdir):
 # ---- stylized g/h/alpha model (§3, §5.2): run.model_kind = gated --------------------------------------
 
 # Where each line of the stylized figure is read: (selected field, per-checkpoint curves, index field) per
-# S = split. g and h come either from the mixture stage (the g and h trained jointly with alpha, at the
-# mixture's selected checkpoint) or from their own P0 runs (each at its own selected checkpoint).
+# S = split. g and h come from the mixture stage (the g and h trained jointly with alpha) read each at its own
+# selected checkpoint ("own", the default: the last minimal pretraining loss of g alone / h alone over the
+# mixture's checkpoints, as the authors' figures read them), from the mixture stage at the mixture's selected
+# checkpoint ("mixture"), or from their own P0 runs ("p0", each at its own selected checkpoint).
 GH_SOURCES = {
+    "own": {"g": ("alpha/own_selected_iw/{S}/error", "alpha/eval_iw/{S}/error", "alpha/own_selected_iw/index"),
+            "h": ("alpha/own_selected_ic/{S}/error", "alpha/eval_ic/{S}/error", "alpha/own_selected_ic/index")},
     "mixture": {"g": ("alpha/selected_iw/{S}/error", "alpha/eval_iw/{S}/error", "alpha/selected/index"),
                 "h": ("alpha/selected_ic/{S}/error", "alpha/eval_ic/{S}/error", "alpha/selected/index")},
     "p0": {"g": ("iw/selected/{S}/error", "iw/eval/{S}/error", "iw/selected/index"),
            "h": ("ic/selected/{S}/error", "ic/eval/{S}/error", "ic/selected/index")},
 }
+GH_TEXT = {"own": "g, h of the mixture, each at its own selected checkpoint",
+           "mixture": "g, h at the mixture's selected checkpoint", "p0": "g, h from P0"}
+# Files written before the engine stored the own indices: recompute them from these curves (§6.1's rule).
+OWN_SELECTION_CURVES = {"alpha/own_selected_iw/index": "alpha/eval_iw/pretraining/loss",
+                        "alpha/own_selected_ic/index": "alpha/eval_ic/pretraining/loss"}
+PROTOCOL_TEXT = {"p1": "P1: alpha on frozen P0 g, h", "p2": "P2: joint, from P0 g, h",
+                 "p2_fresh": "P2-fresh: alpha, g, h jointly from a fresh init", "p3": "P3: alpha on frozen g, h, SGD"}
 MIXTURE_ERROR = ("alpha/selected/{S}/error", "alpha/eval/{S}/error", "alpha/selected/index")
 ALPHA_METRICS = ("p_iwl", "p_iwl_ge_half")
 # Keys of the §5.2 stylized sweeps, with the short names used in the file names.
@@ -475,7 +486,17 @@ def _stylized_values(fig, gated, source, split):
         return gated.field(selected).astype(np.float64)
     if gated.has(curve) and gated.has(index):
         return take_at(gated.field(curve), gated.field(index).astype(np.int64))
+    if gated.has(curve) and gated.has(OWN_SELECTION_CURVES.get(index, "")):
+        return take_at(gated.field(curve), last_argmin(gated.field(OWN_SELECTION_CURVES[index])))
     _refuse(fig, gated, f"its gated points have neither /points/{selected} nor /points/{curve} with /points/{index}")
+
+
+def _protocol_text(gated, fixed):
+    """The mixture's training protocol (model.gated_protocol) of the points matching `fixed`, for the title."""
+    if "model.gated_protocol" in fixed or "model.gated_protocol" not in gated.params:
+        return None  # named among the setting values already, or not recorded
+    values = sorted({str(v) for v in hashable(gated.params["model.gated_protocol"])})
+    return ", ".join(PROTOCOL_TEXT.get(v, v) for v in values)
 
 
 def _setting_keys(res):
@@ -520,11 +541,17 @@ def _stylized_sources(gh, alpha_metric):
                 alpha=(f"alpha/selected/{{S}}/{alpha_metric}", f"alpha/eval/{{S}}/{alpha_metric}", "alpha/selected/index"))
 
 
-def _chance(res, fixed):
-    """(C-1)/C of the points matching {key: value}."""
+def _matching(res, fixed):
+    """Boolean mask of the points matching {key: value} (NaN-safe: unset is None)."""
     here = np.ones(len(res), bool)
     for k, v in fixed.items():
-        here &= np.array([h == v for h in hashable(res.params[k])])  # NaN-safe: unset is None
+        here &= np.array([h == v for h in hashable(res.params[k])])
+    return here
+
+
+def _chance(res, fixed):
+    """(C-1)/C of the points matching {key: value}."""
+    here = _matching(res, fixed)
     c = float(res.param("data.num_high_prob_classes", 5.0)[here][0] + res.param("data.num_low_prob_classes", 5.0)[here][0])
     return (c - 1) / c
 
@@ -536,10 +563,11 @@ def stylized_settings(res):
     return keys, _combinations(gated, keys)
 
 
-def stylized_curves(res, split, fixed=None, gh="mixture", alpha_metric="p_iwl"):
+def stylized_curves(res, split, fixed=None, gh="own", alpha_metric="p_iwl"):
     """{'g', 'h', 'f', 'alpha': Curve} over log2 N on `split` for the gated points matching `fixed` {key: value}:
-    mean +- SE over seeds of the error of g, of h, of the mixture f, and of alpha (alpha_metric), each at the
-    selected checkpoint. gh = 'mixture': g and h of the mixture stage; 'p0': from their own P0 runs."""
+    mean +- SE over seeds of the error of g, of h, of the mixture f, and of alpha (alpha_metric). f and alpha
+    are read at the mixture's selected checkpoint; g and h (GH_SOURCES) with gh = 'own': the mixture's g and h,
+    each at its own selected checkpoint; 'mixture': at the mixture's; 'p0': from their own P0 runs."""
     sources = _stylized_sources(gh, alpha_metric)
     gated = _gated("stylized", res)
     fixed = dict(fixed or {})
@@ -548,12 +576,13 @@ def stylized_curves(res, split, fixed=None, gh="mixture", alpha_metric="p_iwl"):
                                   fixed, chance) for line, src in sources.items()}
 
 
-def fig_stylized(res, outdir, gh="mixture", alpha_metric="p_iwl", show_mixture=True):
+def fig_stylized(res, outdir, gh="own", alpha_metric="p_iwl", show_mixture=True):
     """§6.2 "Stylized g/h/alpha": per value of the swept key, the v1 2x4 layout (rows IBD/OOBD; columns Rel C_H,
     Rel C_L, Irrel C_H, Irrel C_L) with the errors of g and h, the mixture's error and alpha vs log2 N.
 
-    gh = 'mixture' (default): g and h as trained jointly with alpha, at the mixture's selected checkpoint;
-    'p0': g and h from their own P0 runs. alpha_metric = 'p_iwl' (mean alpha) or 'p_iwl_ge_half'.
+    gh = 'own' (default): g and h as trained jointly with alpha, each at its own selected checkpoint (the
+    authors' reading); 'mixture': at the mixture's selected checkpoint; 'p0': g and h from their own P0 runs.
+    alpha_metric = 'p_iwl' (mean alpha) or 'p_iwl_ge_half'.
     """
     _stylized_sources(gh, alpha_metric)  # bad options fail before anything is read
     keys, combos = stylized_settings(res)
@@ -579,9 +608,10 @@ def fig_stylized(res, outdir, gh="mixture", alpha_metric="p_iwl", show_mixture=T
         described = ", ".join(f"{_short(k)} = {_fmt(v) if v is not None else 'unset'}" for k, v in fixed.items())
         tag = "_".join(f"{STYLIZED_FILE_KEYS.get(k, k.split('.')[-1])}{_fmt(v) if v is not None else 'unset'}"
                        for k, v in fixed.items())
-        filename = "stylized" + (f"_{tag}" if tag else "") + ("" if gh == "mixture" else f"_{gh}") + ".png"
-        source = "g, h from the mixture stage" if gh == "mixture" else "g, h from P0"
-        title = "Stylized g/h/$\\alpha$" + (f": {described}" if described else "") + f" ({source})"
+        filename = "stylized" + (f"_{tag}" if tag else "") + ("" if gh == "own" else f"_{gh}") + ".png"
+        protocol = _protocol_text(res.of_kind("gated").subset(_matching(res.of_kind("gated"), fixed)), fixed)
+        title = ("Stylized g/h/$\\alpha$" + (f": {described}" if described else "") + (f" ({protocol})" if protocol else "")
+                 + f"\n{GH_TEXT[gh]}; f and $\\alpha$ at the mixture's selected checkpoint")
         paths.append(_save(fig, outdir, filename, title))
     return paths
 
@@ -685,7 +715,7 @@ FIGURES = {
     "stylized": Figure(fig_stylized, "stylized_noisy_inputs",
                        "stylized g/h/alpha (gated points): 2x4 v1 layout per swept value, errors of g, h and p_iwl",
                        paper_jobs=[f"stylized_{s}" for s in ("noisy_inputs", "p_high", "num_contexts", "num_low_freq")],
-                       lite_jobs=["stylized_noisy_inputs"], options=("gh", "alpha_metric", "show_mixture")),
+                       lite_jobs=["stylized_noisy_inputs", "stylized_p_high"], options=("gh", "alpha_metric", "show_mixture")),
     "online": Figure(fig_online, "online", "Algorithm 1 (online points): alpha on C_H / C_L and gate regret / t vs t",
                      hint=", or any job with [run] model_kind = online"),
 }
