@@ -111,10 +111,9 @@ def fig_training_curve(res, point, outdir, prefix="", filename=None, after=SPIKE
     ax.plot(step, loss, lw=0.6, color="tab:blue", label=f"training loss (mean per {int(step[1] - step[0])} steps)")
     ax.plot(ckpt, pre, lw=1.0, color="black", marker=".", ms=3, label="pretraining loss per checkpoint")
     ax.axhline(threshold, color="grey", lw=0.6, ls=":", label=f"spike threshold {threshold:g} (after step {after})")
-    for e in events:
-        ax.axvspan(e.start - (step[1] - step[0]), e.end, color="tab:orange", alpha=0.35, lw=0)
     if events:
-        ax.plot([], [], color="tab:orange", alpha=0.5, lw=6, label=f"spikes ({len(events)})")
+        ax.plot([e.peak_step for e in events], [e.peak for e in events], ls="", marker="v", ms=6, color="tab:orange",
+                label=f"spikes ({len(events)}): blocks above the threshold")
     ax.axvline(ckpt[sel], color="tab:red", lw=1.0, ls="--",
                label=f"selected checkpoint: step {int(ckpt[sel])} (last minimal pretraining loss)")
     ax.set_yscale("log")
@@ -122,10 +121,10 @@ def fig_training_curve(res, point, outdir, prefix="", filename=None, after=SPIKE
     ax.set_ylabel("loss (log scale)")
     ax.legend(fontsize=7, loc="upper right", framealpha=0.9)
     params = {k: v[i] for k, v in res.params.items()}
-    described = ", ".join(f"{k.split('.')[-1]} = {_fmt(params[k])}" for k in
-                          ("data.input_noise_std", "data.dataset_size", "data.p_relevant_context", "data.seed")
-                          if k in params)
-    ax.set_title(f"{prefix or 'transformer '}point {res.ids[i]}: {described}", fontsize=9)
+    described = ", ".join(f"{name} = {_fmt(params[k])}" for k, name in
+                          (("data.input_noise_std", "σ"), ("data.dataset_size", "N"), ("data.p_relevant_context", "p_rel"),
+                           ("data.seed", "seed")) if k in params)
+    ax.set_title(f"{prefix}point {res.ids[i]}: {described}, {int(np.nanmax(step))} steps", fontsize=9)
     fig.tight_layout()
     os.makedirs(outdir, exist_ok=True)
     path = os.path.join(outdir, filename or f"training_curve_{res.ids[i]}.png")
