@@ -463,8 +463,9 @@ GH_TEXT = {"own": "g, h of the mixture, each at its own selected checkpoint",
 # Files written before the engine stored the own indices: recompute them from these curves (§6.1's rule).
 OWN_SELECTION_CURVES = {"alpha/own_selected_iw/index": "alpha/eval_iw/pretraining/loss",
                         "alpha/own_selected_ic/index": "alpha/eval_ic/pretraining/loss"}
-PROTOCOL_TEXT = {"p1": "P1: alpha on frozen P0 g, h", "p2": "P2: joint, from P0 g, h",
-                 "p2_fresh": "P2-fresh: alpha, g, h jointly from a fresh init", "p3": "P3: alpha on frozen g, h, SGD"}
+PROTOCOL_TEXT = {"p1": r"P1: $\alpha$ on frozen P0 g, h", "p2": r"P2: $\alpha$, g, h jointly from P0's g, h",
+                 "p2_fresh": r"P2-fresh: $\alpha$, g, h jointly from a fresh init",
+                 "p3": r"P3: $\alpha$ on frozen P0 g, h, SGD"}
 MIXTURE_ERROR = ("alpha/selected/{S}/error", "alpha/eval/{S}/error", "alpha/selected/index")
 ALPHA_METRICS = ("p_iwl", "p_iwl_ge_half")
 # Keys of the §5.2 stylized sweeps, with the short names used in the file names.

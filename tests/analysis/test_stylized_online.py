@@ -122,6 +122,12 @@ class StylizedTest(PngCase):
         self.assertAlmostEqual(figures.stylized_curves(res, REL_CL)["h"].mean[0], 0.25, places=6)
         self.assert_pngs(figures.draw("stylized", res, self.path("out"), gh="mixture"), ["stylized_mixture.png"])
 
+    def test_title_names_the_protocol(self):
+        points = fr.gated_points({"data.input_noise_std": [0.0]}, n_values=(64,), seeds=(0,), **{"model.gated_protocol": "p2_fresh"})
+        res = load(fr.write_file(self.path("proto.h5"), points))
+        self.assertIn("P2-fresh", figures._protocol_text(res, {}))
+        self.assertIsNone(figures._protocol_text(res, {"model.gated_protocol": "p2_fresh"}))  # a setting: named there
+
     def test_alpha_metric_option(self):
         points = hand_gated_points()
         for seed, v in enumerate((0.0, 1.0, 1.0)):
