@@ -302,10 +302,25 @@ def fig_p_high(res, outdir):
                            outdir=outdir)]
 
 
+def is_p_relevant_sweep(tf):
+    """True when p_rel takes values beyond the {0, 0.9, 1} baseline crossing: the p_relevant figure's data."""
+    if P_REL not in tf.params or tf.params[P_REL].dtype.kind != "f":
+        return False
+    return not all(any(math.isclose(v, b) for b in (0.0, 0.9, 1.0)) for v in _values(tf, P_REL))
+
+
+def selection_rule(tf):
+    """(by, why): the checkpoint selection the figures use for these transformer points (§6.1): the
+    pretraining 0-1 error for a p_relevant sweep (as its figure), else the pretraining loss."""
+    if is_p_relevant_sweep(tf):
+        return "error", "a p_rel sweep: selected by the pretraining 0-1 error, as the p_relevant figure (§6.1)"
+    return "loss", "selected by the pretraining loss (§6.1)"
+
+
 def fig_p_relevant(res, outdir):
     tf = _transformers("p_relevant", res)
     values = _require_swept("p_relevant", tf, P_REL)
-    if all(any(math.isclose(v, b) for b in (0.0, 0.9, 1.0)) for v in values):
+    if not is_p_relevant_sweep(tf):
         _refuse("p_relevant", tf, f"{P_REL} only takes the baseline crossing values {', '.join(map(_fmt, values))}")
     fig, axes = _subplots(1, 1)
     # §6.1: this figure selects the checkpoint by the minimal pretraining 0-1 error.
