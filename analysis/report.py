@@ -43,6 +43,15 @@ def _fmt(value):
     return f"{value:g}" if isinstance(value, (float, np.floating)) else str(value)
 
 
+def _sort_key(value):
+    """Numbers in numeric order (5 < 45 < 495), then text, then unset."""
+    if value is None:
+        return (2, 0.0, "")
+    if isinstance(value, (float, int, np.floating)):
+        return (0, float(value), "")
+    return (1, 0.0, str(value))
+
+
 def _mean_se(mean, se, n):
     """'0.500±0.047'; 'n/a' for the SE of a single seed; '-' without any value."""
     if n == 0 or not np.isfinite(mean):
@@ -70,7 +79,7 @@ def transformer_report(tf, splits, metric, by, recompute, out):
         return f"{role} p={_fmt(p)}" if role == TF and len(studied) > 1 else role
 
     settings = [tuple(hashable(rows.params[k])[i] for k in setting_keys) for i in range(len(rows))]
-    order = sorted(range(len(rows)), key=lambda i: (tuple(str(v) for v in settings[i]), ROLE_ORDER[role_of(p_rel[i])],
+    order = sorted(range(len(rows)), key=lambda i: (tuple(_sort_key(v) for v in settings[i]), ROLE_ORDER[role_of(p_rel[i])],
                                                     p_rel[i], rows.params[N_KEY][i]))
     width = max(len(model(p)) for p in p_rel) + 2
     cell = [max(15, len(n)) + 2 for n in names]
