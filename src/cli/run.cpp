@@ -18,6 +18,7 @@
 #include "iclsweep/cli/registry.hpp"
 #include "iclsweep/cli/table.hpp"
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/store/merge.hpp"
 #include "iclsweep/store/results_file.hpp"
 #include "iclsweep/sweep/engine.hpp"
 #include "iclsweep/sweep/job.hpp"
@@ -33,6 +34,7 @@ struct RunOptions {
   std::optional<std::string> inline_job;  // `iclsweep train`: a one-point job made of --set options
   std::string command = "run";
   std::vector<std::string> sets;
+  std::vector<std::string> from;  // --from OLD.h5: reuse the done points it shares with this job
   double grace = 120;
   double progress = 0;
   bool retry_failed = false, quiet = false, sync = false;
@@ -102,6 +104,30 @@ std::string command_line(const Args& args) {
   return s;
 }
 
+// --from OLD.h5: points of the job that OLD.h5 already holds (same id = same parameters) are copied instead
+// of recomputed, so a sweep grows (more seeds, more N) without redoing what is done.
+void import_points(const std::vector<std::string>& sources, const Job& job, ResultsFile& file) {
+  std::map<std::string, std::size_t> index_of;
+  for (const auto& p : job.points()) index_of[p.id] = p.index;
+  for (const auto& source : sources) {
+    if (std::filesystem::equivalent(source, file.path()))
+      throw InputError("--from " + source + " is the --out file itself");
+    const ResultsFile old = ResultsFile::open(source, /*writable=*/false);
+    const auto ids = old.point_ids();
+    const auto old_status = old.statuses();
+    std::size_t copied = 0;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const auto it = index_of.find(ids[i]);
+      if (it == index_of.end() || old_status[i] != PointStatus::Done) continue;
+      if (file.statuses()[it->second] == PointStatus::Done) continue;  // already here (a resumed run)
+      copy_point(old, i, file, it->second);
+      ++copied;
+    }
+    std::fprintf(stderr, "[sweep] --from %s: copied %zu done point(s) of this job (of %zu in that file)\n",
+                 source.c_str(), copied, ids.size());
+  }
+}
+
 // Rank 0: everything before the engine starts. Returns the work or throws.
 std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional<ResultsFile>& file, int num_ranks,
                               const Args& args) {
@@ -129,6 +155,8 @@ std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional
       m.point_ids.push_back(p.id);
     }
     m.grid_hash = job.grid_hash();
+    for (const auto& spec : registry().specs())
+      if (spec.type != ParamType::String) m.numeric_keys.insert(spec.key);
     m.provenance = provenance();
     if (const auto parent = std::filesystem::path(o.out).parent_path(); !parent.empty())
       std::filesystem::create_directories(parent);
@@ -145,6 +173,7 @@ std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional
   launch.git_commit = build::git_commit;
   launch.command_line = command_line(args);
   file->record_launch(launch);
+  if (!o.from.empty()) import_points(o.from, job, *file);
 
   const auto statuses = file->statuses();
   std::vector<WorkItem> work;
@@ -224,6 +253,7 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
   eo.grace_seconds = o.grace;
   eo.progress_seconds = o.progress;
   eo.quiet = o.quiet;
+  eo.show_point_status = o.command == "train";
   const SweepSummary s = coordinate(comm, std::move(work), sink, eo);
   const std::size_t done = file->count(PointStatus::Done), failed = file->count(PointStatus::Failed);
   const std::size_t pending = file->num_points() - done - failed;
@@ -260,6 +290,8 @@ int cmd_run(const Args& args) {
       ("set,s", po::value(&o.sets)->composing(), "override a key: --set train.steps=2000, --set grid.data.dataset_size=2^6,2^8, --set seeds=0..1")
       ("grace", po::value(&o.grace)->default_value(120), "seconds to wait for running points after SIGTERM/SIGUSR1")
       ("retry-failed", po::bool_switch(&o.retry_failed), "also rerun points recorded as failed")
+      ("from", po::value(&o.from)->composing(), "grow a sweep: copy the done points this job shares (same point id) "
+       "from an older results file instead of recomputing them; repeatable")
       ("progress", po::value(&o.progress)->default_value(0), "seconds between progress lines (0: 2 on a terminal, 30 otherwise)")
       ("sync", po::bool_switch(&o.sync), "fsync the results file at every commit (survives node crashes)")
       ("quiet,q", po::bool_switch(&o.quiet), "no progress or summary output");

@@ -333,7 +333,7 @@ static void build_file(const std::string& tmp_path, const SweepManifest& m, cons
       else all_numeric = false;
     }
     h5::Dataset d;
-    if (numeric && all_numeric) {
+    if (all_numeric && (numeric || m.numeric_keys.count(key))) {
       std::vector<double> v(P, kNaN);
       for (std::size_t i = 0; i < P; ++i)
         if (!text[i].empty()) v[i] = std::strtod(text[i].c_str(), nullptr);
@@ -649,6 +649,28 @@ std::vector<double> ResultsFile::start_times() const { return impl_->start_time.
 std::vector<double> ResultsFile::end_times() const { return impl_->end_time.read<double>(); }
 std::vector<double> ResultsFile::wall_times() const { return impl_->wall_time.read<double>(); }
 std::vector<std::string> ResultsFile::errors() const { return impl_->error.read_strings(); }
+std::vector<std::string> ResultsFile::params_texts() const { return impl_->file.read_strings("points/params_text"); }
+std::vector<std::int64_t> ResultsFile::seeds() const { return impl_->file.read_dataset<std::int64_t>("points/seed"); }
+
+std::vector<std::string> ResultsFile::grid_keys() const {
+  return impl_->file.attribute<std::vector<std::string>>("grid_keys");
+}
+std::vector<std::string> ResultsFile::numeric_param_keys() const {
+  std::vector<std::string> out;
+  const auto params = impl_->file.open_group("points/params");
+  for (const auto& key : params.member_names())
+    if (params.dataset(key).type().type_class() == H5T_FLOAT) out.push_back(key);
+  return out;
+}
+
+bool ResultsFile::writer_active(const std::string& path) {
+  const std::string lock_path = path + ".lock";
+  const int fd = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;  // no lock file: nobody ever wrote it, or it was cleaned up
+  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // releases our shared lock, if we got it
+  return held;
+}
 
 std::vector<LaunchInfo> ResultsFile::launches() const {
   const auto& s = *impl_;

@@ -117,6 +117,11 @@ class LocalWorker {
     return r;
   }
   double fraction() const { return fraction_.load(); }
+  // The running point's own status text ("step 1200/5000 loss 0.41 | eval @ step 1000: ...").
+  std::string status_text() const {
+    std::lock_guard<std::mutex> g(text_m_);
+    return text_;
+  }
 
  private:
   void loop() {
@@ -129,7 +134,11 @@ class LocalWorker {
         a = std::move(*pending_);
         pending_.reset();
       }
-      wire::Result r = run_point(a, 0, [this](double f, const std::string&) { fraction_ = f; });
+      wire::Result r = run_point(a, 0, [this](double f, const std::string& text) {
+        fraction_ = f;
+        std::lock_guard<std::mutex> g(text_m_);
+        text_ = text;
+      });
       {
         std::lock_guard<std::mutex> g(m_);
         result_ = std::move(r);
@@ -145,6 +154,8 @@ class LocalWorker {
   std::optional<wire::Result> result_;
   std::atomic<bool> busy_{false};
   std::atomic<double> fraction_{0};
+  mutable std::mutex text_m_;
+  std::string text_;
   bool stop_ = false;
   std::thread thread_;
 };
@@ -231,10 +242,12 @@ SweepSummary coordinate(MPI_Comm comm, std::vector<WorkItem> work, ResultSink& s
         if (rc.first == 0) partial += local.fraction() * rc.second;
     const double rate = el > 0 ? (summary.done + summary.failed) / el * 60.0 : 0.0;
     const double eta = partial > 0 ? (total_cost - partial) / (partial / el) : -1;
-    std::fprintf(stderr, "%s[sweep] %lld/%lld points done, %lld failed, %zu running | %.2f points/min | elapsed %s | ETA %s%s",
+    // One point (iclsweep train): its own step, loss and last evaluation, as W&B / Lightning users expect.
+    const std::string point = opt.show_point_status && local.busy() ? " | " + local.status_text() : "";
+    std::fprintf(stderr, "%s[sweep] %lld/%lld points done, %lld failed, %zu running | %.2f points/min | elapsed %s | ETA %s%s%s",
                  tty && !final_line ? "\r" : "", static_cast<long long>(summary.done + summary.failed),
                  static_cast<long long>(total_points), static_cast<long long>(summary.failed), in_flight.size(), rate,
-                 format_duration(el).c_str(), drain_started ? "draining" : format_duration(eta).c_str(),
+                 format_duration(el).c_str(), drain_started ? "draining" : format_duration(eta).c_str(), point.c_str(),
                  tty && !final_line ? "   " : "\n");
     std::fflush(stderr);
   };

@@ -35,6 +35,7 @@ class ResultSink {
 struct EngineOptions {
   double grace_seconds = 120;      // after a drain signal, wait this long for in-flight points
   double progress_seconds = 0;     // 0 = 2 s on a terminal, 30 s otherwise
+  bool show_point_status = false;  // append the locally running point's status text (iclsweep train)
   bool quiet = false;
 };
 
