@@ -28,6 +28,9 @@ namespace po = boost::program_options;
 namespace icl::cli {
 namespace {
 
+struct SignalledEarly {};            // a drain signal before the results file was opened
+bool g_exit_without_cleanup = false;  // rank 0's worker thread is stuck inside a point
+
 struct RunOptions {
   std::string job_path, out;
   std::optional<std::string> inline_job;  // `iclsweep train`: a one-point job made of --set options
@@ -35,6 +38,7 @@ struct RunOptions {
   std::vector<std::string> sets;
   double grace = 120;
   double progress = 0;
+  double point_timeout = 0;  // 0 = from the cost model
   bool retry_failed = false, quiet = false, sync = false;
 };
 
@@ -42,7 +46,14 @@ struct RunOptions {
 class FileSink final : public ResultSink {
  public:
   explicit FileSink(ResultsFile& f) : file_(f) {}
-  void commit(const wire::Result& r) override {
+  void commit(const wire::Result& r) override { commit_batch({r}); }
+  void commit_batch(const std::vector<wire::Result>& results) override {
+    for (const auto& r : results) stage(r);
+    file_.commit_staged();
+  }
+
+ private:
+  void stage(const wire::Result& r) {
     PointMeta meta;
     meta.status = r.ok ? PointStatus::Done : PointStatus::Failed;
     meta.error = r.error;
@@ -52,20 +63,19 @@ class FileSink final : public ResultSink {
     meta.end_time = r.end_time;
     const auto index = static_cast<std::size_t>(r.index);
     if (!r.ok) {
-      file_.mark_failed(index, meta);
+      file_.stage_failure(index, meta);
       return;
     }
     try {
-      file_.write_point(index, meta, r.record);
+      file_.stage_point(index, meta, r.record);
     } catch (const StoreError& e) {
       // A record that does not fit the schema is a bug in its model kind: keep the sweep going.
       meta.status = PointStatus::Failed;
       meta.error = std::string("could not store the result: ") + e.what();
-      file_.mark_failed(index, meta);
+      file_.stage_failure(index, meta);
     }
   }
 
- private:
   ResultsFile& file_;
 };
 
@@ -191,12 +201,21 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
   std::vector<WorkItem> work;
   std::string error;
   int error_code = kExitFailure;
+  double seconds_per_cost = kDefaultMsPerTokenStep / 1000.0;
   try {
     register_model_kind_validators();
     job.emplace(o.inline_job ? Job::parse(*o.inline_job, o.job_path, o.sets, registry())
                              : Job::load(o.job_path, o.sets, registry()));
+    if (drain_requested()) {  // before the results file is touched: nothing to leave consistent
+      error = "stopped on signal " + std::to_string(drain_signal()) + " before " + o.out +
+              " was opened; nothing was recorded: rerun the same command";
+      error_code = kExitIncomplete;
+      throw SignalledEarly{};
+    }
     work = prepare(o, *job, file, num_ranks, args);
+    seconds_per_cost = ms_per_token_step() / 1000.0;
     go = 1;
+  } catch (const SignalledEarly&) {
   } catch (const InputError& e) {
     error = e.what();
     error_code = kExitUsage;
@@ -211,17 +230,19 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
   }
   MPI_Bcast(&go, 1, MPI_INT, 0, comm);
   if (!go) {
-    std::fprintf(stderr, "iclsweep %s: error: %s\n", o.command.c_str(), error.c_str());
+    std::fprintf(stderr, "iclsweep %s: %s%s\n", o.command.c_str(), error_code == kExitIncomplete ? "" : "error: ",
+                 error.c_str());
     return error_code;
   }
   const std::size_t already = job->size() - work.size();
   if (!o.quiet)
     std::fprintf(stderr, "[sweep] %s: %zu points (%zu already recorded), %d rank(s), results in %s\n", o.job_path.c_str(),
                  job->size(), already, num_ranks, o.out.c_str());
-  install_drain_handlers();
   FileSink sink(*file);
   EngineOptions eo;
   eo.grace_seconds = o.grace;
+  eo.point_timeout_seconds = o.point_timeout;
+  eo.seconds_per_cost = seconds_per_cost;
   eo.progress_seconds = o.progress;
   eo.quiet = o.quiet;
   const SweepSummary s = coordinate(comm, std::move(work), sink, eo);
@@ -236,16 +257,27 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
                 s.seconds > 0 ? 100.0 * s.coordinator_cpu_seconds / s.seconds : 0.0);
   }
   file->close();
-  if (s.outcome == SweepOutcome::Drained) {
-    std::fprintf(stderr, "[sweep] stopped on signal %d with %zu point(s) pending: the file is consistent; rerun the "
-                         "same command to resume\n", drain_signal(), pending);
-    std::fflush(stderr);
-    std::fflush(stdout);
-    if (s.abandoned > 0) MPI_Abort(comm, kExitIncomplete);  // workers are still inside a point
-    return kExitIncomplete;
+  int code = failed > 0 ? kExitPointsFailed : kExitOk;
+  if (s.outcome == SweepOutcome::Drained || pending > 0) {
+    code = kExitIncomplete;
+    std::fprintf(stderr, "[sweep] stopped %s%s with %zu point(s) pending: the file is consistent; rerun the same "
+                         "command to resume\n",
+                 drain_signal() ? "on signal " : "", drain_signal() ? std::to_string(drain_signal()).c_str() : "early",
+                 pending);
   }
-  if (pending > 0) return kExitIncomplete;
-  return failed > 0 ? kExitPointsFailed : kExitOk;
+  std::fflush(stderr);
+  std::fflush(stdout);
+  if (!s.unresponsive_ranks.empty()) {
+    // MPI_Finalize would wait for them forever; MPI_Abort ends the job with our exit code.
+    std::string ranks;
+    for (const int r : s.unresponsive_ranks) ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
+    std::fprintf(stderr, "[sweep] rank(s) %s stopped answering (stopped or hung); the results file is closed and "
+                         "consistent; ending the job with exit code %d\n", ranks.c_str(), code);
+    std::fflush(stderr);
+    MPI_Abort(comm, code);
+  }
+  if (s.local_worker_hung) g_exit_without_cleanup = true;  // a stuck worker thread: no static destructors
+  return code;
 }
 
 int launch(const RunOptions& o, const Args& args);
@@ -258,7 +290,10 @@ int cmd_run(const Args& args) {
   desc.add_options()("help,h", "this help")
       ("out,o", po::value(&o.out)->required(), "results file (created, or resumed when it exists)")
       ("set,s", po::value(&o.sets)->composing(), "override a key: --set train.steps=2000, --set grid.data.dataset_size=2^6,2^8, --set seeds=0..1")
-      ("grace", po::value(&o.grace)->default_value(120), "seconds to wait for running points after SIGTERM/SIGUSR1")
+      ("grace", po::value(&o.grace)->default_value(120), "seconds to wait for running points after SIGTERM/SIGINT/SIGUSR1 (a second signal stops at once)")
+      ("point-timeout", po::value(&o.point_timeout)->default_value(0),
+       "seconds without progress after which a running point is handed out again (once), then recorded as failed; "
+       "0 = max(300, 10 x the cost model's estimate)")
       ("retry-failed", po::bool_switch(&o.retry_failed), "also rerun points recorded as failed")
       ("progress", po::value(&o.progress)->default_value(0), "seconds between progress lines (0: 2 on a terminal, 30 otherwise)")
       ("sync", po::bool_switch(&o.sync), "fsync the results file at every commit (survives node crashes)")
@@ -272,6 +307,8 @@ int cmd_run(const Args& args) {
                           vm, &hidden, "job"))
     return kExitOk;
   if (!(o.grace >= 0)) throw InputError("--grace must be >= 0 seconds");
+  if (!(o.point_timeout >= 0))
+    throw InputError("--point-timeout must be >= 0 seconds (0 = derived from the cost model)");
   return launch(o, args);
 }
 
@@ -297,6 +334,9 @@ int cmd_train(const Args& args) {
 namespace {
 
 int launch(const RunOptions& o, const Args& args) {
+  // First thing, on every rank: a signal during MPI start-up, job expansion or file creation must mean
+  // a drain (exit 3), not the default action (death, exit 143) that could leave a half-made file.
+  install_drain_handlers();
   int provided = 0;
   MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
   int rank = 0, size = 1;
@@ -308,12 +348,16 @@ int launch(const RunOptions& o, const Args& args) {
       std::fprintf(stderr, "[sweep] warning: the MPI library does not promise MPI_THREAD_FUNNELED\n");
     code = coordinator_main(o, args, MPI_COMM_WORLD, size);
   } else {
-    install_drain_handlers();  // workers finish their point; rank 0 decides
+    // Workers ignore drain signals (the handler only sets a flag): they finish their point; rank 0 decides.
     int go = 0;
     MPI_Bcast(&go, 1, MPI_INT, 0, MPI_COMM_WORLD);
     if (go) serve_as_worker(MPI_COMM_WORLD);
   }
   MPI_Finalize();
+  if (g_exit_without_cleanup) {
+    std::fflush(nullptr);
+    std::_Exit(code);
+  }
   return code;
 }
 
