@@ -115,13 +115,6 @@ std::string command_line(const Args& args) {
 // Rank 0: everything before the engine starts. Returns the work or throws.
 std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional<ResultsFile>& file, int num_ranks,
                               const Args& args) {
-  ResultSchema schema;
-  std::vector<double> costs;
-  for (const auto& p : job.points()) {
-    const auto& kind = model_kind(p.params.get_string("run.model_kind"));
-    for (const auto& f : kind.schema(p.params).fields) schema.merge(f);
-    costs.push_back(kind.cost(p.params));
-  }
   if (std::filesystem::exists(o.out)) {
     file.emplace(ResultsFile::open(o.out, true, ResultsFileOptions{false, o.sync}));
     if (file->grid_hash() != job.grid_hash() || file->num_points() != job.size())
@@ -130,6 +123,9 @@ std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional
                        std::to_string(job.size()) + " points). Use the same job file and --set options as the run "
                        "that created it, or write to a new --out file.");
   } else {
+    ResultSchema schema;  // only a new file needs the schema (a resumed file has its own): resume stays fast
+    for (const auto& p : job.points())
+      for (const auto& f : model_kind(p.params.get_string("run.model_kind")).schema(p.params).fields) schema.merge(f);
     SweepManifest m;
     m.job_text = job.text();
     m.grid_json = grid_description(job);
@@ -161,7 +157,8 @@ std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional
   for (const auto& p : job.points()) {
     const auto s = statuses[p.index];
     if (s == PointStatus::Done || (s == PointStatus::Failed && !o.retry_failed)) continue;
-    work.push_back(WorkItem{static_cast<std::int64_t>(p.index), p.id, p.params, costs[p.index]});
+    const double cost = model_kind(p.params.get_string("run.model_kind")).cost(p.params);  // pending points only
+    work.push_back(WorkItem{static_cast<std::int64_t>(p.index), p.id, p.params, cost});
   }
   order_by_cost(work);
   return work;
