@@ -248,10 +248,10 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
   if (!o.quiet) {
     print_summary(*job, *file);
     std::printf("\n%zu done, %zu failed, %zu pending of %zu points in %s; this launch: %lld points in %.1f s, "
-                "coordinator CPU %.2f s (%.1f%% of one core)\n",
+                "coordinator CPU %.2f s (%.1f%% of one core), %lld commits\n",
                 done, failed, pending, file->num_points(), file->path().c_str(),
                 static_cast<long long>(s.done + s.failed), s.seconds, s.coordinator_cpu_seconds,
-                s.seconds > 0 ? 100.0 * s.coordinator_cpu_seconds / s.seconds : 0.0);
+                s.seconds > 0 ? 100.0 * s.coordinator_cpu_seconds / s.seconds : 0.0, static_cast<long long>(s.commits));
   }
   file->close();
   int code = failed > 0 ? kExitPointsFailed : kExitOk;
