@@ -225,7 +225,7 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
   } catch (const std::exception& e) {
     error = e.what();
   }
-  MPI_Bcast(&go, 1, MPI_INT, 0, comm);
+  sleepy_broadcast(comm, go);
   if (!go) {
     std::fprintf(stderr, "iclsweep %s: %s%s\n", o.command.c_str(), error_code == kExitIncomplete ? "" : "error: ",
                  error.c_str());
@@ -347,7 +347,7 @@ int launch(const RunOptions& o, const Args& args) {
   } else {
     // Workers ignore drain signals (the handler only sets a flag): they finish their point; rank 0 decides.
     int go = 0;
-    MPI_Bcast(&go, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    sleepy_broadcast(MPI_COMM_WORLD, go);
     if (go) serve_as_worker(MPI_COMM_WORLD);
   }
   MPI_Finalize();

@@ -202,6 +202,17 @@ bool drain_requested() { return g_drain_signal != 0; }
 int drain_signal() { return g_drain_signal; }
 int drain_signal_count() { return g_drain_signal_count; }
 
+void sleepy_broadcast(MPI_Comm comm, int& value) {
+  MPI_Request req;
+  MPI_Ibcast(&value, 1, MPI_INT, 0, comm, &req);
+  int flag = 0;
+  while (true) {
+    MPI_Test(&req, &flag, MPI_STATUS_IGNORE);
+    if (flag) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
 std::string host_name() {
   char buf[256] = {0};
   gethostname(buf, sizeof buf - 1);

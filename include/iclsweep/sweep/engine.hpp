@@ -84,6 +84,10 @@ bool drain_requested();
 int drain_signal();         // the first drain signal received (0 = none)
 int drain_signal_count();   // how many drain signals arrived
 
+// Broadcasts one int from rank 0 without busy-polling (Open MPI's blocking MPI_Bcast spins a core on the
+// workers for as long as rank 0 expands the job and creates the file).
+void sleepy_broadcast(MPI_Comm comm, int& value);
+
 // Orders work for hand-out: most expensive first, ties by canonical index (deterministic).
 void order_by_cost(std::vector<WorkItem>& work);
 
