@@ -17,7 +17,8 @@ mpirun_flags=(-np "$ranks" --bind-to none)
 # Open MPI refuses to run as root unless told to; this script is for one's own machine.
 [ "$(id -u)" -eq 0 ] && mpirun_flags+=(--allow-run-as-root)
 echo "== iclsweep run $job -> $out on $ranks rank(s)"
-mpirun "${mpirun_flags[@]}" "$root/build/iclsweep" run "$job" --out "$out" "$@"
+# mpirun-drain: Ctrl-C and SIGTERM drain the sweep (exit 3, rerun to resume) instead of mpirun killing it.
+"$root/scripts/mpirun-drain" "${mpirun_flags[@]}" "$root/build/iclsweep" run "$job" --out "$out" "$@"
 figures="${out%.h5}-figures"
 echo "== analysis/plot.py $out --figure all --out $figures"
 # Figures the file cannot support print a "skipped" line with the reason; only the written ones are shown here.

@@ -219,6 +219,7 @@ struct ResultsFile::Impl {
   h5::Dataset id, status, error, rank, host, start_time, end_time, wall_time;
   h5::Dataset run_used, run_start, run_slurm, run_ranks, run_host, run_commit, run_command;
   std::vector<PointStatus> statuses;
+  std::vector<std::pair<std::size_t, PointStatus>> staged;  // written, status byte not yet
   std::size_t launches_used = 0;
 
   void require_writable(const char* what) const {
@@ -232,14 +233,6 @@ struct ResultsFile::Impl {
   void flush() {
     file.flush();
     if (options.sync_to_disk) file.sync_to_disk();
-  }
-  // The commit step: everything written so far reaches the OS before the status byte does.
-  void commit_status(std::size_t index, PointStatus s) {
-    flush();
-    const auto byte = static_cast<std::uint8_t>(s);
-    status.write_row<std::uint8_t>(index, &byte, 1);
-    flush();
-    statuses[index] = s;
   }
   void write_meta(std::size_t index, const PointMeta& meta) {
     std::string err = meta.error;
@@ -538,6 +531,11 @@ void ResultsFile::close() { impl_.reset(); }
 // ---- writing ------------------------------------------------------------------------------
 
 void ResultsFile::write_point(std::size_t index, const PointMeta& meta, const PointRecord& record) {
+  stage_point(index, meta, record);
+  commit_staged();
+}
+
+void ResultsFile::stage_point(std::size_t index, const PointMeta& meta, const PointRecord& record) {
   auto& s = *impl_;
   s.require_writable("write points");
   s.require_index(index);
@@ -605,16 +603,34 @@ void ResultsFile::write_point(std::size_t index, const PointMeta& meta, const Po
     if (rank > 0) slot.shape.write_row<std::int32_t>(index, shape_row);
   }
   s.write_meta(index, meta);
-  s.commit_status(index, meta.status == PointStatus::Failed ? PointStatus::Failed : PointStatus::Done);
+  s.staged.emplace_back(index, meta.status == PointStatus::Failed ? PointStatus::Failed : PointStatus::Done);
 }
 
 void ResultsFile::mark_failed(std::size_t index, const PointMeta& meta) {
+  stage_failure(index, meta);
+  commit_staged();
+}
+
+void ResultsFile::stage_failure(std::size_t index, const PointMeta& meta) {
   auto& s = *impl_;
   s.require_writable("mark points failed");
   s.require_index(index);
   s.reset_to_pending(index);
   s.write_meta(index, meta);
-  s.commit_status(index, PointStatus::Failed);
+  s.staged.emplace_back(index, PointStatus::Failed);
+}
+
+void ResultsFile::commit_staged() {
+  auto& s = *impl_;
+  if (s.staged.empty()) return;
+  s.flush();  // every staged row reaches the OS before any of their status bytes
+  for (const auto& [index, status] : s.staged) {
+    const auto byte = static_cast<std::uint8_t>(status);
+    s.status.write_row<std::uint8_t>(index, &byte, 1);
+  }
+  s.flush();
+  for (const auto& [index, status] : s.staged) s.statuses[index] = status;
+  s.staged.clear();
 }
 
 std::optional<std::size_t> ResultsFile::record_launch(const LaunchInfo& launch) {

@@ -108,6 +108,13 @@ class ResultsFile {
   void write_point(std::size_t index, const PointMeta& meta, const PointRecord& record);
   // Commits a failure without data (meta.status is taken as Failed).
   void mark_failed(std::size_t index, const PointMeta& meta);
+  // Batched commits (short points): stage_point / stage_failure write a point's rows and meta like
+  // write_point / mark_failed but not its status byte; commit_staged() then does one flush, every staged
+  // status byte, one flush. A kill before it returns leaves each staged point pending or committed,
+  // never half-written. stage_point validates (and throws) before writing anything.
+  void stage_point(std::size_t index, const PointMeta& meta, const PointRecord& record);
+  void stage_failure(std::size_t index, const PointMeta& meta);
+  void commit_staged();
   // Appends a launch to /runs (same commit protocol). Returns the slot, or nullopt when all
   // kMaxLaunches slots are used (the launch is then not recorded; the sweep goes on).
   std::optional<std::size_t> record_launch(const LaunchInfo& launch);
