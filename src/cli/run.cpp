@@ -1,8 +1,10 @@
 // `iclsweep run JOB --out FILE`: the sweep, as one process or under mpirun/srun with any number of ranks.
 #include <mpi.h>
+#include <sys/stat.h>
 
 #include <Eigen/Core>
 #include <boost/program_options.hpp>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +20,7 @@
 #include "iclsweep/cli/registry.hpp"
 #include "iclsweep/cli/table.hpp"
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/store/output_file.hpp"
 #include "iclsweep/store/results_file.hpp"
 #include "iclsweep/sweep/engine.hpp"
 #include "iclsweep/sweep/job.hpp"
@@ -35,7 +38,7 @@ struct RunOptions {
   std::vector<std::string> sets;
   double grace = 120;
   double progress = 0;
-  bool retry_failed = false, quiet = false, sync = false;
+  bool retry_failed = false, quiet = false, sync = false, overwrite = false;
 };
 
 // Commits each result to the results file before the coordinator counts it.
@@ -58,11 +61,31 @@ class FileSink final : public ResultSink {
     try {
       file_.write_point(index, meta, r.record);
     } catch (const StoreError& e) {
-      // A record that does not fit the schema is a bug in its model kind: keep the sweep going.
+      // A failing write (disk full, quota, I/O error) stops the sweep: the file cannot take more points.
+      if (e.sys_errno != 0) throw commit_failure(index, e);
+      // A record that does not fit the schema (refused before any byte is written) is a bug in its
+      // model kind: keep the sweep going.
       meta.status = PointStatus::Failed;
       meta.error = std::string("could not store the result: ") + e.what();
-      file_.mark_failed(index, meta);
+      try {
+        file_.mark_failed(index, meta);
+      } catch (const StoreError& e2) {
+        throw commit_failure(index, e2);
+      }
     }
+  }
+
+  StoreError commit_failure(std::size_t index, const StoreError& e) const {
+    const std::string dir = std::filesystem::path(file_.path()).parent_path().string();
+    const std::int64_t avail = free_bytes(dir.empty() ? "." : dir);
+    std::string head = system_cause(e.sys_errno) + " while committing point " + std::to_string(index) + " to '" +
+                       file_.path() + "'";
+    if (e.sys_errno == ENOSPC || e.sys_errno == EDQUOT)
+      head += avail >= 0 ? " (" + format_bytes(static_cast<std::uint64_t>(avail)) + " free)" : "";
+    head += "; the points committed before it are safe: ";
+    head += e.sys_errno == ENOSPC || e.sys_errno == EDQUOT ? "free space there, then rerun the same command to resume"
+                                                          : "fix the cause, then rerun the same command to resume";
+    return StoreError(head, e.sys_errno, e.detail.empty() ? e.headline : e.detail);
   }
 
  private:
@@ -112,13 +135,19 @@ std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional
     for (const auto& f : kind.schema(p.params).fields) schema.merge(f);
     costs.push_back(kind.cost(p.params));
   }
-  if (std::filesystem::exists(o.out)) {
-    file.emplace(ResultsFile::open(o.out, true, ResultsFileOptions{false, o.sync}));
-    if (file->grid_hash() != job.grid_hash() || file->num_points() != job.size())
-      throw StoreError("results file '" + o.out + "' belongs to a different grid (grid hash " + file->grid_hash() +
-                       ", " + std::to_string(file->num_points()) + " points; this job: " + job.grid_hash() + ", " +
-                       std::to_string(job.size()) + " points). Use the same job file and --set options as the run "
-                       "that created it, or write to a new --out file.");
+  struct stat out_stat;
+  if (!o.overwrite && ::lstat(o.out.c_str(), &out_stat) == 0) {
+    // An existing file is resumed. Its grid is checked on a read-only open, so a refused resume never
+    // opens (and so never modifies) the file for writing.
+    ResultsFileOptions ro{false, o.sync, {}};
+    ro.check_before_writing = [&](const ResultsFile& f) {
+      if (f.grid_hash() != job.grid_hash() || f.num_points() != job.size())
+        throw StoreError("results file '" + o.out + "' belongs to a different grid (grid hash " + f.grid_hash() + ", " +
+                         std::to_string(f.num_points()) + " points; this job: " + job.grid_hash() + ", " +
+                         std::to_string(job.size()) + " points). Use the same job file and --set options as the run "
+                         "that created it, write to a new --out file, or pass --overwrite to start it afresh.");
+    };
+    file.emplace(ResultsFile::open(o.out, true, ro));
   } else {
     SweepManifest m;
     m.job_text = job.text();
@@ -130,9 +159,8 @@ std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional
     }
     m.grid_hash = job.grid_hash();
     m.provenance = provenance();
-    if (const auto parent = std::filesystem::path(o.out).parent_path(); !parent.empty())
-      std::filesystem::create_directories(parent);
-    file.emplace(ResultsFile::create(o.out, m, schema, ResultsFileOptions{false, o.sync}));
+    // --overwrite: a fresh file replaces the old one (OutputFile refuses it while a live writer holds it).
+    file.emplace(ResultsFile::create(o.out, m, schema, ResultsFileOptions{o.overwrite, o.sync, {}}));
   }
   LaunchInfo launch;
   launch.start_time = unix_time();
@@ -224,7 +252,19 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
   eo.grace_seconds = o.grace;
   eo.progress_seconds = o.progress;
   eo.quiet = o.quiet;
-  const SweepSummary s = coordinate(comm, std::move(work), sink, eo);
+  SweepSummary s;
+  try {
+    s = coordinate(comm, std::move(work), sink, eo);
+  } catch (const StoreError& e) {
+    // The results file stopped taking points (disk full, I/O error): every point committed before is
+    // safe. Workers are inside points, so the job ends here.
+    std::fprintf(stderr, "%siclsweep %s: error: %s\n", o.quiet ? "" : "\n", o.command.c_str(), e.what());
+    std::fflush(stderr);
+    std::fflush(stdout);
+    file.reset();
+    MPI_Abort(comm, kExitStore);
+    return kExitStore;
+  }
   const std::size_t done = file->count(PointStatus::Done), failed = file->count(PointStatus::Failed);
   const std::size_t pending = file->num_points() - done - failed;
   if (!o.quiet) {
@@ -250,6 +290,13 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
 
 int launch(const RunOptions& o, const Args& args);
 
+// Command-line values are checked before any work (job expansion, MPI, file creation).
+void check_out_and_seconds(const RunOptions& o) {
+  OutputFile::check_path(o.out, "--out");
+  check_seconds("--grace", o.grace);
+  check_seconds("--progress", o.progress);
+}
+
 }  // namespace
 
 int cmd_run(const Args& args) {
@@ -257,6 +304,7 @@ int cmd_run(const Args& args) {
   po::options_description desc("iclsweep run JOB.ini --out RESULTS.h5 [options]");
   desc.add_options()("help,h", "this help")
       ("out,o", po::value(&o.out)->required(), "results file (created, or resumed when it exists)")
+      ("overwrite", po::bool_switch(&o.overwrite), "start afresh: replace an existing results file with a new one (refused while a running sweep holds it)")
       ("set,s", po::value(&o.sets)->composing(), "override a key: --set train.steps=2000, --set grid.data.dataset_size=2^6,2^8, --set seeds=0..1")
       ("grace", po::value(&o.grace)->default_value(120), "seconds to wait for running points after SIGTERM/SIGUSR1")
       ("retry-failed", po::bool_switch(&o.retry_failed), "also rerun points recorded as failed")
@@ -271,7 +319,7 @@ int cmd_run(const Args& args) {
                           "4 complete with failed points, 5 results-file problem.\n",
                           vm, &hidden, "job"))
     return kExitOk;
-  if (!(o.grace >= 0)) throw InputError("--grace must be >= 0 seconds");
+  check_out_and_seconds(o);
   return launch(o, args);
 }
 
@@ -286,11 +334,13 @@ int cmd_train(const Args& args) {
       "in the results-file layout (docs/results-format.md); rerunning with the same options resumes");
   desc.add_options()("help,h", "this help")
       ("out,o", po::value(&o.out)->required(), "results file")
+      ("overwrite", po::bool_switch(&o.overwrite), "replace an existing results file instead of resuming it (refused while a running sweep holds it)")
       ("set,s", po::value(&o.sets)->composing(), "a parameter: --set data.num_contexts=4 (short names work: --set num_contexts=4)")
       ("progress", po::value(&o.progress)->default_value(2), "seconds between progress lines")
       ("quiet,q", po::bool_switch(&o.quiet), "no progress or summary output");
   po::variables_map vm;
   if (!parse_command_line("train", args, desc, "", vm)) return kExitOk;
+  check_out_and_seconds(o);
   return launch(o, args);
 }
 

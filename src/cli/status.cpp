@@ -28,6 +28,7 @@ int cmd_status(const Args& args) {
                           "\nExit code: 0 when every point is done, 3 when points remain, 4 when some failed.\n", vm,
                           &hidden, "file"))
     return kExitOk;
+  check_count("--errors", max_errors, 0, 1000000);
 
   const ResultsFile file = ResultsFile::open(path, /*writable=*/false);
   const std::size_t total = file.num_points(), done = file.count(PointStatus::Done),
