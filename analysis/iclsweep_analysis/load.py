@@ -11,6 +11,7 @@ import numpy as np
 
 STATUS_PENDING, STATUS_DONE, STATUS_FAILED = 0, 1, 2
 ALL_STATUSES = (STATUS_PENDING, STATUS_DONE, STATUS_FAILED)
+FORMAT_NAME, FORMAT_VERSION = "iclsweep-results", 1  # root attributes format / format_version
 
 # Fields stored next to the per-point params that are bookkeeping, not results.
 _BOOKKEEPING = ("status", "index", "id", "seed")
@@ -18,6 +19,29 @@ _BOOKKEEPING = ("status", "index", "id", "seed")
 
 class MissingData(Exception):
     """A results file lacks a field or parameter an analysis needs."""
+
+
+class BadResultsFile(MissingData):
+    """A results file this package cannot read correctly: another layout version, damaged status bytes."""
+
+
+def _check_layout(path, f, status):
+    """Refuses other layout versions and status bytes other than 0/1/2 (docs/results-format.md)."""
+    fmt = f.attrs.get("format")
+    if isinstance(fmt, bytes):
+        fmt = fmt.decode("utf-8")
+    version = f.attrs.get("format_version")
+    if fmt is not None and fmt != FORMAT_NAME:
+        raise BadResultsFile(f"{path}: root attribute format = {fmt!r}, not {FORMAT_NAME!r}: not an iclsweep results file")
+    if version is None and fmt == FORMAT_NAME:
+        raise BadResultsFile(f"{path}: no root attribute format_version: the file is damaged or not written by iclsweep")
+    if version is not None and int(np.ravel(version)[0]) != FORMAT_VERSION:
+        raise BadResultsFile(f"{path}: layout format_version {int(np.ravel(version)[0])}, but this analysis package "
+                             f"reads version {FORMAT_VERSION}: use the analysis/ of the iclsweep that wrote it")
+    bad = np.flatnonzero(status > STATUS_FAILED)
+    if bad.size:
+        raise BadResultsFile(f"{path}: /points/status[{bad[0]}] = {status[bad[0]]} ({bad.size} point(s) in all): a "
+                             f"status is 0 pending, 1 done or 2 failed; the file is damaged")
 
 
 def _decode(array):
@@ -170,6 +194,7 @@ def load(path, statuses=(STATUS_DONE,)):
             raise MissingData(f"{path}: not an iclsweep results file (no /points/status); see docs/results-format.md")
         points = f["points"]
         status = points["status"][()].astype(np.uint8)
+        _check_layout(path, f, status)
         num_points = len(status)
         done = np.isin(status, statuses)
 

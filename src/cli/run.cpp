@@ -1,8 +1,10 @@
 // `iclsweep run JOB --out FILE`: the sweep, as one process or under mpirun/srun with any number of ranks.
 #include <mpi.h>
+#include <sys/stat.h>
 
 #include <Eigen/Core>
 #include <boost/program_options.hpp>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +21,7 @@
 #include "iclsweep/cli/table.hpp"
 #include "iclsweep/core/error.hpp"
 #include "iclsweep/store/merge.hpp"
+#include "iclsweep/store/output_file.hpp"
 #include "iclsweep/store/results_file.hpp"
 #include "iclsweep/sweep/engine.hpp"
 #include "iclsweep/sweep/job.hpp"
@@ -41,7 +44,7 @@ struct RunOptions {
   double grace = 120;
   double progress = 0;
   double point_timeout = 0;  // 0 = from the cost model
-  bool retry_failed = false, quiet = false, sync = false;
+  bool retry_failed = false, quiet = false, sync = false, overwrite = false;
 };
 
 // Commits each result to the results file before the coordinator counts it.
@@ -51,7 +54,11 @@ class FileSink final : public ResultSink {
   void commit(const wire::Result& r) override { commit_batch({r}); }
   void commit_batch(const std::vector<wire::Result>& results) override {
     for (const auto& r : results) stage(r);
-    file_.commit_staged();
+    try {
+      file_.commit_staged();
+    } catch (const StoreError& e) {
+      throw commit_failure(results.empty() ? 0 : static_cast<std::size_t>(results.front().index), e);
+    }
   }
 
  private:
@@ -65,17 +72,41 @@ class FileSink final : public ResultSink {
     meta.end_time = r.end_time;
     const auto index = static_cast<std::size_t>(r.index);
     if (!r.ok) {
-      file_.stage_failure(index, meta);
+      stage_failure(index, meta);
       return;
     }
     try {
       file_.stage_point(index, meta, r.record);
     } catch (const StoreError& e) {
-      // A record that does not fit the schema is a bug in its model kind: keep the sweep going.
+      // A failing write (disk full, quota, I/O error) stops the sweep: the file cannot take more points.
+      if (e.sys_errno != 0) throw commit_failure(index, e);
+      // A record that does not fit the schema (refused before any byte is written) is a bug in its
+      // model kind: keep the sweep going.
       meta.status = PointStatus::Failed;
       meta.error = std::string("could not store the result: ") + e.what();
-      file_.stage_failure(index, meta);
+      stage_failure(index, meta);
     }
+  }
+
+  void stage_failure(std::size_t index, const PointMeta& meta) {
+    try {
+      file_.stage_failure(index, meta);
+    } catch (const StoreError& e) {
+      throw commit_failure(index, e);
+    }
+  }
+
+  StoreError commit_failure(std::size_t index, const StoreError& e) const {
+    const std::string dir = std::filesystem::path(file_.path()).parent_path().string();
+    const std::int64_t avail = free_bytes(dir.empty() ? "." : dir);
+    std::string head = system_cause(e.sys_errno) + " while committing point " + std::to_string(index) + " to '" +
+                       file_.path() + "'";
+    if (e.sys_errno == ENOSPC || e.sys_errno == EDQUOT)
+      head += avail >= 0 ? " (" + format_bytes(static_cast<std::uint64_t>(avail)) + " free)" : "";
+    head += "; the points committed before it are safe: ";
+    head += e.sys_errno == ENOSPC || e.sys_errno == EDQUOT ? "free space there, then rerun the same command to resume"
+                                                          : "fix the cause, then rerun the same command to resume";
+    return StoreError(head, e.sys_errno, e.detail.empty() ? e.headline : e.detail);
   }
 
   ResultsFile& file_;
@@ -141,13 +172,19 @@ void import_points(const std::vector<std::string>& sources, const Job& job, Resu
 // Rank 0: everything before the engine starts. Returns the work or throws.
 std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional<ResultsFile>& file, int num_ranks,
                               const Args& args) {
-  if (std::filesystem::exists(o.out)) {
-    file.emplace(ResultsFile::open(o.out, true, ResultsFileOptions{false, o.sync}));
-    if (file->grid_hash() != job.grid_hash() || file->num_points() != job.size())
-      throw StoreError("results file '" + o.out + "' belongs to a different grid (grid hash " + file->grid_hash() +
-                       ", " + std::to_string(file->num_points()) + " points; this job: " + job.grid_hash() + ", " +
-                       std::to_string(job.size()) + " points). Use the same job file and --set options as the run "
-                       "that created it, or write to a new --out file.");
+  struct stat out_stat;
+  if (!o.overwrite && ::lstat(o.out.c_str(), &out_stat) == 0) {
+    // An existing file is resumed. Its grid is checked on a read-only open, so a refused resume never
+    // opens (and so never modifies) the file for writing.
+    ResultsFileOptions ro{false, o.sync, {}};
+    ro.check_before_writing = [&](const ResultsFile& f) {
+      if (f.grid_hash() != job.grid_hash() || f.num_points() != job.size())
+        throw StoreError("results file '" + o.out + "' belongs to a different grid (grid hash " + f.grid_hash() + ", " +
+                         std::to_string(f.num_points()) + " points; this job: " + job.grid_hash() + ", " +
+                         std::to_string(job.size()) + " points). Use the same job file and --set options as the run "
+                         "that created it, write to a new --out file, or pass --overwrite to start it afresh.");
+    };
+    file.emplace(ResultsFile::open(o.out, true, ro));
   } else {
     ResultSchema schema;  // only a new file needs the schema (a resumed file has its own): resume stays fast
     for (const auto& p : job.points())
@@ -164,9 +201,8 @@ std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional
     for (const auto& spec : registry().specs())
       if (spec.type != ParamType::String) m.numeric_keys.insert(spec.key);
     m.provenance = provenance();
-    if (const auto parent = std::filesystem::path(o.out).parent_path(); !parent.empty())
-      std::filesystem::create_directories(parent);
-    file.emplace(ResultsFile::create(o.out, m, schema, ResultsFileOptions{false, o.sync}));
+    // --overwrite: a fresh file replaces the old one (OutputFile refuses it while a live writer holds it).
+    file.emplace(ResultsFile::create(o.out, m, schema, ResultsFileOptions{o.overwrite, o.sync, {}}));
   }
   LaunchInfo launch;
   launch.start_time = unix_time();
@@ -272,7 +308,19 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
   eo.progress_seconds = o.progress;
   eo.quiet = o.quiet;
   eo.show_point_status = o.command == "train";
-  const SweepSummary s = coordinate(comm, std::move(work), sink, eo);
+  SweepSummary s;
+  try {
+    s = coordinate(comm, std::move(work), sink, eo);
+  } catch (const StoreError& e) {
+    // The results file stopped taking points (disk full, I/O error): every point committed before is
+    // safe. Workers are inside points, so the job ends here.
+    std::fprintf(stderr, "%siclsweep %s: error: %s\n", o.quiet ? "" : "\n", o.command.c_str(), e.what());
+    std::fflush(stderr);
+    std::fflush(stdout);
+    file.reset();
+    MPI_Abort(comm, kExitStore);
+    return kExitStore;
+  }
   const std::size_t done = file->count(PointStatus::Done), failed = file->count(PointStatus::Failed);
   const std::size_t pending = file->num_points() - done - failed;
   if (!o.quiet) {
@@ -309,6 +357,14 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
 
 int launch(const RunOptions& o, const Args& args);
 
+// Command-line values are checked before any work (job expansion, MPI, file creation).
+void check_out_and_seconds(const RunOptions& o) {
+  OutputFile::check_path(o.out, "--out");
+  check_seconds("--grace", o.grace);
+  check_seconds("--progress", o.progress);
+  check_seconds("--point-timeout", o.point_timeout);
+}
+
 }  // namespace
 
 int cmd_run(const Args& args) {
@@ -316,6 +372,7 @@ int cmd_run(const Args& args) {
   po::options_description desc("iclsweep run JOB.ini --out RESULTS.h5 [options]");
   desc.add_options()("help,h", "this help")
       ("out,o", po::value(&o.out)->required(), "results file (created, or resumed when it exists)")
+      ("overwrite", po::bool_switch(&o.overwrite), "start afresh: replace an existing results file with a new one (refused while a running sweep holds it)")
       ("set,s", po::value(&o.sets)->composing(), "override a key: --set train.steps=2000, --set grid.data.dataset_size=2^6,2^8, --set seeds=0..1")
       ("grace", po::value(&o.grace)->default_value(120), "seconds to wait for running points after SIGTERM/SIGINT/SIGUSR1 (a second signal stops at once)")
       ("point-timeout", po::value(&o.point_timeout)->default_value(0),
@@ -335,9 +392,7 @@ int cmd_run(const Args& args) {
                           "4 complete with failed points, 5 results-file problem.\n",
                           vm, &hidden, "job"))
     return kExitOk;
-  if (!(o.grace >= 0)) throw InputError("--grace must be >= 0 seconds");
-  if (!(o.point_timeout >= 0))
-    throw InputError("--point-timeout must be >= 0 seconds (0 = derived from the cost model)");
+  check_out_and_seconds(o);
   return launch(o, args);
 }
 
@@ -352,11 +407,13 @@ int cmd_train(const Args& args) {
       "in the results-file layout (docs/results-format.md); rerunning with the same options resumes");
   desc.add_options()("help,h", "this help")
       ("out,o", po::value(&o.out)->required(), "results file")
+      ("overwrite", po::bool_switch(&o.overwrite), "replace an existing results file instead of resuming it (refused while a running sweep holds it)")
       ("set,s", po::value(&o.sets)->composing(), "a parameter: --set data.num_contexts=4 (short names work: --set num_contexts=4)")
       ("progress", po::value(&o.progress)->default_value(2), "seconds between progress lines")
       ("quiet,q", po::bool_switch(&o.quiet), "no progress or summary output");
   po::variables_map vm;
   if (!parse_command_line("train", args, desc, "", vm)) return kExitOk;
+  check_out_and_seconds(o);
   return launch(o, args);
 }
 

@@ -3,6 +3,7 @@
 // inspection in Python (h5py) and for checking the generator against the spec.
 #include <boost/program_options.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -18,6 +19,7 @@
 #include "iclsweep/data/pool.hpp"
 #include "iclsweep/data/splits.hpp"
 #include "iclsweep/store/h5.hpp"
+#include "iclsweep/store/output_file.hpp"
 
 namespace po = boost::program_options;
 
@@ -58,6 +60,7 @@ int cmd_sample(const Args& args) {
       "label_dist, classes, positions; the split's effective data.* parameters as root attributes, the training "
       "value as training.<key> where the split differs)");
   std::string split_name = "train", out_path;
+  bool overwrite = false;
   long long count = 100;
   visible.add_options()
       ("help,h", "show this help")
@@ -65,19 +68,27 @@ int cmd_sample(const Args& args) {
       ("split", po::value<std::string>(&split_name)->default_value("train"),
        "train (the training minibatches of steps 0, 1, ...), pretraining, or eval-<relevance>-<conditioning>[-flip_label]")
       ("count", po::value<long long>(&count)->default_value(100), "number of sequences K")
-      ("out,o", po::value<std::string>(&out_path), "output file (.h5), replaced if it exists");
+      ("out,o", po::value<std::string>(&out_path), "output file (.h5); refused if it exists, unless --overwrite")
+      ("overwrite", po::bool_switch(&overwrite), "replace an existing file (never one a running sweep holds)");
   std::string footer = "\nSplits: train";
   for (const auto& s : evaluation_splits()) footer += ", " + s.name;
   footer += "\nKeys: iclsweep keys.\n";
   po::variables_map vm;
   if (!parse_command_line("sample", args, visible, footer, vm)) return kExitOk;
-  if (out_path.empty()) throw InputError("missing --out FILE.h5 (see iclsweep sample --help)");
+  if (!vm.count("out")) throw InputError("missing --out FILE.h5 (see iclsweep sample --help)");
+  OutputFile::check_path(out_path, "--out");
   if (count < 1) throw InputError("--count must be >= 1, got " + std::to_string(count));
 
   ParamMap params = ParamMap::defaults(registry());
   if (vm.count("set"))
     for (const auto& a : vm["set"].as<std::vector<std::string>>()) params.set_assignment(registry(), a);
   const DataParams data = DataParams::from(params);
+  const auto Kd = static_cast<hsize_t>(count), S = static_cast<hsize_t>(data.num_contexts + 1),
+             D = static_cast<hsize_t>(data.num_dims), C = static_cast<hsize_t>(data.num_classes());
+  // The same way every command creates its file (store/output_file.hpp): never over an existing file
+  // without --overwrite, never over a file a live writer holds, a temporary name, then a rename.
+  const std::uint64_t data_bytes = 4 * (2 * Kd * S + Kd * S * D + Kd * C) + 8 * Kd;
+  OutputFile out = OutputFile::claim(out_path, OutputRequest{overwrite, data_bytes + data_bytes / 8 + 256 * 1024, "sample file"});
   const auto train_pool = std::make_shared<const Pool>(Pool::training(data));
 
   std::vector<std::int32_t> labels, classes;
@@ -131,29 +142,42 @@ int cmd_sample(const Args& args) {
     }
   }
 
-  const auto Kd = static_cast<hsize_t>(K), S = static_cast<hsize_t>(data.num_contexts + 1),
-             D = static_cast<hsize_t>(data.num_dims), C = static_cast<hsize_t>(data.num_classes());
-  h5::File file(out_path, h5::FileMode::Truncate);
-  file.write_dataset<std::int32_t>("labels", {Kd, S}, labels)
-      .set_attribute("description", std::string("observed labels: OOBD shift, then label noise; column L is the query target"));
-  file.write_dataset<float>("inputs", {Kd, S, D}, inputs)
-      .set_attribute("description", std::string("inputs mu_c + sigma * xi (sequence, position, feature)"));
-  file.write_dataset<float>("label_dist", {Kd, C}, label_dist)
-      .set_attribute("description", std::string("evaluation target from the clean shifted query (PAPER-SPEC 1.5)"));
-  file.write_dataset<std::int32_t>("classes", {Kd, S}, classes)
-      .set_attribute("description", std::string("clean classes after the OOBD shift, before label noise"));
-  file.write_dataset<std::int64_t>("positions", {Kd}, positions)
-      .set_attribute("description", std::string("pool positions the sequences were drawn from"));
-  ParamMap effective_params = params;
-  effective.write_to(effective_params);
-  write_parameters(file, effective_params);
-  for (const auto& [key, value] : params.values())  // what training would use, where the split differs
-    if (key.compare(0, 5, "data.") == 0 && effective_params.get_string(key) != value && !value.empty())
-      file.set_attribute("training." + key, value);
-  file.set_attribute("split", split_name);
-  file.set_attribute("count", static_cast<std::int64_t>(K));
-  file.set_attribute("iclsweep_version", std::string(build::version) + " (" + build::git_commit + ")");
-  file.close();
+  h5::File file;
+  try {
+    auto fapl = h5::PropertyList::file_access();
+    fapl.sec2_driver().file_locking(false, true);  // our writer lock, not HDF5's flock (as for results files)
+    file = h5::File(out.temp_path(), h5::FileMode::Exclusive, &fapl);
+    out.reserve();
+    file.write_dataset<std::int32_t>("labels", {Kd, S}, labels)
+        .set_attribute("description", std::string("observed labels: OOBD shift, then label noise; column L is the query target"));
+    file.write_dataset<float>("inputs", {Kd, S, D}, inputs)
+        .set_attribute("description", std::string("inputs mu_c + sigma * xi (sequence, position, feature)"));
+    file.write_dataset<float>("label_dist", {Kd, C}, label_dist)
+        .set_attribute("description", std::string("evaluation target from the clean shifted query (PAPER-SPEC 1.5)"));
+    file.write_dataset<std::int32_t>("classes", {Kd, S}, classes)
+        .set_attribute("description", std::string("clean classes after the OOBD shift, before label noise"));
+    file.write_dataset<std::int64_t>("positions", {Kd}, positions)
+        .set_attribute("description", std::string("pool positions the sequences were drawn from"));
+    ParamMap effective_params = params;
+    effective.write_to(effective_params);
+    write_parameters(file, effective_params);
+    for (const auto& [key, value] : params.values())  // what training would use, where the split differs
+      if (key.compare(0, 5, "data.") == 0 && effective_params.get_string(key) != value && !value.empty())
+        file.set_attribute("training." + key, value);
+    file.set_attribute("split", split_name);
+    file.set_attribute("count", static_cast<std::int64_t>(K));
+    file.set_attribute("iclsweep_version", std::string(build::version) + " (" + build::git_commit + ")");
+    file.flush();
+    out.commit(file.contents_size());
+    file.close();
+  } catch (const StoreError& e) {
+    if (out.committed()) throw;
+    file.discard();
+    const std::string kept = overwrite ? "the existing file is unchanged" : "nothing was written";
+    if (e.sys_errno == ENOSPC || e.sys_errno == EDQUOT)
+      throw StoreError(out.disk_full_message(kept), e.sys_errno, e.detail.empty() ? e.headline : e.detail);
+    throw StoreError("cannot write sample file '" + out_path + "' (" + kept + "): " + e.headline, e.sys_errno, e.detail);
+  }
   std::printf("wrote %d sequences of split '%s' to %s\n", K, split_name.c_str(), out_path.c_str());
   return kExitOk;
 }

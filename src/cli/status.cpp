@@ -35,6 +35,7 @@ int cmd_status(const Args& args) {
                           "\nExit code: 0 when every point is done, 3 when points remain, 4 when some failed.\n", vm,
                           &hidden, "file"))
     return kExitOk;
+  check_count("--errors", max_errors, 0, 1000000);
 
   const WhereFilter filter(where, registry());
   const ResultsFile file = ResultsFile::open(path, /*writable=*/false);

@@ -169,6 +169,7 @@ def write_file(path, points, grid_keys=()):
     strings = h5py.string_dtype()
     with h5py.File(path, "w") as f:
         f.attrs["format"] = "iclsweep-results"
+        f.attrs["format_version"] = np.int32(1)
         f.attrs.create("grid_keys", list(grid_keys), dtype=strings)
         g = f.create_group("points")
         g.create_dataset("error", data=[p.get("error", "").encode() for p in points], dtype="S512")

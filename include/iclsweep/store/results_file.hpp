@@ -8,6 +8,7 @@
 //
 // Single writer: the coordinator on rank 0 is the only process that opens a results file for writing.
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -62,10 +63,17 @@ struct LaunchInfo {
   std::string command_line;  // truncated to kCommandWidth bytes
 };
 
+class ResultsFile;
+
 struct ResultsFileOptions {
-  bool overwrite = false;     // create(): replace an existing file instead of refusing
+  bool overwrite = false;     // create(): replace an existing file instead of refusing (never one a live writer holds)
   bool sync_to_disk = false;  // fsync at each commit step: survives node crashes, costs a disk round trip
+  // open(writable): runs on a read-only view of the file before it is locked and opened for writing;
+  // throwing refuses the open without touching the file (the grid check of a resume).
+  std::function<void(const ResultsFile&)> check_before_writing;
 };
+
+class WriterLock;
 
 class ResultsFile {
  public:
@@ -81,16 +89,22 @@ class ResultsFile {
 
   using Options = ResultsFileOptions;
 
-  // Builds the whole file under a temporary name and renames it into place, so `path` is either
-  // absent or complete. Refuses an existing `path` unless options.overwrite. Returns it open for writing.
+  // Builds the whole file under a temporary name, preallocated, and renames it into place, so `path` is
+  // either absent (or, with overwrite, the old file) or complete: OutputFile::claim (output_file.hpp)
+  // refuses an existing `path` unless options.overwrite, a file a live writer holds, and a disk without
+  // room for estimated_bytes(). Returns it open for writing, holding the writer lock.
   static ResultsFile create(const std::string& path, const SweepManifest& manifest, const ResultSchema& schema,
                             const Options& options);
   static ResultsFile create(const std::string& path, const SweepManifest& manifest, const ResultSchema& schema) {
     return create(path, manifest, schema, Options{});
   }
   // Opens and validates an existing results file (format name and version, every dataset present with
-  // the expected shape). Throws StoreError naming the file and the fix otherwise.
+  // the expected shape, status bytes 0/1/2). Throws StoreError naming the file and the fix otherwise.
+  // For writing it takes the writer lock on the file itself (store/output_file.hpp), after every check
+  // has passed on a read-only open: a refused open never modifies the file, not even its mtime.
   static ResultsFile open(const std::string& path, bool writable = true, const Options& options = Options{});
+  // An upper bound of the bytes create() allocates (checked against free space, then preallocated).
+  static std::uint64_t estimated_bytes(const SweepManifest& manifest, const ResultSchema& schema);
 
   ResultsFile(ResultsFile&&) noexcept;
   ResultsFile& operator=(ResultsFile&&) noexcept;
@@ -150,6 +164,7 @@ class ResultsFile {
 
  private:
   explicit ResultsFile(std::unique_ptr<Impl> impl);
+  static ResultsFile open_validated(const std::string& path, bool writable, const Options& options, WriterLock lock);
   std::unique_ptr<Impl> impl_;
 };
 
