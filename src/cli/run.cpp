@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "iclsweep/build_info.hpp"
@@ -107,10 +108,17 @@ std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional
                               const Args& args) {
   ResultSchema schema;
   std::vector<double> costs;
+  std::set<std::string> input_problems;
   for (const auto& p : job.points()) {
     const auto& kind = model_kind(p.params.get_string("run.model_kind"));
     for (const auto& f : kind.schema(p.params).fields) schema.merge(f);
     costs.push_back(kind.cost(p.params));
+    for (auto& m : kind.check_inputs(p.params)) input_problems.insert(m);
+  }
+  if (!input_problems.empty()) {  // before the results file is created or opened
+    std::string msg;
+    for (const auto& m : input_problems) msg += (msg.empty() ? "" : "\n  ") + m;
+    throw InputError(msg);
   }
   if (std::filesystem::exists(o.out)) {
     file.emplace(ResultsFile::open(o.out, true, ResultsFileOptions{false, o.sync}));
