@@ -9,7 +9,7 @@ std::vector<ParamSpec> model_param_specs() {
       {"model.num_heads", T::Int, "1", "attention heads (>= 1, must divide model.embed_dim)", {}},
       {"model.embed_dim", T::Int, "64", "E: token width (even, >= 2; equals data.num_dims with the identity tokenizer)", {}},
       {"model.widening_factor", T::Int, "4", "MLP hidden width = widening_factor * E (>= 1)", {}},
-      {"model.input_tokenizer", T::String, "identity", "how inputs become tokens: identity (frozen, D = E)", {"identity"}},
+      {"model.input_tokenizer", T::String, "identity", "how inputs become tokens: identity (frozen, D = E); resnet_v1 (trainable ResNet over S x S images, §5.3; E = 64)", {"identity", "resnet_v1"}},
       {"train.learning_rate", T::Real, "0.0003", "Adam learning rate (constant; > 0)", {}},
   };
 }
@@ -36,8 +36,10 @@ void ModelConfig::validate() const {
   if (embed_dim % num_heads != 0)
     throw ParamError("model.num_heads", s(num_heads), "must divide model.embed_dim = " + s(embed_dim));
   if (widening_factor < 1) throw ParamError("model.widening_factor", s(widening_factor), "must be >= 1");
-  if (input_tokenizer != "identity")
-    throw ParamError("model.input_tokenizer", input_tokenizer, "only 'identity' is implemented");
+  if (input_tokenizer != "identity" && input_tokenizer != "resnet_v1")
+    throw ParamError("model.input_tokenizer", input_tokenizer, "must be identity or resnet_v1");
+  if (input_tokenizer == "resnet_v1" && embed_dim != 64)
+    throw ParamError("model.embed_dim", s(embed_dim), "must be 64 with model.input_tokenizer = resnet_v1 (its tokens are 64 channels, §5.3)");
   if (!(learning_rate > 0.0)) throw ParamError("train.learning_rate", format_real(learning_rate), "must be > 0");
 }
 

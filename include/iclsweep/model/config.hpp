@@ -13,7 +13,7 @@ struct ModelConfig {
   int num_heads = 1;                   // attention heads; head_dim = embed_dim / num_heads
   int embed_dim = 64;                  // E
   int widening_factor = 4;             // MLP hidden = widening_factor * E
-  std::string input_tokenizer = "identity";  // identity (D = E, frozen); resnet (Omniglot, §5.3) comes later
+  std::string input_tokenizer = "identity";  // identity (D = E, frozen); resnet_v1 (Omniglot images, §5.3)
   double learning_rate = 3e-4;         // Adam, constant (§2)
   double adam_beta1 = 0.9;
   double adam_beta2 = 0.999;
