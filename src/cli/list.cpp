@@ -104,6 +104,7 @@ int cmd_list(const Args& args) {
   std::set<std::string> input_problems;
   for (const auto& p : job.points())
     for (auto& m : model_kind(p.params.get_string("run.model_kind")).check_inputs(p.params)) input_problems.insert(m);
+  std::fflush(stdout);  // the warnings after the table, not inside it
   for (const auto& m : input_problems) std::fprintf(stderr, "iclsweep list: warning (run would refuse to start): %s\n", m.c_str());
   std::printf("\ntotal: %s token-steps ~ %s core-hours at %g ms per token-step "
               "(rough; calibrate with --ms-per-token-step or ICLSWEEP_MS_PER_TOKEN_STEP, see docs/job-files.md)\n",
