@@ -15,6 +15,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from iclsweep_analysis import figures  # noqa: E402
+from iclsweep_analysis import omniglot_figures  # noqa: E402,F401  (registers the Omniglot figures)
 from iclsweep_analysis.load import MissingData, load  # noqa: E402
 
 
