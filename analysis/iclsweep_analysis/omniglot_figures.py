@@ -46,7 +46,7 @@ def _deviation(og):
     c = int(_num_classes(og))
     if c != 1623:
         notes.append(f"{c} classes (paper 1623)")
-    return f" [{'; '.join(notes)}]" if notes else ""
+    return f"\n[{'; '.join(notes)}]" if notes else ""
 
 
 def curves(fig, og, split, line_key=None, fixed=None, by="loss"):

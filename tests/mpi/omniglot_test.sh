@@ -70,3 +70,12 @@ rc=$(run 1 kept.h5 "$work/broken")
 grep -q "broken/images_background.zip" kept.h5.log || { cat kept.h5.log; fail "message does not name the zip"; }
 [ "$(md5sum kept.h5 | cut -d' ' -f1)" = "$before" ] || fail "the existing results file was touched"
 say "PASS: bad data refused (exit 2, file named), results files untouched"
+
+# The Omniglot figures draw from these results (analysis/iclsweep_analysis/omniglot_figures.py).
+repo=$(cd "$here/../.." && pwd)
+/usr/bin/python3 "$repo/analysis/plot.py" two.h5 --out figs \
+  --figure omniglot_input_noise,omniglot_heldout,omniglot_gradient_steps,omniglot_misc > plot.log 2>&1 || { cat plot.log; fail "plot.py"; }
+for f in omniglot_input_noise_sigma0.1 omniglot_heldout omniglot_gradient_steps omniglot_misc; do
+  [ -s "figs/$f.png" ] || fail "figure $f.png not written"
+done
+say "PASS: the Omniglot figures draw from the results"
