@@ -55,6 +55,16 @@ std::vector<std::string> OmniglotParams::parameter_errors() const {
     rule("data.relevance_mode", to_string(data.relevance_mode), "Omniglot uses per_sequence relevance (PAPER-SPEC §5.3)");
   if (data.vfinal_bug_compat) rule("data.vfinal_bug_compat", "1", "does not apply to Omniglot");
   if (data.vpaper_bug_compat) rule("data.vpaper_bug_compat", "1", "does not apply to Omniglot");
+  // The data rules that do not depend on the dataset (p_rel, sigma, L, L_rel, ...), with Lo as large as
+  // allowed so the rules involving C are left to dataset_errors().
+  if (data.num_high_prob_classes >= 1 && data.num_high_prob_classes < 65535) {
+    DataParams d = data;
+    d.num_low_prob_classes = 65535 - d.num_high_prob_classes;
+    for (const auto& err : d.collect_errors())
+      if (err.key != "data.num_low_prob_classes" && err.rule.find("C = ") == std::string::npos) e.push_back(err.what());
+  } else {
+    rule("data.num_high_prob_classes", std::to_string(data.num_high_prob_classes), "must be >= 1 (and below the number of classes)");
+  }
   return e;
 }
 

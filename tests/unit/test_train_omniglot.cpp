@@ -105,6 +105,9 @@ BOOST_AUTO_TEST_CASE(same_seed_same_losses_and_bad_data_is_named) {
   BOOST_TEST(OmniglotKind().check_inputs(bad).at(0).find("nowhere") != std::string::npos);
   BOOST_CHECK_THROW(OmniglotKind().run(bad, {}), InputError);
   bad = p;
+  bad.set_raw("data.p_relevant_context", "2");  // a data rule that needs no dataset: a job error, not a warning
+  BOOST_TEST(OmniglotKind().validate(bad).at(0).find("data.p_relevant_context") != std::string::npos);
+  bad = p;
   bad.set_raw("model.input_tokenizer", "identity");
   BOOST_TEST(OmniglotKind().validate(bad).at(0).find("resnet_v1") != std::string::npos);
 }
