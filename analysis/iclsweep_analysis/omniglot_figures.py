@@ -160,7 +160,7 @@ def fig_heldout(res, outdir):
     if not og.has("selected/" + HELDOUT.format(r="default", c="none") + "/error"):
         F._refuse("omniglot_heldout", res, "it has no heldout splits")
     sigmas = _sigmas("omniglot_heldout", og)
-    fig, axes = F._subplots(2, len(sigmas))
+    fig, axes = F.plt.subplots(2, len(sigmas), figsize=(max(6.0, 3.4 * len(sigmas)), 5.6), squeeze=False, sharex=True)
     for j, sigma in enumerate(sigmas):
         fixed = {F.SIGMA: sigma} if sigma is not None else None
         s = rf"$\sigma$ = {F._fmt(sigma)}"
@@ -187,7 +187,7 @@ def fig_gradient_steps(res, outdir):
         mask &= np.isclose(p, 0.9) if np.any(np.isclose(p[mask], 0.9)) else np.ones_like(mask)
     pts = og.subset(mask)
     order = np.argsort(pts.seeds)
-    fig, axes = F._subplots(1, len(order))
+    fig, axes = F.plt.subplots(1, len(order), figsize=(max(6.0, 4.2 * len(order)), 3.6), squeeze=False)
     C = _num_classes(pts)
     lines = (("eval-default-none-flip_label", "OOBD", "black", ":"),
              ("eval-relevant_context-low_prob-flip_label", r"OOBD Rel $C_L$", "tab:red", "-."),
@@ -218,7 +218,7 @@ def fig_gradient_steps(res, outdir):
             ax.legend(fontsize=7, loc="lower left")
     sigma = f", $\\sigma$ = {F._fmt(pts.params[F.SIGMA][0])}" if F.SIGMA in pts.params else ""
     return [F._save(fig, outdir, "omniglot_gradient_steps.png",
-                    f"Omniglot over gradient steps (single seeds{sigma}){_deviation(pts)}")]
+                    f"Omniglot, error over gradient steps{sigma}{_deviation(pts)}")]
 
 
 FIGURES = {
