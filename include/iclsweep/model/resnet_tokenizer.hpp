@@ -12,13 +12,14 @@
 // fan_in = k·k·Cin. For S = 105 the spatial sizes are 105 -> 53 -> 27 -> 27 -> 14 -> 7 -> 4.
 //
 // Activations are channels-last (layers in model/conv.hpp); every buffer is sized once per batch size
-// and reused. The stem runs over chunks of images (im2col, one GEMM, ReLU fused into the max-pool), so its
-// 7×7 patch matrix never exists for the whole batch; its backward recomputes the chunk's patches and
-// computes only the kernel gradient (the images are data: no input gradient).
+// and reused. The stem is a direct kernel (model/stem_kernel.hpp) run image by image, ReLU fused into the
+// max-pool, so the full-resolution conv output exists for one image at a time; its backward computes only
+// the kernel gradient (the images are data: no input gradient).
 #include <cstdint>
 #include <vector>
 
 #include "iclsweep/model/conv.hpp"
+#include "iclsweep/model/stem_kernel.hpp"
 #include "iclsweep/model/tokenizer.hpp"
 
 namespace icl {
@@ -31,7 +32,6 @@ class ResNetV1Tokenizer final : public InputTokenizer<S> {
   static constexpr int kGroups = 4, kBlocksPerGroup = 2;
   static constexpr int kFeatures[kGroups] = {12, 32, 32, 64};
   static constexpr int kStrides[kGroups] = {1, 2, 2, 2};
-  static constexpr int kStemChunk = 2;  // images per stem GEMM: patches + conv output stay in L2
 
   explicit ResNetV1Tokenizer(int image_side);
   int input_dim() const override { return side_ * side_; }
@@ -68,12 +68,11 @@ class ResNetV1Tokenizer final : public InputTokenizer<S> {
   int stem_w_ = -1;
   std::vector<Block> blocks_;
   int batch_ = -1;
-  layers::ConvGeom g_stem_, g_pool_;
-  AlignedVector<S> images_;          // (n·S·S, 1): the last forward's inputs (the stem's backward needs them)
-  AlignedVector<S> stem_col_;        // (kStemChunk·conv pixels, 49) patch matrix of one chunk
-  AlignedVector<S> stem_out_;        // (kStemChunk·conv pixels, 64) conv output of one chunk; its gradient in backward
+  layers::StemGeom g_stem_;
+  AlignedVector<S> padded_;          // (n, padded_h·padded_w): the last forward's images, zero-padded (backward needs them)
+  AlignedVector<S> stem_conv_;       // (conv pixels, 64) one image's conv output; its gradient in backward
   AlignedVector<S> pooled_, d_pooled_;  // (n·pool pixels, 64) stem output = ReLU(max-pool(conv)) and its gradient
-  std::vector<std::int32_t> argmax_;    // (n·pool pixels·64) index of each window's maximum within its chunk
+  std::vector<std::int32_t> argmax_;    // (n·pool pixels·64) index into its image's conv output of each window's maximum
   AlignedVector<S> col_, dcol_, d_a_, d_c_;  // im2col scratch and block-internal gradients, sized for the largest layer
 };
 
