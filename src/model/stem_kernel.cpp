@@ -154,14 +154,14 @@ void stem_forward(const StemGeom& g, const S* padded, const S* W, S* conv, S* y,
 template <class S>
 void stem_backward_weights(const StemGeom& g, const S* padded, const S* y, const std::int32_t* argmax, const S* dy, S* d_conv, S* dW) {
   using T = Simd<S>;
-  std::fill(d_conv, d_conv + g.conv_size(), S(0));
   const std::ptrdiff_t pooled = g.pool_size();
-  for (std::ptrdiff_t j = 0; j < pooled; ++j)
-    if (y[j] > S(0)) d_conv[argmax[j]] += dy[j];  // through ReLU (y > 0) to the window's maximum
+  for (std::ptrdiff_t j = 0; j < pooled; ++j)  // through ReLU (y > 0) to the window's maximum; branch-free (half are 0)
+    d_conv[argmax[j]] += y[j] > S(0) ? dy[j] : S(0);
   for (int q = 0; q < T::kVecs; ++q) {
     for (int ky0 = 0; ky0 + 2 <= kK; ky0 += 2) weight_pass<S, 2>(g, padded, d_conv, ky0, q, dW);
     weight_pass<S, kK % 2>(g, padded, d_conv, kK - 1, q, dW);
   }
+  for (std::ptrdiff_t j = 0; j < pooled; ++j) d_conv[argmax[j]] = S(0);  // back to all zero: cheaper than clearing it all
 }
 
 template void stem_pad_image<float>(const StemGeom&, const float*, float*);

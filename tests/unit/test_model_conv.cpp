@@ -48,6 +48,14 @@ const ConvCase kConvCases[] = {
     {2, 7, 5, 4, 3, 3, 1},    // non-square, stride 1
     {3, 7, 7, 4, 6, 1, 2},    // strided projection (a row gather)
     {2, 6, 6, 5, 3, 1, 1},    // pointwise: one GEMM, no im2col
+    // the tokenizer's widths (the fixed-width product kernels): forward N = cout, input gradient N = k·k·cin
+    {2, 9, 9, 3, 8, 3, 2},    // N 8, 27
+    {2, 8, 8, 8, 12, 1, 1},   // N 12, 8
+    {2, 7, 7, 12, 32, 1, 2},  // N 32, 12
+    {1, 6, 6, 64, 3, 1, 1},   // N 3, 64
+    {2, 5, 5, 16, 16, 3, 2},  // N 16, 144
+    {3, 5, 5, 8, 64, 1, 1},   // N 64 (odd row count: the row tail), 8
+    {2, 7, 7, 8, 8, 3, 1},    // N 8, 72
 };
 
 }  // namespace
@@ -130,7 +138,7 @@ BOOST_AUTO_TEST_CASE(convolution_gradients) {
     const auto r = check_gradients([&] { return dot(fwd(), R); }, {{"W", W.data(), dW.data(), W.size()}, {"x", x.data(), dx.data(), x.size()}},
                                    GradCheckOptions{1e-3, 1e-6, 0});
     BOOST_TEST(r.checked == W.size() + x.size());
-    BOOST_TEST(r.max_rel_error < 1e-7, "k" << c.k << " s" << c.stride << " h" << c.h << ": " << r.worst);
+    BOOST_TEST(r.max_rel_error < 1e-6, "k" << c.k << " s" << c.stride << " h" << c.h << ": " << r.worst);
   }
 }
 
@@ -213,9 +221,10 @@ BOOST_AUTO_TEST_CASE(bottleneck_gradients) {
                                     {"w2", w2.data(), dw2.data(), w2.size()},
                                     {"x", x.data(), dx.data(), x.size()}};
     if (c.projection) tensors.push_back({"proj", wp.data(), dwp.data(), wp.size()});
-    // Small steps (ReLU kinks); the floor keeps rounding noise of tiny gradients (~1e-9 at this step) out.
-    const auto r = check_gradients([&] { return dot(fwd(), R); }, tensors, GradCheckOptions{1e-6, 1e-5, 0});
-    BOOST_TEST(r.max_rel_error < 1e-4, "h " << c.h << " F " << c.features << " s " << c.stride << ": " << r.worst);
+    // Small steps (ReLU kinks); the floor keeps the rounding noise of the loss difference (~2e-8 in the
+    // gradient at this step and loss size) out of the relative error. A wrong gradient is off by O(1).
+    const auto r = check_gradients([&] { return dot(fwd(), R); }, tensors, GradCheckOptions{1e-6, 1e-4, 0});
+    BOOST_TEST(r.max_rel_error < 1e-3, "h " << c.h << " F " << c.features << " s " << c.stride << ": " << r.worst);
     // Block output is ReLU'd: non-negative, and some units are active.
     double active = 0;
     for (double v : y) active += v > 0;
@@ -236,6 +245,7 @@ void check_stem_kernel(int side, double tol) {
   stem_pad_image(g, img.data(), padded.data());
   stem_forward(g, padded.data(), W.data(), conv.data(), y.data(), arg.data());
   stem_backward_weights(g, padded.data(), y.data(), arg.data(), dy.data(), dconv.data(), dW.data());
+  BOOST_TEST(std::all_of(dconv.begin(), dconv.end(), [](S v) { return v == S(0); }));  // left all zero
   // reference in double
   V cref(g.conv_size()), yref(g.pool_size()), dcref(g.conv_size(), 0.0), dWref(49 * 64, 0.5);
   std::vector<std::int32_t> aref(g.pool_size());
@@ -322,7 +332,7 @@ BOOST_AUTO_TEST_CASE(stem_kernel_matches_naive_layers) {
 
 BOOST_AUTO_TEST_CASE(tokenizer_matches_naive_composition) {
   for (int side : {12, 17, 28}) {
-    for (int n : {1, 3}) {  // 3: an odd batch leaves the last stem chunk short
+    for (int n : {1, 3, 6}) {  // chunks of 4 images: 6 leaves a short last chunk
       ResNetV1Tokenizer<double> tok(side);
       ParamStore<double> st;
       tok.declare_parameters(st);
@@ -363,7 +373,7 @@ BOOST_AUTO_TEST_CASE(tokenizer_parameters_and_init) {
 
 BOOST_AUTO_TEST_CASE(tokenizer_gradient) {
   for (int side : {9, 16}) {
-    const int n = 3;
+    const int n = 5;  // two chunks of images
     ResNetV1Tokenizer<double> tok(side);
     ParamStore<double> st;
     tok.declare_parameters(st);
