@@ -71,30 +71,30 @@ template <class S>
 void ResNetV1Tokenizer<S>::set_batch(int n) {
   if (n == batch_) return;
   batch_ = n;
-  using layers::same_geom;
-  g_stem_ = same_geom(n, side_, side_, 1, kStemChannels, kStemKernel, kStemStride);
-  g_pool_ = same_geom(n, g_stem_.ho, g_stem_.wo, kStemChannels, kStemChannels, kPoolWindow, kPoolStride);
+  g_stem_ = layers::stem_geom(side_, side_);
+  const int chunk = std::min(n, kChunk);
   std::ptrdiff_t col = 0, a = 0, c = 0;
-  int h = g_pool_.ho, cin = kStemChannels;
+  int h = g_stem_.pool.ho, cin = kStemChannels;
   for (Block& k : blocks_) {
-    k.geom = layers::bottleneck_geom(n, h, h, cin, k.features, k.stride, k.projection);
-    const auto& g = k.geom;
-    grow(k.sc, g.projection ? g.out_size() : 0);
-    grow(k.a, g.a_size());
-    grow(k.c, g.c_size());
-    grow(k.y, g.out_size());
-    grow(k.dy, g.out_size());
-    col = std::max(col, g.col_size());
-    a = std::max(a, g.a_size());
-    c = std::max(c, g.c_size());
+    k.in_side = h;
+    k.cin = cin;
+    k.per_image = k.geom(1);
+    const auto& g = k.per_image;
+    grow(k.sc, g.projection ? n * g.out_size() : 0);
+    grow(k.a, n * g.a_size());
+    grow(k.c, n * g.c_size());
+    grow(k.y, n * g.out_size());
+    grow(k.dy, n * g.out_size());
+    col = std::max(col, chunk * g.col_size());
+    a = std::max(a, chunk * g.a_size());
+    c = std::max(c, chunk * g.c_size());
     h = g.c2.ho;
     cin = k.features;
   }
-  const std::size_t chunk_pixels = static_cast<std::size_t>(kStemChunk) * g_stem_.ho * g_stem_.wo;
-  grow(images_, static_cast<std::size_t>(n) * side_ * side_);
-  grow(stem_col_, chunk_pixels * g_stem_.patch());
-  grow(stem_out_, chunk_pixels * kStemChannels);
-  grow(pooled_, static_cast<std::size_t>(g_pool_.out_pixels()) * kStemChannels);
+  grow(padded_, static_cast<std::size_t>(n) * g_stem_.padded_size());
+  grow(stem_conv_, g_stem_.conv_size());
+  grow(stem_dconv_, g_stem_.conv_size());  // new elements are 0; stem_backward_weights leaves it 0
+  grow(pooled_, static_cast<std::size_t>(n) * g_stem_.pool_size());
   grow(d_pooled_, pooled_.size());
   grow(argmax_, pooled_.size());
   grow(col_, col);
@@ -110,28 +110,22 @@ void ResNetV1Tokenizer<S>::forward(ParamStore<S>& store, const CMatRef<S>& input
     throw InputError("resnet_v1 tokenizer: inputs have " + std::to_string(inputs.cols()) + " values per image, expected " +
                      std::to_string(D) + " (" + std::to_string(side_) + "x" + std::to_string(side_) + ")");
   set_batch(n);
-  for (int i = 0; i < n; ++i) std::copy(inputs.row(i).data(), inputs.row(i).data() + D, images_.data() + static_cast<std::ptrdiff_t>(i) * D);
-
-  // ---- stem: (n·S·S, 1) -> conv (chunk·conv pixels, 64) -> ReLU∘max-pool -> pooled (n·pool pixels, 64) ----
   const S* Ws = store.value(stem_w_).data();
-  const std::ptrdiff_t conv_px = static_cast<std::ptrdiff_t>(g_stem_.ho) * g_stem_.wo, pool_px = static_cast<std::ptrdiff_t>(g_pool_.ho) * g_pool_.wo;
-  for (int first = 0; first < n; first += kStemChunk) {
-    const int count = std::min(kStemChunk, n - first);
-    layers::im2col(g_stem_, images_.data(), stem_col_.data(), first, count);
-    MatMap<S>(stem_out_.data(), count * conv_px, kStemChannels).noalias() =
-        CMatMap<S>(stem_col_.data(), count * conv_px, g_stem_.patch()) * CMatMap<S>(Ws, g_stem_.patch(), kStemChannels);
-    layers::ConvGeom gp = g_pool_;
-    gp.n = count;
-    S* y = pooled_.data() + first * pool_px * kStemChannels;
-    layers::maxpool_forward(gp, stem_out_.data(), y, argmax_.data() + first * pool_px * kStemChannels);
-    layers::relu_forward(y, count * pool_px * kStemChannels);  // max then ReLU = max-pool of ReLU
+  const std::ptrdiff_t pool_size = g_stem_.pool_size(), padded_size = g_stem_.padded_size();
+  for (int first = 0; first < n; first += kChunk) {
+    const int count = std::min(kChunk, n - first);
+    // ---- stem, image by image: (S·S) -> zero-padded -> conv (conv pixels, 64) -> ReLU∘max-pool -> pooled (pool pixels, 64) ----
+    for (int i = first; i < first + count; ++i) {
+      S* padded = padded_.data() + i * padded_size;
+      layers::stem_pad_image(g_stem_, inputs.row(i).data(), padded);
+      layers::stem_forward(g_stem_, padded, Ws, stem_conv_.data(), pooled_.data() + i * pool_size, argmax_.data() + i * pool_size);
+    }
+    // ---- bottleneck blocks on the chunk ----
+    for (std::size_t b = 0; b < blocks_.size(); ++b)
+      layers::bottleneck_forward(blocks_[b].geom(count), blocks_[b].params(store), block_input(b, first), blocks_[b].cache(first), col_.data());
   }
-
-  // ---- bottleneck blocks ----
-  for (std::size_t i = 0; i < blocks_.size(); ++i)
-    layers::bottleneck_forward(blocks_[i].geom, blocks_[i].params(store), block_input(i), blocks_[i].cache(), col_.data());
   const Block& last = blocks_.back();
-  layers::mean_pool_forward(n, last.geom.c2.ho * last.geom.c2.wo, kTokenDim, last.y.data(), tokens.data(), tokens.outerStride());
+  layers::mean_pool_forward(n, last.per_image.c2.ho * last.per_image.c2.wo, kTokenDim, last.y.data(), tokens.data(), tokens.outerStride());
 }
 
 template <class S>
@@ -139,28 +133,22 @@ void ResNetV1Tokenizer<S>::backward(ParamStore<S>& store, const CMatRef<S>& d_to
   const int n = batch_;
   if (d_tokens.rows() != n) throw Error("internal: resnet_v1 backward with a batch size other than the last forward's");
   Block& last = blocks_.back();
-  layers::mean_pool_backward(n, last.geom.c2.ho * last.geom.c2.wo, kTokenDim, d_tokens.data(), d_tokens.outerStride(), last.dy.data());
+  layers::mean_pool_backward(n, last.per_image.c2.ho * last.per_image.c2.wo, kTokenDim, d_tokens.data(), d_tokens.outerStride(),
+                             last.dy.data());
   const layers::BottleneckScratch<S> scratch{col_.data(), dcol_.data(), d_a_.data(), d_c_.data()};
-  for (std::size_t i = blocks_.size(); i-- > 0;) {
-    S* dx = i == 0 ? d_pooled_.data() : blocks_[i - 1].dy.data();
-    layers::bottleneck_backward(blocks_[i].geom, blocks_[i].params(store), block_input(i), blocks_[i].cache(), blocks_[i].dy.data(), dx,
-                                scratch);
-  }
-
-  // ---- stem: kernel gradient only. Per chunk: patches again, d conv = d pooled routed through ReLU and the
-  // argmax, dW (49, 64) += patchesᵀ · d conv.
-  MatMap<S> dWs = store.grad(stem_w_);
-  const std::ptrdiff_t conv_px = static_cast<std::ptrdiff_t>(g_stem_.ho) * g_stem_.wo, pool_px = static_cast<std::ptrdiff_t>(g_pool_.ho) * g_pool_.wo;
-  for (int first = 0; first < n; first += kStemChunk) {
-    const int count = std::min(kStemChunk, n - first);
-    const std::ptrdiff_t conv_size = count * conv_px * kStemChannels, pool_size = count * pool_px * kStemChannels;
-    const std::ptrdiff_t base = first * pool_px * kStemChannels;
-    std::fill(stem_out_.data(), stem_out_.data() + conv_size, S(0));
-    for (std::ptrdiff_t j = 0; j < pool_size; ++j)
-      if (pooled_[base + j] > S(0)) stem_out_[argmax_[base + j]] += d_pooled_[base + j];
-    layers::im2col(g_stem_, images_.data(), stem_col_.data(), first, count);
-    dWs.noalias() += CMatMap<S>(stem_col_.data(), count * conv_px, g_stem_.patch()).transpose() *
-                     CMatMap<S>(stem_out_.data(), count * conv_px, kStemChannels);
+  S* dWs = store.grad(stem_w_).data();
+  const std::ptrdiff_t pool_size = g_stem_.pool_size(), padded_size = g_stem_.padded_size();
+  for (int first = 0; first < n; first += kChunk) {
+    const int count = std::min(kChunk, n - first);
+    for (std::size_t b = blocks_.size(); b-- > 0;) {
+      Block& k = blocks_[b];
+      layers::bottleneck_backward(k.geom(count), k.params(store), block_input(b, first), k.cache(first),
+                                  k.dy.data() + first * k.per_image.out_size(), block_input_grad(b, first), scratch);
+    }
+    // ---- stem: kernel gradient only (dW (49, 64) += patches ⊗ d conv, d conv routed through ReLU and the argmax) ----
+    for (int i = first; i < first + count; ++i)
+      layers::stem_backward_weights(g_stem_, padded_.data() + i * padded_size, pooled_.data() + i * pool_size, argmax_.data() + i * pool_size,
+                                    d_pooled_.data() + i * pool_size, stem_dconv_.data(), dWs);
   }
 }
 

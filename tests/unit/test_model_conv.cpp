@@ -12,6 +12,7 @@
 #include "iclsweep/model/conv.hpp"
 #include "iclsweep/model/gradcheck.hpp"
 #include "iclsweep/model/resnet_tokenizer.hpp"
+#include "iclsweep/model/stem_kernel.hpp"
 #include "iclsweep/model/transformer.hpp"
 #include "model_test_util.hpp"
 
@@ -47,6 +48,14 @@ const ConvCase kConvCases[] = {
     {2, 7, 5, 4, 3, 3, 1},    // non-square, stride 1
     {3, 7, 7, 4, 6, 1, 2},    // strided projection (a row gather)
     {2, 6, 6, 5, 3, 1, 1},    // pointwise: one GEMM, no im2col
+    // the tokenizer's widths (the fixed-width product kernels): forward N = cout, input gradient N = k·k·cin
+    {2, 9, 9, 3, 8, 3, 2},    // N 8, 27
+    {2, 8, 8, 8, 12, 1, 1},   // N 12, 8
+    {2, 7, 7, 12, 32, 1, 2},  // N 32, 12
+    {1, 6, 6, 64, 3, 1, 1},   // N 3, 64
+    {2, 5, 5, 16, 16, 3, 2},  // N 16, 144
+    {3, 5, 5, 8, 64, 1, 1},   // N 64 (odd row count: the row tail), 8
+    {2, 7, 7, 8, 8, 3, 1},    // N 8, 72
 };
 
 }  // namespace
@@ -129,7 +138,7 @@ BOOST_AUTO_TEST_CASE(convolution_gradients) {
     const auto r = check_gradients([&] { return dot(fwd(), R); }, {{"W", W.data(), dW.data(), W.size()}, {"x", x.data(), dx.data(), x.size()}},
                                    GradCheckOptions{1e-3, 1e-6, 0});
     BOOST_TEST(r.checked == W.size() + x.size());
-    BOOST_TEST(r.max_rel_error < 1e-7, "k" << c.k << " s" << c.stride << " h" << c.h << ": " << r.worst);
+    BOOST_TEST(r.max_rel_error < 1e-6, "k" << c.k << " s" << c.stride << " h" << c.h << ": " << r.worst);
   }
 }
 
@@ -212,9 +221,10 @@ BOOST_AUTO_TEST_CASE(bottleneck_gradients) {
                                     {"w2", w2.data(), dw2.data(), w2.size()},
                                     {"x", x.data(), dx.data(), x.size()}};
     if (c.projection) tensors.push_back({"proj", wp.data(), dwp.data(), wp.size()});
-    // Small steps (ReLU kinks); the floor keeps rounding noise of tiny gradients (~1e-9 at this step) out.
-    const auto r = check_gradients([&] { return dot(fwd(), R); }, tensors, GradCheckOptions{1e-6, 1e-5, 0});
-    BOOST_TEST(r.max_rel_error < 1e-4, "h " << c.h << " F " << c.features << " s " << c.stride << ": " << r.worst);
+    // Small steps (ReLU kinks); the floor keeps the rounding noise of the loss difference (~2e-8 in the
+    // gradient at this step and loss size) out of the relative error. A wrong gradient is off by O(1).
+    const auto r = check_gradients([&] { return dot(fwd(), R); }, tensors, GradCheckOptions{1e-6, 1e-4, 0});
+    BOOST_TEST(r.max_rel_error < 1e-3, "h " << c.h << " F " << c.features << " s " << c.stride << ": " << r.worst);
     // Block output is ReLU'd: non-negative, and some units are active.
     double active = 0;
     for (double v : y) active += v > 0;
@@ -223,6 +233,46 @@ BOOST_AUTO_TEST_CASE(bottleneck_gradients) {
 }
 
 namespace {
+// The direct stem kernel against naive conv -> ReLU -> max-pool, and its kernel gradient against the
+// naive conv backward of the routed gradient.
+template <class S>
+void check_stem_kernel(int side, double tol) {
+  const auto g = stem_geom(side, side);
+  const V img_d = randv(static_cast<std::size_t>(side) * side, 90 + side), W_d = randv(49 * 64, 91, 0.15), dy_d = randv(g.pool_size(), 92);
+  const std::vector<S> img(img_d.begin(), img_d.end()), W(W_d.begin(), W_d.end()), dy(dy_d.begin(), dy_d.end());
+  std::vector<S> padded(g.padded_size()), conv(g.conv_size()), y(g.pool_size()), dconv(g.conv_size()), dW(49 * 64, S(0.5));
+  std::vector<std::int32_t> arg(g.pool_size());
+  stem_pad_image(g, img.data(), padded.data());
+  stem_forward(g, padded.data(), W.data(), conv.data(), y.data(), arg.data());
+  stem_backward_weights(g, padded.data(), y.data(), arg.data(), dy.data(), dconv.data(), dW.data());
+  BOOST_TEST(std::all_of(dconv.begin(), dconv.end(), [](S v) { return v == S(0); }));  // left all zero
+  // reference in double
+  V cref(g.conv_size()), yref(g.pool_size()), dcref(g.conv_size(), 0.0), dWref(49 * 64, 0.5);
+  std::vector<std::int32_t> aref(g.pool_size());
+  const V imgr(img.begin(), img.end()), Wr(W.begin(), W.end());
+  conv2d_naive_forward(g.conv, imgr.data(), Wr.data(), cref.data());
+  relu_forward(cref.data(), static_cast<std::ptrdiff_t>(cref.size()));
+  maxpool_forward(g.pool, cref.data(), yref.data(), aref.data());
+  double worst_y = 0;
+  for (std::size_t j = 0; j < y.size(); ++j) worst_y = std::max(worst_y, std::fabs(double(y[j]) - yref[j]));
+  BOOST_TEST(worst_y < tol, "side " << side << " forward: " << worst_y);
+  V routed(g.pool_size());
+  for (std::size_t j = 0; j < y.size(); ++j) routed[j] = yref[j] > 0 ? dy_d[j] : 0.0;
+  maxpool_backward_add(g.pool, aref.data(), routed.data(), dcref.data());
+  conv2d_naive_backward(g.conv, imgr.data(), Wr.data(), dcref.data(), dWref.data(), static_cast<double*>(nullptr));
+  double worst_dw = 0, scale = 0;
+  for (std::size_t j = 0; j < dW.size(); ++j) {
+    worst_dw = std::max(worst_dw, std::fabs(double(dW[j]) - dWref[j]));
+    scale = std::max(scale, std::fabs(dWref[j]));
+  }
+  BOOST_TEST(worst_dw < tol * scale, "side " << side << " dW: " << worst_dw << " of " << scale);
+  if (std::is_same_v<S, double>) {  // exact same window choice: identical argmax
+    std::size_t same = 0;
+    for (std::size_t j = 0; j < arg.size(); ++j) same += (yref[j] <= 0) || arg[j] == aref[j];
+    BOOST_TEST(same == arg.size());
+  }
+}
+
 // The tokenizer as the composition of naive layers, for the parity test.
 RowMat<double> reference_tokens(ParamStore<double>& st, int side, const RowMat<double>& images) {
   const int n = static_cast<int>(images.rows());
@@ -273,9 +323,16 @@ RowMat<double> random_images(int n, int side, std::uint64_t tag) {
 }
 }  // namespace
 
+BOOST_AUTO_TEST_CASE(stem_kernel_matches_naive_layers) {
+  for (int side : {7, 12, 17, 28, 105}) {  // pads 3/3 (7: 4 -> 2 -> ...), 2/3, 3/3, 2/3, 3/3; tails of the 6-pixel tiles
+    check_stem_kernel<double>(side, 1e-12);
+    check_stem_kernel<float>(side, 2e-5);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(tokenizer_matches_naive_composition) {
   for (int side : {12, 17, 28}) {
-    for (int n : {1, 3}) {  // 3: an odd batch leaves the last stem chunk short
+    for (int n : {1, 3, 6}) {  // chunks of 4 images: 6 leaves a short last chunk
       ResNetV1Tokenizer<double> tok(side);
       ParamStore<double> st;
       tok.declare_parameters(st);
@@ -316,7 +373,7 @@ BOOST_AUTO_TEST_CASE(tokenizer_parameters_and_init) {
 
 BOOST_AUTO_TEST_CASE(tokenizer_gradient) {
   for (int side : {9, 16}) {
-    const int n = 3;
+    const int n = 5;  // two chunks of images
     ResNetV1Tokenizer<double> tok(side);
     ParamStore<double> st;
     tok.declare_parameters(st);

@@ -96,19 +96,73 @@ void col2im_add(const ConvGeom& g, const S* dcol, S* dx) {
   }
 }
 
+// ---- Small-width matrix product over many rows -----------------------------------------------------------
+// Y (M, N) = or += X (M, K) · W (K, N), all row-major and contiguous. The tokenizer's GEMMs have M in the
+// tens of thousands but N and K between 3 and 144; a general GEMM spends more time packing X than
+// multiplying. Here 4 rows × N outputs stay in registers (N a compile-time width; the widths the ResNet
+// uses are instantiated) and X is read once, in place. Narrow or odd widths (3, 12, 27, …) vectorise
+// badly in this form and go to Eigen's GEMM instead.
+template <class S, int N, int R>
+inline void matmul_rows_fixed(std::ptrdiff_t M, int K, const S* X, const S* W, S* Y, bool accumulate) {
+  std::ptrdiff_t i = 0;
+  for (; i + R <= M; i += R) {
+    S acc[R][N];
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < N; ++c) acc[r][c] = accumulate ? Y[(i + r) * N + c] : S(0);
+    const S* x = X + i * K;
+    for (int k = 0; k < K; ++k) {
+      const S* w = W + static_cast<std::ptrdiff_t>(k) * N;
+      for (int r = 0; r < R; ++r) {
+        const S xv = x[r * K + k];
+        for (int c = 0; c < N; ++c) acc[r][c] += xv * w[c];
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < N; ++c) Y[(i + r) * N + c] = acc[r][c];
+  }
+  for (; i < M; ++i) {
+    S acc[N];
+    S* y = Y + i * N;
+    for (int c = 0; c < N; ++c) acc[c] = accumulate ? y[c] : S(0);
+    const S* x = X + i * K;
+    for (int k = 0; k < K; ++k)
+      for (int c = 0; c < N; ++c) acc[c] += x[k] * W[static_cast<std::ptrdiff_t>(k) * N + c];
+    for (int c = 0; c < N; ++c) y[c] = acc[c];
+  }
+}
+// Widths where the register-tile kernel beats a packed GEMM (measured); false: use Eigen.
+inline bool matmul_rows_fast(int N) { return N == 16 || N == 32 || N == 64; }
+template <class S>
+inline void matmul_rows(std::ptrdiff_t M, int K, int N, const S* X, const S* W, S* Y, bool accumulate) {
+  switch (N) {
+    case 16: return matmul_rows_fixed<S, 16, 4>(M, K, X, W, Y, accumulate);
+    case 32: return matmul_rows_fixed<S, 32, 4>(M, K, X, W, Y, accumulate);
+    case 64: return matmul_rows_fixed<S, 64, 2>(M, K, X, W, Y, accumulate);
+    default: break;
+  }
+  MatMap<S> Ym(Y, M, N);
+  const CMatMap<S> Xm(X, M, K), Wm(W, K, N);
+  if (accumulate) Ym.noalias() += Xm * Wm;
+  else Ym.noalias() = Xm * Wm;
+}
+// W (rows, cols) -> Wt (cols, rows).
+template <class S>
+inline void transpose_small(int rows, int cols, const S* W, S* Wt) {
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) Wt[static_cast<std::ptrdiff_t>(c) * rows + r] = W[static_cast<std::ptrdiff_t>(r) * cols + c];
+}
+constexpr int kMaxKernelEntries = 144 * 64;  // the largest (k·k·Cin)·Cout of the tokenizer outside the stem is 144·16
+
 // ---- Convolution (no bias), fast path: im2col + one GEMM over the batch --------------------------------
 // x (n·h·w, cin) · W (k·k·cin, cout) -> y (n·ho·wo, cout). col: scratch of out_pixels()·patch() (unused
 // when pointwise).
 template <class S>
 void conv2d_forward(const ConvGeom& g, const S* x, const S* W, S* y, S* col) {
-  const CMatMap<S> Wm(W, g.patch(), g.cout);
-  MatMap<S> Y(y, g.out_pixels(), g.cout);
-  if (g.is_pointwise()) {
-    Y.noalias() = CMatMap<S>(x, g.in_pixels(), g.cin) * Wm;
-    return;
+  if (!g.is_pointwise()) {
+    im2col(g, x, col);
+    x = col;
   }
-  im2col(g, x, col);
-  Y.noalias() = CMatMap<S>(col, g.out_pixels(), g.patch()) * Wm;
+  matmul_rows(g.out_pixels(), g.patch(), g.cout, x, W, y, false);
 }
 
 // dW (k·k·cin, cout) += colᵀ · dy;  if dx: dx (n·h·w, cin) += col2im(dy · Wᵀ).
@@ -117,16 +171,21 @@ template <class S>
 void conv2d_backward(const ConvGeom& g, const S* x, const S* W, const S* dy, S* dW, S* dx, S* col, S* dcol) {
   const CMatMap<S> dY(dy, g.out_pixels(), g.cout);
   MatMap<S> dWm(dW, g.patch(), g.cout);
+  S Wt[kMaxKernelEntries];  // Wᵀ for the register-tile kernel, when the input-gradient width suits it
+  const bool small = dx && matmul_rows_fast(g.patch()) && static_cast<std::ptrdiff_t>(g.patch()) * g.cout <= kMaxKernelEntries;
+  if (small) transpose_small(g.patch(), g.cout, W, Wt);
   if (g.is_pointwise()) {
     const CMatMap<S> X(x, g.in_pixels(), g.cin);
     dWm.noalias() += X.transpose() * dY;
-    if (dx) MatMap<S>(dx, g.in_pixels(), g.cin).noalias() += dY * CMatMap<S>(W, g.cin, g.cout).transpose();
+    if (small) matmul_rows(g.out_pixels(), g.cout, g.cin, dy, Wt, dx, true);
+    else if (dx) MatMap<S>(dx, g.in_pixels(), g.cin).noalias() += dY * CMatMap<S>(W, g.cin, g.cout).transpose();
     return;
   }
   im2col(g, x, col);
   dWm.noalias() += CMatMap<S>(col, g.out_pixels(), g.patch()).transpose() * dY;
   if (dx) {
-    MatMap<S>(dcol, g.out_pixels(), g.patch()).noalias() = dY * CMatMap<S>(W, g.patch(), g.cout).transpose();
+    if (small) matmul_rows(g.out_pixels(), g.cout, g.patch(), dy, Wt, dcol, false);
+    else MatMap<S>(dcol, g.out_pixels(), g.patch()).noalias() = dY * CMatMap<S>(W, g.patch(), g.cout).transpose();
     col2im_add(g, dcol, dx);
   }
 }
