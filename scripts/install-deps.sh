@@ -12,6 +12,7 @@ packages=(
   libboost-program-options-dev libboost-test-dev
   libxxhash-dev                         # stable point ids
   librandom123-dev                      # Philox counter-based RNG (header-only)
+  libzip-dev libspng-dev                # Omniglot: zips read in place, PNG decoding
   libbenchmark-dev                      # Google Benchmark
   python3-h5py python3-numpy python3-matplotlib   # analysis/ (run with /usr/bin/python3)
 )

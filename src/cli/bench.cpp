@@ -52,40 +52,81 @@ std::string load_average() {
   if (!(f >> a >> b >> c)) return "unknown";
   return a + " " + b + " " + c;
 }
+
+int bench_omniglot(const std::vector<int>& contexts, int batch, int classes, int image_size, int chunks, int steps) {
+  std::printf("omniglot train step: ResNet-v1 tokenizer on %dx%d images + transformer (E=64, 2 blocks, 1 head, C=%d) + Adam;\n"
+              "B=%d, float32, 1 thread\n",
+              image_size, image_size, classes, batch);
+  std::printf("load average before: %s (%u CPUs)\n", load_average().c_str(), std::thread::hardware_concurrency());
+  const double peak = sgemm_gflops(1024, 5);
+  std::printf("single-core SGEMM (Eigen, 1024^3, thread CPU time): %.1f GFLOP/s\n\n", peak);
+  std::printf("%4s %7s %10s %12s %11s %9s %9s %15s %10s\n", "L", "images", "ms/step", "cpu ms/step", "GFLOP/step", "GFLOP/s",
+              "of SGEMM", "tokenizer ms", "of step");
+  for (int L : contexts) {
+    const OmniglotStepTiming r = time_omniglot_step(batch, L, image_size, classes, chunks, steps);
+    const StepTiming& t = r.step;
+    std::printf("%4d %7d %10.1f %12.1f %11.3f %9.1f %8.0f%% %15.1f %9.0f%%\n", L, batch * (L + 1), t.ms_per_step, t.cpu_ms_per_step,
+                t.flops_per_step * 1e-9, t.gflops, 100.0 * t.gflops / peak, r.tokenizer_cpu_ms, 100.0 * r.tokenizer_cpu_ms / t.cpu_ms_per_step);
+    std::fflush(stdout);
+  }
+  std::printf("\nload average after: %s. ms/step is wall clock (median of %d chunks of %d steps); GFLOP/s uses CPU time.\n",
+              load_average().c_str(), chunks, steps);
+  return kExitOk;
+}
 }  // namespace
 
 int cmd_bench(const Args& args) {
   std::vector<int> contexts{1, 4, 8, 16};
   ModelConfig config;
-  int batch = 32, classes = 10, chunks = 7, steps = 50;
+  int batch = 32, classes = 10, chunks = 7, steps = 50, image_size = 105;
+  std::string model = "transformer";
+  bool set_contexts = false, set_classes = false, set_chunks = false, set_steps = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
       std::printf(
-          "usage: iclsweep bench [--L 1,4,8,16] [--batch 32] [--classes 10] [--blocks 2] [--heads 1] [--embed 64]\n"
-          "                      [--chunks 7] [--steps 50]\n\n"
+          "usage: iclsweep bench [--model transformer|omniglot] [--L 1,4,8,16] [--batch 32] [--classes 10] [--blocks 2]\n"
+          "                      [--heads 1] [--embed 64] [--image-size 105] [--chunks 7] [--steps 50]\n\n"
           "Times the transformer's training step (forward, backward, Adam) on one core: median over CHUNKS chunks of\n"
           "STEPS steps, after 20 warm-up steps, on a fixed pool of random batches. Prints wall-clock and thread-CPU\n"
           "milliseconds per step (CPU time is what to compare on a shared machine), the matmul GFLOP/s, and the\n"
-          "single-core SGEMM rate of this machine for reference.\n");
+          "single-core SGEMM rate of this machine for reference.\n\n"
+          "--model omniglot times the Omniglot step of PAPER-SPEC §5.3 instead: the ResNet-v1 tokenizer over the\n"
+          "B*(L+1) images (IMAGE-SIZE^2 pixels) + the transformer with C = 1623 + Adam with the warmup_rsqrt\n"
+          "schedule (defaults --L 2,4 --classes 1623 --chunks 5 --steps 4, 3 warm-up steps), and the tokenizer's\n"
+          "forward + backward alone. GFLOP counts every convolution (stem backward: kernel gradient only) and\n"
+          "the transformer's matmuls. Peer: OMP_NUM_THREADS=1 /usr/bin/python3 ../shared/bench/torch_omniglot_bench.py\n"
+          "--modes step --backends onednn --channels_last --size 105.\n");
       return kExitOk;
     }
-    static const char* const known[] = {"--L", "--batch", "--classes", "--blocks", "--heads", "--embed", "--chunks", "--steps"};
+    static const char* const known[] = {"--L", "--batch", "--classes", "--blocks", "--heads", "--embed", "--chunks", "--steps",
+                                        "--model", "--image-size"};
     if (std::find(std::begin(known), std::end(known), a) == std::end(known))
       throw InputError("bench: unknown option '" + a + "' (see iclsweep bench --help)");
     if (i + 1 >= args.size()) throw InputError("bench: option '" + a + "' needs a value (see iclsweep bench --help)");
     const std::string& v = args[++i];
-    if (a == "--L") contexts = parse_int_list(a, v);
+    if (a == "--L") contexts = parse_int_list(a, v), set_contexts = true;
     else if (a == "--batch") batch = parse_int(a, v, 1);
-    else if (a == "--classes") classes = parse_int(a, v, 2);
+    else if (a == "--classes") classes = parse_int(a, v, 2), set_classes = true;
+    else if (a == "--model") {
+      if (v != "transformer" && v != "omniglot") throw InputError("bench: --model '" + v + "': expected transformer or omniglot");
+      model = v;
+    } else if (a == "--image-size") image_size = parse_int(a, v, 1);
     else if (a == "--blocks") config.num_blocks = parse_int(a, v, 1);
     else if (a == "--heads") config.num_heads = parse_int(a, v, 1);
     else if (a == "--embed") config.embed_dim = parse_int(a, v, 2);
-    else if (a == "--chunks") chunks = parse_int(a, v, 1);
-    else if (a == "--steps") steps = parse_int(a, v, 1);
+    else if (a == "--chunks") chunks = parse_int(a, v, 1), set_chunks = true;
+    else if (a == "--steps") steps = parse_int(a, v, 1), set_steps = true;
     else throw InputError("bench: unknown option '" + a + "' (see iclsweep bench --help)");
   }
   config.validate();
+  if (model == "omniglot") {
+    if (!set_contexts) contexts = {2, 4};
+    if (!set_classes) classes = 1623;
+    if (!set_chunks) chunks = 5;
+    if (!set_steps) steps = 4;
+    return bench_omniglot(contexts, batch, classes, image_size, chunks, steps);
+  }
 
   std::printf("transformer train step: B=%d, E=%d, %d block(s), %d head(s), widening %d, C=%d; float32, 1 thread\n", batch,
               config.embed_dim, config.num_blocks, config.num_heads, config.widening_factor, classes);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -108,6 +109,11 @@ int cmd_list(const Args& args) {
       std::printf("  %*s", static_cast<int>(widths[c]), p.params.get_string(columns[c]).c_str());
     std::printf("  %10s\n", format_cost(cost).c_str());
   }
+  std::set<std::string> input_problems;
+  for (const auto& p : job.points())
+    for (auto& m : model_kind(p.params.get_string("run.model_kind")).check_inputs(p.params)) input_problems.insert(m);
+  std::fflush(stdout);  // the warnings after the table, not inside it
+  for (const auto& m : input_problems) std::fprintf(stderr, "iclsweep list: warning (run would refuse to start): %s\n", m.c_str());
   if (!filter.empty()) std::printf("\n%zu of %zu points match --where %s\n", shown, job.size(), filter.describe().c_str());
   std::printf("\ntotal: %s token-steps ~ %s core-hours at %g ms per token-step "
               "(rough; calibrate with --ms-per-token-step or ICLSWEEP_MS_PER_TOKEN_STEP, see docs/job-files.md)\n",

@@ -1,5 +1,6 @@
 #include "iclsweep/cli/registry.hpp"
 
+#include "iclsweep/data/omniglot_pool.hpp"
 #include "iclsweep/data/params.hpp"
 #include "iclsweep/model/config.hpp"
 #include "iclsweep/sweep/job.hpp"
@@ -18,6 +19,7 @@ const ParamRegistry& registry() {
     reg.add(model_param_specs());
     reg.add(gated_param_specs());
     reg.add(theory_param_specs());
+    reg.add(omniglot_param_specs());
     return reg;
   }();
   return r;

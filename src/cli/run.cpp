@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "iclsweep/build_info.hpp"
@@ -172,6 +173,15 @@ void import_points(const std::vector<std::string>& sources, const Job& job, Resu
 // Rank 0: everything before the engine starts. Returns the work or throws.
 std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional<ResultsFile>& file, int num_ranks,
                               const Args& args) {
+  // Data a kind reads from disk (Omniglot images) is checked before the results file is created or opened.
+  std::set<std::string> input_problems;
+  for (const auto& p : job.points())
+    for (auto& m : model_kind(p.params.get_string("run.model_kind")).check_inputs(p.params)) input_problems.insert(m);
+  if (!input_problems.empty()) {
+    std::string msg;
+    for (const auto& m : input_problems) msg += (msg.empty() ? "" : "\n  ") + m;
+    throw InputError(msg);
+  }
   struct stat out_stat;
   if (!o.overwrite && ::lstat(o.out.c_str(), &out_stat) == 0) {
     // An existing file is resumed. Its grid is checked on a read-only open, so a refused resume never

@@ -82,6 +82,9 @@ int cmd_sample(const Args& args) {
   ParamMap params = ParamMap::defaults(registry());
   if (vm.count("set"))
     for (const auto& a : vm["set"].as<std::vector<std::string>>()) params.set_assignment(registry(), a);
+  if (params.get_string("run.model_kind") == "omniglot")  // not the stylized distribution: refuse, never mislead
+    throw InputError("iclsweep sample writes the stylized distribution; run.model_kind = omniglot is not supported "
+                     "(an Omniglot run records its minibatch stream's C_L query counts in train/low_prob_queries)");
   const DataParams data = DataParams::from(params);
   const auto Kd = static_cast<hsize_t>(count), S = static_cast<hsize_t>(data.num_contexts + 1),
              D = static_cast<hsize_t>(data.num_dims), C = static_cast<hsize_t>(data.num_classes());

@@ -63,7 +63,8 @@ EvalSet::EvalSet(const DataParams& train_params, std::shared_ptr<const Pool> tra
   for (const auto& s : splits_) invalid_reason_.push_back(split_invalid_reason(s, train_params));
 }
 
-std::size_t EvalSet::find(const std::string& name) const {
+std::size_t SplitSet::find(const std::string& name) const {
+  const auto& splits_ = splits();
   for (std::size_t i = 0; i < splits_.size(); ++i)
     if (splits_[i].name == name) return i;
   std::string list;

@@ -1,5 +1,8 @@
 #include "iclsweep/model/config.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 namespace icl {
 
 std::vector<ParamSpec> model_param_specs() {
@@ -9,8 +12,12 @@ std::vector<ParamSpec> model_param_specs() {
       {"model.num_heads", T::Int, "1", "attention heads (>= 1, must divide model.embed_dim)", {}},
       {"model.embed_dim", T::Int, "64", "E: token width (even, >= 2; equals data.num_dims with the identity tokenizer)", {}},
       {"model.widening_factor", T::Int, "4", "MLP hidden width = widening_factor * E (>= 1)", {}},
-      {"model.input_tokenizer", T::String, "identity", "how inputs become tokens: identity (frozen, D = E)", {"identity"}},
-      {"train.learning_rate", T::Real, "0.0003", "Adam learning rate (constant; > 0)", {}},
+      {"model.input_tokenizer", T::String, "identity", "how inputs become tokens: identity (frozen, D = E); resnet_v1 (trainable ResNet over S x S images, §5.3; E = 64)", {"identity", "resnet_v1"}},
+      {"train.learning_rate", T::Real, "0.0003", "Adam learning rate (> 0); with warmup_rsqrt, the peak rate", {}},
+      {"train.lr_schedule", T::String, "constant",
+       "transformer learning-rate schedule: constant (§2) or warmup_rsqrt (Omniglot §5.3: min(lr*(t+1)/W, lr*sqrt(W/(t+1))), W = train.warmup_steps)",
+       {"constant", "warmup_rsqrt"}},
+      {"train.warmup_steps", T::Int, "4000", "W of train.lr_schedule = warmup_rsqrt: steps of linear warmup to train.learning_rate (>= 1)", {}},
   };
 }
 
@@ -22,6 +29,8 @@ ModelConfig ModelConfig::from(const ParamMap& p) {
   c.widening_factor = static_cast<int>(p.get_int("model.widening_factor"));
   c.input_tokenizer = p.get_string("model.input_tokenizer");
   c.learning_rate = p.get_real("train.learning_rate");
+  c.lr_schedule = p.get_string("train.lr_schedule");
+  c.warmup_steps = p.get_int("train.warmup_steps");
   c.validate();
   return c;
 }
@@ -36,9 +45,20 @@ void ModelConfig::validate() const {
   if (embed_dim % num_heads != 0)
     throw ParamError("model.num_heads", s(num_heads), "must divide model.embed_dim = " + s(embed_dim));
   if (widening_factor < 1) throw ParamError("model.widening_factor", s(widening_factor), "must be >= 1");
-  if (input_tokenizer != "identity")
-    throw ParamError("model.input_tokenizer", input_tokenizer, "only 'identity' is implemented");
+  if (input_tokenizer != "identity" && input_tokenizer != "resnet_v1")
+    throw ParamError("model.input_tokenizer", input_tokenizer, "must be identity or resnet_v1");
+  if (input_tokenizer == "resnet_v1" && embed_dim != 64)
+    throw ParamError("model.embed_dim", s(embed_dim), "must be 64 with model.input_tokenizer = resnet_v1 (its tokens are 64 channels, §5.3)");
   if (!(learning_rate > 0.0)) throw ParamError("train.learning_rate", format_real(learning_rate), "must be > 0");
+  if (lr_schedule != "constant" && lr_schedule != "warmup_rsqrt")
+    throw ParamError("train.lr_schedule", lr_schedule, "must be constant or warmup_rsqrt");
+  if (warmup_steps < 1) throw ParamError("train.warmup_steps", s(warmup_steps), "must be >= 1");
+}
+
+double ModelConfig::learning_rate_at(std::int64_t step) const {
+  if (lr_schedule == "constant") return learning_rate;
+  const double t1 = static_cast<double>(step) + 1.0, W = warmup_steps;
+  return std::min(learning_rate * t1 / W, learning_rate * std::sqrt(W / t1));
 }
 
 }  // namespace icl

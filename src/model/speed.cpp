@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "iclsweep/core/rng.hpp"
+#include "iclsweep/model/resnet_tokenizer.hpp"
 #include "iclsweep/model/transformer.hpp"
 
 namespace icl {
@@ -54,6 +55,71 @@ StepTiming time_train_step(const ModelConfig& config, int B, int L, int C, int c
   t.flops_per_step = model.train_step_flops(B, L);
   t.gflops = t.flops_per_step / (t.cpu_ms_per_step * 1e-3) * 1e-9;
   return t;
+}
+
+namespace {
+Batch image_batch(int B, int L, int side, int C, std::uint64_t tag) {
+  Batch batch;
+  batch.resize(B, L, side * side, C);
+  Philox rng(stream_key(0, Purpose::Sampling, 0x0B1, tag), 0);
+  for (auto& x : batch.inputs) x = (rng.uniform() < 0.15 ? 0.0f : 1.0f) + 0.1f * static_cast<float>(rng.normal());
+  for (std::size_t i = 0; i < batch.labels.size(); ++i) batch.classes[i] = batch.labels[i] = static_cast<std::int32_t>(rng.below(C));
+  for (int b = 0; b < B; ++b) batch.label_dist[static_cast<std::size_t>(b) * C + batch.target(b)] = 1.0f;
+  return batch;
+}
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+}  // namespace
+
+OmniglotStepTiming time_omniglot_step(int B, int L, int side, int C, int chunks, int steps_per_chunk, int warmup) {
+  ModelConfig config;
+  config.input_tokenizer = "resnet_v1";
+  config.lr_schedule = "warmup_rsqrt";
+  Transformer model(config, C, L, side * side, 0);
+  std::vector<Batch> pool;
+  for (int i = 0; i < 4; ++i) pool.push_back(image_batch(B, L, side, C, static_cast<std::uint64_t>(i)));
+  int step = 0;
+  volatile float sink = 0;
+  for (int i = 0; i < warmup; ++i) sink = sink + model.train_step(pool[step++ % pool.size()]);
+  OmniglotStepTiming r;
+  StepTiming& t = r.step;
+  t.batch_size = B;
+  t.num_contexts = L;
+  for (int c = 0; c < chunks; ++c) {
+    const auto t0 = Clock::now();
+    const double c0 = thread_seconds();
+    for (int i = 0; i < steps_per_chunk; ++i) sink = sink + model.train_step(pool[step++ % pool.size()]);
+    t.chunk_cpu_ms.push_back((thread_seconds() - c0) * 1e3 / steps_per_chunk);
+    t.chunk_ms.push_back(seconds_since(t0) * 1e3 / steps_per_chunk);
+  }
+  std::sort(t.chunk_ms.begin(), t.chunk_ms.end());
+  std::sort(t.chunk_cpu_ms.begin(), t.chunk_cpu_ms.end());
+  t.ms_per_step = t.chunk_ms[t.chunk_ms.size() / 2];
+  t.cpu_ms_per_step = t.chunk_cpu_ms[t.chunk_cpu_ms.size() / 2];
+
+  // The tokenizer alone, on the same images, with the same parameters.
+  ResNetV1Tokenizer<float> tok(side);
+  ParamStore<float> store;
+  tok.declare_parameters(store);
+  store.finalize();
+  store.initialize(0);
+  const int n = B * (L + 1);
+  const CMatMap<float> images(pool[0].inputs.data(), n, side * side);
+  RowMat<float> tokens(n, ResNetV1Tokenizer<float>::kTokenDim), d_tokens = RowMat<float>::Constant(n, tokens.cols(), 1e-3f);
+  std::vector<double> tok_ms;
+  for (int c = 0; c < chunks; ++c) {
+    const double c0 = thread_seconds();
+    tok.forward(store, images, tokens);
+    tok.backward(store, d_tokens);
+    tok_ms.push_back((thread_seconds() - c0) * 1e3);
+  }
+  r.tokenizer_cpu_ms = median(tok_ms);
+  r.tokenizer_flops = 2.0 * n * (tok.forward_macs_per_image() + tok.backward_macs_per_image());
+  t.flops_per_step = model.train_step_flops(B, L) + r.tokenizer_flops;
+  t.gflops = t.flops_per_step / (t.cpu_ms_per_step * 1e-3) * 1e-9;
+  return r;
 }
 
 double sgemm_gflops(int n, int repeats) {

@@ -331,6 +331,7 @@ float TransformerT<S>::train_step(const Batch& batch) {
   // Σ 0·g is NaN iff some g is not finite; Eigen's packet reduction keeps this cheap.
   const S check = (Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>>(store_.grads.data(), store_.grads.size()) * S(0)).sum();
   if (!std::isfinite(check)) return std::numeric_limits<float>::quiet_NaN();
+  adam_.set_learning_rate(config_.learning_rate_at(adam_.steps()));  // steps() = t of this update, from 0
   adam_.step(store_.values, store_.grads);
   return static_cast<float>(loss);
 }

@@ -7,6 +7,7 @@
 #include "iclsweep/theory/bounds.hpp"
 #include "iclsweep/theory/online.hpp"
 #include "iclsweep/train/gated_kind.hpp"
+#include "iclsweep/train/omniglot_kind.hpp"
 #include "iclsweep/train/trainer.hpp"
 
 namespace icl {
@@ -65,6 +66,7 @@ const std::vector<Entry>& kinds() {
     t.push_back({"gated", std::make_unique<GatedKind>()});
     t.push_back({"theory", std::make_unique<TheoryKind>()});
     t.push_back({"online", std::make_unique<OnlineKind>()});
+    t.push_back({"omniglot", std::make_unique<OmniglotKind>()});
     return t;
   }();
   return table;

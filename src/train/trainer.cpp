@@ -53,7 +53,7 @@ TrainingData TrainingData::build(const ParamMap& point) {
   return d;
 }
 
-std::vector<SplitMetrics> evaluate_splits(Model& model, const EvalSet& eval) {
+std::vector<SplitMetrics> evaluate_splits(Model& model, const SplitSet& eval) {
   std::vector<SplitMetrics> out(eval.splits().size());
   Batch batch;
   Eigen::MatrixXf logits;
@@ -71,8 +71,18 @@ std::vector<SplitMetrics> evaluate_splits(Model& model, const EvalSet& eval) {
 void train_and_evaluate(Model& model, const TrainingData& data, const std::string& prefix, PointRecord& record,
                         const ProgressFn& progress, double progress_from, double progress_to,
                         const CheckpointHook& on_checkpoint) {
-  const TrainConfig& tc = data.train;
-  const EvalSet& eval = *data.eval;
+  std::vector<std::int64_t> positions;
+  const TrainingBatchFn next_batch = [&](std::int64_t t, Batch& batch) {
+    training_positions(data.data.seed, data.train_pool->size(), t, data.train.batch_size, positions);
+    data.train_pool->assemble(positions, /*flip=*/false, batch);
+  };
+  train_and_evaluate(model, data.train, next_batch, *data.eval, prefix, record, progress, progress_from, progress_to,
+                     on_checkpoint);
+}
+
+void train_and_evaluate(Model& model, const TrainConfig& tc, const TrainingBatchFn& next_batch, const SplitSet& eval,
+                        const std::string& prefix, PointRecord& record, const ProgressFn& progress,
+                        double progress_from, double progress_to, const CheckpointHook& on_checkpoint) {
   const auto& splits = eval.splits();
   const auto checkpoints = tc.checkpoint_steps();
   const std::size_t num_ckpt = checkpoints.size(), num_splits = splits.size();
@@ -101,7 +111,6 @@ void train_and_evaluate(Model& model, const TrainingData& data, const std::strin
   std::vector<double> log_steps, log_loss;
   log_steps.reserve(static_cast<std::size_t>(tc.num_log_entries()));
   log_loss.reserve(static_cast<std::size_t>(tc.num_log_entries()));
-  std::vector<std::int64_t> positions;
   Batch batch;
   double block_sum = 0;
   int block_count = 0;
@@ -111,8 +120,7 @@ void train_and_evaluate(Model& model, const TrainingData& data, const std::strin
   // A checkpoint's cost in steps, for progress: evaluation is a sizeable share of a point's time.
   evaluate_checkpoint(next_ckpt++);
   for (std::int64_t t = 0; t < tc.steps; ++t) {
-    training_positions(data.data.seed, data.train_pool->size(), t, tc.batch_size, positions);
-    data.train_pool->assemble(positions, /*flip=*/false, batch);
+    next_batch(t, batch);
     const float loss = model.train_step(batch);
     if (!std::isfinite(loss)) {
       std::ostringstream msg;

@@ -23,6 +23,10 @@ class ModelKind {
   // Problems with one point's parameters beyond the per-key checks (cross-key rules), as messages
   // naming the key, the value and the rule. Empty = valid.
   virtual std::vector<std::string> validate(const ParamMap& point) const = 0;
+  // Problems with external inputs the point reads (a data folder), as messages naming the file and the
+  // fix. `iclsweep run`/`train` refuse to start on any (before a results file is created or touched);
+  // `iclsweep list` shows them as warnings, so a job can be sized before its data is downloaded.
+  virtual std::vector<std::string> check_inputs(const ParamMap&) const { return {}; }
   // Every field this point will write, with its maximal per-point shape.
   virtual ResultSchema schema(const ParamMap& point) const = 0;
   // Relative cost (roughly token-steps) used to hand out expensive points first and to estimate time.

@@ -29,6 +29,8 @@ enum class Purpose : std::uint32_t {
   LabelNoise = 9,    // label-noise mask M[n][j] of a pool, sub-id = pool id
   Online = 10,       // Algorithm 1 simulation (theory room)
   Sampling = 11,     // sampled-class metrics (ic_pred / iw_pred)
+  EpochShuffle = 12, // Omniglot: the permutation of the training pool for epoch e (cell = e)
+  HeldoutExemplar = 13,  // Omniglot: the drawing shown at (n, j) in a heldout split, sub-id = pool id
 };
 
 struct StreamKey {

@@ -40,20 +40,32 @@ struct EvalOptions {
   std::optional<double> default_p_relevant;  // p' of §1.8 for the default splits (baselines)
 };
 
-class EvalSet {
+// What the trainer evaluates at every checkpoint: named splits, each a fixed sequence of batches.
+// EvalSet (the stylized distribution) and OmniglotEvalSet (data/omniglot_pool.hpp) implement it.
+class SplitSet {
+ public:
+  virtual ~SplitSet() = default;
+  virtual const std::vector<SplitSpec>& splits() const = 0;
+  // False: the split is recorded as NaN (see split_invalid_reason).
+  virtual bool valid(std::size_t split) const = 0;
+  virtual int num_batches(std::size_t split) const = 0;
+  // Batch k of split `split` (size batch_size, the last one possibly shorter).
+  virtual void assemble(std::size_t split, int k, Batch& out) const = 0;
+  std::size_t find(const std::string& name) const;  // index of a split; InputError listing the names if unknown
+};
+
+class EvalSet final : public SplitSet {
  public:
   EvalSet(const DataParams& train_params, std::shared_ptr<const Pool> train_pool, EvalOptions options = {});
 
-  const std::vector<SplitSpec>& splits() const { return splits_; }
-  std::size_t find(const std::string& name) const;  // index of a split; InputError listing the names if unknown
-  int num_batches(std::size_t split) const;
-  // Batch k of split `split` (size batch_size, the last one possibly shorter).
-  void assemble(std::size_t split, int k, Batch& out) const;
+  const std::vector<SplitSpec>& splits() const override { return splits_; }
+  int num_batches(std::size_t split) const override;
+  void assemble(std::size_t split, int k, Batch& out) const override;
   // The split's fixed positions into its pool, and the pool itself.
   const std::vector<std::int64_t>& positions(std::size_t split) const;
   const Pool& pool(std::size_t split) const;
   const Pool& eval_pool(Relevance r, Conditioning c) const;
-  bool valid(std::size_t split) const { return invalid_reason_[split].empty(); }
+  bool valid(std::size_t split) const override { return invalid_reason_[split].empty(); }
   const std::string& invalid_reason(std::size_t split) const { return invalid_reason_[split]; }
   const EvalOptions& options() const { return options_; }
   std::size_t memory_bytes() const;

@@ -21,6 +21,18 @@ struct StepTiming {
 StepTiming time_train_step(const ModelConfig& config, int batch_size, int num_contexts, int num_classes, int chunks = 7,
                            int steps_per_chunk = 50, int warmup = 20);
 
+// The Omniglot step (PAPER-SPEC §5.3): ResNet-v1 tokenizer over B·(L+1) images of side x side pixels +
+// the §2 transformer with C classes + Adam, float32, one thread, on a fixed pool of 4 random batches
+// (Omniglot-like images: background 1, strokes 0, plus N(0, 0.1²) noise). flops_per_step counts the
+// tokenizer's convolutions (stem backward: kernel gradient only) and the transformer's matmuls.
+struct OmniglotStepTiming {
+  StepTiming step;
+  double tokenizer_cpu_ms = 0;      // tokenizer forward + backward alone on the step's images, median
+  double tokenizer_flops = 0;       // its share of flops_per_step
+};
+OmniglotStepTiming time_omniglot_step(int batch_size, int num_contexts, int image_side, int num_classes, int chunks = 5,
+                                      int steps_per_chunk = 4, int warmup = 3);
+
 // GFLOP/s (thread CPU time) of a large square single-precision Eigen GEMM (n x n x n), median of `repeats`.
 double sgemm_gflops(int n = 1024, int repeats = 5);
 

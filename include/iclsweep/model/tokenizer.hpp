@@ -41,7 +41,8 @@ class IdentityTokenizer final : public InputTokenizer<S> {
   int dim_;
 };
 
-// "identity" -> IdentityTokenizer(embed_dim). Throws ParamError(model.input_tokenizer) for unknown names
+// "identity" -> IdentityTokenizer(embed_dim); "resnet_v1" -> ResNetV1Tokenizer (model/resnet_tokenizer.hpp) for
+// square images of input_dim = S·S pixels, embed_dim must be 64. Throws ParamError(model.input_tokenizer) for unknown names
 // and InputError when the identity tokenizer meets input_dim != embed_dim.
 template <class S>
 std::unique_ptr<InputTokenizer<S>> make_input_tokenizer(const std::string& name, int input_dim, int embed_dim);

@@ -44,8 +44,16 @@ void train_and_evaluate(Model& model, const TrainingData& data, const std::strin
                         const ProgressFn& progress, double progress_from = 0.0, double progress_to = 1.0,
                         const CheckpointHook& on_checkpoint = {});
 
+// Fills `out` with the minibatch of optimizer step `step` (a pure function of the step).
+using TrainingBatchFn = std::function<void(std::int64_t step, Batch& out)>;
+// The same loop for any data source (Omniglot): minibatches from `next_batch`, evaluation on `eval`,
+// whose split list must contain "pretraining".
+void train_and_evaluate(Model& model, const TrainConfig& config, const TrainingBatchFn& next_batch, const SplitSet& eval,
+                        const std::string& prefix, PointRecord& record, const ProgressFn& progress,
+                        double progress_from = 0.0, double progress_to = 1.0, const CheckpointHook& on_checkpoint = {});
+
 // Evaluates `model` on every split (no training); metrics[split] for one checkpoint.
-std::vector<SplitMetrics> evaluate_splits(Model& model, const EvalSet& eval);
+std::vector<SplitMetrics> evaluate_splits(Model& model, const SplitSet& eval);
 
 // Validation helper for model kinds that train: the problems of TrainConfig plus whatever `read_model`
 // (e.g. ModelConfig::from) throws, as messages naming key, value and rule.

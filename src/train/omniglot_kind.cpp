@@ -1,0 +1,164 @@
+#include "iclsweep/train/omniglot_kind.hpp"
+
+#include <cmath>
+#include <set>
+
+#include "iclsweep/core/error.hpp"
+#include "iclsweep/data/omniglot_pool.hpp"
+#include "iclsweep/model/config.hpp"
+#include "iclsweep/model/transformer.hpp"
+#include "iclsweep/train/config.hpp"
+#include "iclsweep/train/trainer.hpp"
+
+namespace icl {
+namespace {
+
+const char* const kTokenizer = "resnet_v1";
+
+std::vector<std::string> parameter_rules(const ParamMap& point, OmniglotParams& op) {
+  std::vector<std::string> errors;
+  try {
+    op = OmniglotParams::read(point);
+    errors = op.parameter_errors();
+  } catch (const std::exception& e) {
+    errors.emplace_back(e.what());
+  }
+  if (point.get_string("model.input_tokenizer") != kTokenizer)
+    errors.push_back(ParamError("model.input_tokenizer", point.get_string("model.input_tokenizer"),
+                                std::string("run.model_kind = omniglot needs the image tokenizer: set model.input_tokenizer = ") + kTokenizer)
+                         .what());
+  return errors;
+}
+
+EvalOptions eval_options(const TrainConfig& tc) {
+  EvalOptions opt;
+  opt.num_eval_samples = tc.num_eval_samples;
+  opt.pretraining_samples = tc.num_pretraining_samples;
+  opt.batch_size = tc.eval_batch_size;
+  opt.default_p_relevant = tc.default_p_relevant;
+  return opt;
+}
+
+}  // namespace
+
+// Step-time model. The ResNet tokenizer dominates (PAPER-SPEC §5.3: 4.56 GFLOP per training step at
+// L = 2, 105x105, 83 % in the stem), so time scales with images per step, (L+1)*B, and with pixels,
+// plus a per-image share of batch assembly, transformer and Adam. Fitted to thread-CPU times of
+// `iclsweep train` at L = 2, batch 32 (242 classes, 2026-12-01, this machine, omniglot-model's first
+// kernels): 211 ms per step at 105x105 and 22.3 ms at 28x28, each with its evaluation passes counted
+// at a third of a training step per sequence (forward only). Faster kernels lower both constants;
+// `iclsweep list --ms-per-token-step` rescales every estimate.
+double omniglot_train_step_ms(int image_size, int num_contexts, int batch_size) {
+  const double images = static_cast<double>(num_contexts + 1) * batch_size;
+  const double pixel_ratio = (image_size * image_size) / (105.0 * 105.0);
+  constexpr double kMsPerImage105 = 2.12;   // ResNet forward + backward per 105x105 image
+  constexpr double kMsPerImageFixed = 0.08; // per image, whatever its size
+  return images * (kMsPerImage105 * pixel_ratio + kMsPerImageFixed);
+}
+
+double omniglot_eval_sequence_ms(int image_size, int num_contexts) {
+  return omniglot_train_step_ms(image_size, num_contexts, 1) / 3.0;
+}
+
+std::vector<std::string> OmniglotKind::validate(const ParamMap& point) const {
+  OmniglotParams op;
+  auto errors = parameter_rules(point, op);
+  for (auto& e : training_point_errors(point, [](const ParamMap& p) { ModelConfig::from(p); })) errors.push_back(e);
+  return errors;
+}
+
+std::vector<std::string> OmniglotKind::check_inputs(const ParamMap& point) const {
+  try {
+    const OmniglotParams op = OmniglotParams::read(point);
+    const auto images = OmniglotImages::shared(op.path);  // loaded once per process, then shared
+    return op.dataset_errors(*images, static_cast<int>(point.get_int("train.batch_size")));
+  } catch (const std::exception& e) {
+    return {e.what()};
+  }
+}
+
+ResultSchema OmniglotKind::schema(const ParamMap& point) const {
+  const TrainConfig tc = TrainConfig::from(point);
+  const auto num_ckpt = static_cast<std::int64_t>(tc.checkpoint_steps().size());
+  ResultSchema s;
+  add_training_fields(s, "", omniglot_evaluation_splits(), tc.num_log_entries(), num_ckpt);
+  s.merge({"model/num_parameters", FieldType::Int32, {}, "trainable parameters (ResNet-v1 tokenizer + transformer)", {}});
+  s.merge({"omniglot/num_classes", FieldType::Int32, {}, "C: Omniglot classes found under omniglot.path (1623 with the official zips)", {}});
+  s.merge({"omniglot/num_low_prob_classes", FieldType::Int32, {}, "Lo = C - H (data.num_low_prob_classes is not used)", {}});
+  s.merge({"omniglot/image_size", FieldType::Int32, {}, "image side fed to the tokenizer (105 = the paper)", {}});
+  s.merge({"omniglot/paper_deviation", FieldType::Int32, {},
+           "1 when the images were area-downsampled (omniglot.image_size != 105): not the paper's setting", {}});
+  s.merge({"train/low_prob_queries", FieldType::Float64, {num_ckpt},
+           "per checkpoint: training queries from C_L in the minibatches before it (the minibatch stream replayed)", {}});
+  s.merge({"train/low_prob_classes_seen", FieldType::Int32, {num_ckpt},
+           "per checkpoint: distinct C_L classes queried at least once in the minibatches before it", {}});
+  return s;
+}
+
+double OmniglotKind::cost(const ParamMap& point) const {
+  const TrainConfig tc = TrainConfig::from(point);
+  const int L = static_cast<int>(point.get_int("data.num_contexts"));
+  const int side = static_cast<int>(point.get_int("omniglot.image_size"));
+  const double train_ms = static_cast<double>(tc.steps) * omniglot_train_step_ms(side, L, tc.batch_size);
+  const double eval_sequences = 27.0 * tc.num_eval_samples + tc.num_pretraining_samples;
+  const double eval_ms = static_cast<double>(tc.checkpoint_steps().size()) * eval_sequences * omniglot_eval_sequence_ms(side, L);
+  constexpr double kMsPerTokenStep = 0.15;  // the engine's cost unit (sweep/job.hpp kDefaultMsPerTokenStep)
+  return (train_ms + eval_ms) / kMsPerTokenStep;
+}
+
+PointRecord OmniglotKind::run(const ParamMap& point, const ProgressFn& progress) const {
+  OmniglotParams op;
+  const auto errors = parameter_rules(point, op);
+  if (!errors.empty()) throw InputError(errors.front());
+  const TrainConfig tc = TrainConfig::from(point);
+  const ModelConfig mc = ModelConfig::from(point);
+  const auto images = OmniglotImages::shared(op.path);
+  const auto data_errors = op.dataset_errors(*images, tc.batch_size);
+  if (!data_errors.empty()) throw InputError(data_errors.front());
+
+  const auto train_pool = std::make_shared<const OmniglotPool>(OmniglotPool::training(op, images));
+  const OmniglotEvalSet eval(op, images, train_pool, eval_options(tc));
+  const DataParams& dp = train_pool->params();
+  Transformer model(mc, dp.num_classes(), dp.num_contexts, op.input_dim(), dp.seed);
+
+  PointRecord record;
+  record.set_scalar("model/num_parameters", static_cast<double>(model.num_parameters()));
+  record.set_scalar("omniglot/num_classes", dp.num_classes());
+  record.set_scalar("omniglot/num_low_prob_classes", dp.num_low_prob_classes);
+  record.set_scalar("omniglot/image_size", op.image_size);
+  record.set_scalar("omniglot/paper_deviation", op.image_size != OmniglotImages::kSide ? 1 : 0);
+
+  OmniglotBatchStream stream(op, train_pool->size(), tc.batch_size);
+  std::vector<std::int64_t> positions;
+  double low_queries = 0;
+  std::set<int> low_seen;
+  const int H = dp.num_high_prob_classes;
+  const TrainingBatchFn next_batch = [&](std::int64_t t, Batch& batch) {
+    stream.positions(t, positions);
+    train_pool->assemble(positions, /*flip=*/false, Exemplar::First, batch);
+    for (int b = 0; b < batch.size; ++b)
+      if (batch.query_class(b) >= H) {
+        ++low_queries;
+        low_seen.insert(batch.query_class(b));
+      }
+  };
+  std::vector<double> low_at_ckpt, seen_at_ckpt;
+  const CheckpointHook hook = [&](std::size_t) {
+    low_at_ckpt.push_back(low_queries);
+    seen_at_ckpt.push_back(static_cast<double>(low_seen.size()));
+  };
+  train_and_evaluate(model, tc, next_batch, eval, "", record, progress, 0.0, 1.0, hook);
+  record.set_vector("train/low_prob_queries", low_at_ckpt);
+  record.set_vector("train/low_prob_classes_seen", seen_at_ckpt);
+  return record;
+}
+
+std::vector<std::pair<std::string, std::string>> OmniglotKind::summary_fields() const {
+  return {{"pretrain_loss", "selected/pretraining/loss"},
+          {"IBD_err", "selected/eval-default-none/error"},
+          {"OOBD_err", "selected/eval-default-none-flip_label/error"},
+          {"OOBD_relCL", "selected/eval-relevant_context-low_prob-flip_label/error"},
+          {"heldout_err", "selected/eval-default-none-heldout_input-flipped_label/error"}};
+}
+
+}  // namespace icl
