@@ -14,6 +14,7 @@ packages=(
   librandom123-dev                      # Philox counter-based RNG (header-only)
   libbenchmark-dev                      # Google Benchmark
   python3-h5py python3-numpy python3-matplotlib   # analysis/ (run with /usr/bin/python3)
+  python3-pandas python3-xarray         # analysis/ tables (iclsweep_analysis.tidy; xarray optional)
 )
 for arg in "$@"; do
   case "$arg" in
