@@ -199,6 +199,9 @@ def main(argv=None, out=None):
     kinds = res.model_kind()
     tf = res.subset(kinds == "transformer")
     by, why = selection_rule(tf) if args.by == "auto" else (args.by, f"last minimum of the pretraining {args.by}")
+    note = ""
+    if args.by != "auto" and args.by != selection_rule(tf)[0]:
+        note = f" (note: the figures of these points select by the pretraining {selection_rule(tf)[0]})"
     if args.format != "text":
         if args.per_point:
             frame = tidy.points_frame(res, splits=[s for s, _ in splits], metrics=(args.metric,), by=by,
@@ -224,7 +227,7 @@ def main(argv=None, out=None):
     for kind in sorted(set(kinds)):
         sub = res.subset(kinds == kind)
         if kind == "transformer":
-            rule = why + (" (recomputed)" if args.recompute else "")
+            rule = why + (" (recomputed)" if args.recompute else "") + note
             print(f"\ntransformer: {len(sub)} done points; {args.metric} at the selected checkpoint: {rule}. "
                   f"mean±SE over seeds (SE = std ddof=0 / sqrt(n); n/a for one seed)", file=out)
             transformer_report(sub, splits, args.metric, by, args.recompute, out)

@@ -15,6 +15,7 @@ packages=(
   libzip-dev libspng-dev                # Omniglot: zips read in place, PNG decoding
   libbenchmark-dev                      # Google Benchmark
   python3-h5py python3-numpy python3-matplotlib   # analysis/ (run with /usr/bin/python3)
+  python3-pandas python3-xarray         # analysis/ tables (iclsweep_analysis.tidy; xarray optional)
 )
 for arg in "$@"; do
   case "$arg" in

@@ -208,6 +208,8 @@ def load(path, statuses=(STATUS_DONE,)):
             for key, ds in points["params"].items():
                 if isinstance(ds, h5py.Dataset) and ds.shape[:1] == (num_points,):
                     values = per_point(_read(ds))
+                    if values.dtype.kind == "U" and not np.any(values != ""):
+                        values = np.full(len(values), np.nan)  # older files stored a never-set key as "": NaN as now
                     params[key] = values if values.dtype.kind == "U" else values.astype(np.float64)
         fields = {}
         if "fields" in f.attrs:  # the engine lists its schema fields; the rest is bookkeeping

@@ -127,6 +127,11 @@ def _fmt(v):
     return str(v)
 
 
+def _pow2(v):
+    e = math.log2(v) if v > 0 else 0.5
+    return f"2^{int(e)}" if e == int(e) else _fmt(v)
+
+
 def _seed_count(res):
     """Seeds per setting: the largest number of points that differ only in seed keys."""
     keys = [k for k in sorted(res.params) if not (k == "seed" or k.endswith(".seed"))]
@@ -143,15 +148,18 @@ def describe(res, extra=()):
     """One line saying what the figure's points were run with: training steps, seeds per setting, p' of the
     `default` splits (§1.8), the gated protocol, and any `extra` strings. Values that vary are listed."""
     parts = []
-    steps = _values(res, "train.steps")
+    kinds = set(res.model_kind()) if len(res) else set()
+    trained = kinds & {"transformer", "gated"}
+    steps = _values(res.subset(np.isin(res.model_kind(), list(trained))), "train.steps") if trained else []
     if steps:
         parts.append(f"{'/'.join(_fmt(s) for s in steps)} steps")
+    elif kinds == {"online"}:  # Algorithm 1 runs one step per sample: T = N
+        parts.append("T = N = " + "/".join(_pow2(v) for v in _values(res, "data.dataset_size")) + " steps")
     seeds = _seed_count(res)
     parts.append(f"{'/'.join(map(str, seeds))} seed{'s' if seeds != [1] else ''}")
     p_eval = _values(res, "eval.default_p_relevant_context")
     if p_eval:
         parts.append("p′ = " + "/".join(_fmt(p) for p in p_eval))
-    kinds = set(res.model_kind()) if len(res) else set()
     if "gated" in kinds:
         protocol = _values(res, "model.gated_protocol")
         if protocol:

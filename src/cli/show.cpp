@@ -78,24 +78,30 @@ std::set<std::string> print_view(const PointRecord& rec, const std::string& pref
       std::printf("  by the pretraining 0-1 error (the p_relevant figure): index %.0f, step %.0f (error %.4g)\n", by_error,
                   at(rec, prefix + "checkpoint/step", by_error), at(rec, prefix + "eval/pretraining/error", by_error));
   }
-  // selected/<split>/<metric> as a split x metric table.
-  const std::string head = prefix + "selected/";
+  // selected/<split>/<metric> as a split x metric table; for the mixture also g and h of the mixture stage
+  // (alpha/selected_iw/, alpha/selected_ic/) as "g:<metric>", "h:<metric>" columns.
+  std::vector<std::pair<std::string, std::string>> heads = {{prefix + "selected/", ""}};
+  if (prefix == "alpha/") {
+    heads.emplace_back("alpha/selected_iw/", "g:");
+    heads.emplace_back("alpha/selected_ic/", "h:");
+  }
   std::map<std::string, std::map<std::string, double>> table;
   std::vector<std::string> metrics;
-  for (const auto& [path, v] : rec.fields) {
+  for (const auto& [path, v] : rec.fields)
+    for (const auto& [head, tag] : heads) {
     if (path.compare(0, head.size(), head) != 0 || !v.dims.empty()) continue;
     const auto rest = path.substr(head.size());
     const auto slash = rest.find('/');
     if (slash == std::string::npos) continue;
-    const auto metric = rest.substr(slash + 1);
+    const auto metric = tag + rest.substr(slash + 1);
     table[rest.substr(0, slash)][metric] = v.values[0];
     bool known = false;
     for (const auto& m : metrics) known = known || m == metric;
     if (!known) metrics.push_back(metric);
     used.insert(path);
-  }
+    }
   if (table.empty()) return used;
-  const std::vector<std::string> preferred = {"error", "loss", "context_fraction"};
+  const std::vector<std::string> preferred = {"error", "loss", "context_fraction", "p_iwl", "g:error", "h:error"};
   std::stable_sort(metrics.begin(), metrics.end(), [&](const std::string& a, const std::string& b) {
     auto rank = [&](const std::string& m) {
       for (std::size_t k = 0; k < preferred.size(); ++k)
@@ -191,8 +197,7 @@ int cmd_show(const Args& args) {
   const PointRecord rec = file.read_point(i);
   std::set<std::string> used;
   for (const char* prefix : {"", "iw/", "ic/", "alpha/"})
-    if (rec.fields.count(std::string(prefix) + "selected/index") &&
-        std::isfinite(scalar(rec, std::string(prefix) + "selected/index"))) {
+    if (scalar(rec, std::string(prefix) + "selected/index") >= 0) {  // -1 / NaN: another kind's field
       const auto u = print_view(rec, prefix);
       used.insert(u.begin(), u.end());
     }
@@ -201,7 +206,9 @@ int cmd_show(const Args& args) {
   for (const auto& [p, v] : rec.fields) {
     if (used.count(p)) continue;
     if (v.dims.empty()) {
-      if (std::isfinite(v.values[0])) others.emplace_back(p, v.values[0]);
+      const FieldSpec* spec = file.schema().find(p);
+      const bool unset_int = spec && spec->type == FieldType::Int32 && v.values[0] == -1;  // int fill value
+      if (std::isfinite(v.values[0]) && !unset_int) others.emplace_back(p, v.values[0]);
     } else {
       ++curves;
     }

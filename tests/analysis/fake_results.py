@@ -164,7 +164,8 @@ def online_points(sigmas=(0.0, 0.4), seeds=(0, 1), **fixed):
             for s in sigmas for seed in seeds]
 
 
-def write_file(path, points, grid_keys=()):
+def write_file(path, points, grid_keys=(), ids=None):
+    """ids: the point ids (default: the index as 16 hex digits); give them to make files of one sweep."""
     num = len(points)
     strings = h5py.string_dtype()
     with h5py.File(path, "w") as f:
@@ -176,7 +177,8 @@ def write_file(path, points, grid_keys=()):
         g["status"] = np.array([p["status"] for p in points], dtype=np.uint8)
         g["index"] = np.arange(num, dtype=np.int64)
         g["seed"] = np.array([p["seed"] for p in points], dtype=np.int64)
-        g.create_dataset("id", data=np.array([f"{i:016x}".encode() for i in range(num)]), dtype="S16")
+        ids = ids if ids is not None else [f"{i:016x}" for i in range(num)]
+        g.create_dataset("id", data=np.array([i.encode() for i in ids]), dtype="S16")
         keys = sorted({k for p in points for k in p["params"]})
         for key in keys:
             values = [p["params"].get(key) for p in points]
