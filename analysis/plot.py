@@ -2,7 +2,7 @@
 """Draw the paper figures from an iclsweep results file.
 
     /usr/bin/python3 analysis/plot.py RESULTS.h5 --figure NAME|all --out DIR [--gh own|mixture|p0]
-                                      [--alpha-metric p_iwl|p_iwl_ge_half] [--no-mixture]
+                                      [--alpha-metric p_iwl|p_iwl_ge_half] [--no-mixture] [--note TEXT]
 
 Writes PNGs into DIR and prints which figures were written and which were skipped, and why.
 Exit status: 0 when every requested figure was written (or, with --figure all, at least one),
@@ -18,6 +18,21 @@ from iclsweep_analysis import figures  # noqa: E402
 from iclsweep_analysis.load import MissingData, load  # noqa: E402
 
 
+def _stamp(path, note):
+    """Adds a strip with `note` under the PNG at `path`, pixel for pixel (labels partial or provisional figures)."""
+    import matplotlib.pyplot as plt
+    image = plt.imread(path)
+    height, width = image.shape[:2]
+    strip = 30
+    fig = plt.figure(figsize=(width / 100, (height + strip) / 100), dpi=100)
+    ax = fig.add_axes([0, strip / (height + strip), 1, height / (height + strip)])
+    ax.imshow(image, interpolation="none")
+    ax.axis("off")
+    fig.text(0.5, strip / 2 / (height + strip), note, ha="center", va="center", fontsize=10, color="tab:red")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", help="results file (HDF5) written by iclsweep")
@@ -29,6 +44,8 @@ def main(argv=None):
     parser.add_argument("--alpha-metric", choices=figures.ALPHA_METRICS, default="p_iwl",
                         help="stylized: the alpha line, mean alpha (p_iwl, default) or the fraction with alpha >= 0.5")
     parser.add_argument("--no-mixture", action="store_true", help="stylized: leave out the mixture's error line")
+    parser.add_argument("--note", default="",
+                        help="a line of text stamped under every written figure, e.g. 'partial: 6 of 72 points'")
     args = parser.parse_args(argv)
 
     names = list(figures.FIGURES) if args.figure == "all" else args.figure.split(",")
@@ -51,6 +68,8 @@ def main(argv=None):
                                  show_mixture=not args.no_mixture)
             written += paths
             for p in paths:
+                if args.note:
+                    _stamp(p, args.note)
                 print(f"wrote   {name}: {p}")
         except figures.FigureUnavailable as e:
             skipped.append(name)
