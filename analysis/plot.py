@@ -2,7 +2,7 @@
 """Draw the paper figures from an iclsweep results file.
 
     /usr/bin/python3 analysis/plot.py RESULTS.h5 [MORE.h5 ...] --figure NAME|all --out DIR [--gh own|mixture|p0]
-                                      [--alpha-metric p_iwl|p_iwl_ge_half] [--no-mixture] [--where KEY=VALUE ...]
+                                      [--alpha-metric p_iwl|p_iwl_ge_half] [--no-mixture] [--where KEY=VALUE ...] [--note TEXT]
     /usr/bin/python3 analysis/plot.py RESULTS.h5 --curves INDEX|ID [INDEX ...] --out DIR
 
 Writes PNGs into DIR and prints which figures were written and which were skipped, and why.
@@ -18,6 +18,21 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from iclsweep_analysis import figures, point_curves  # noqa: E402
 from iclsweep_analysis.load import MissingData, load_many  # noqa: E402
 from iclsweep_analysis import omniglot_figures  # noqa: E402,F401  (registers the Omniglot figures)
+
+
+def _stamp(path, note):
+    """Adds a strip with `note` under the PNG at `path`, pixel for pixel (labels partial or provisional figures)."""
+    import matplotlib.pyplot as plt
+    image = plt.imread(path)
+    height, width = image.shape[:2]
+    strip = 30
+    fig = plt.figure(figsize=(width / 100, (height + strip) / 100), dpi=100)
+    ax = fig.add_axes([0, strip / (height + strip), 1, height / (height + strip)])
+    ax.imshow(image, interpolation="none")
+    ax.axis("off")
+    fig.text(0.5, strip / 2 / (height + strip), note, ha="center", va="center", fontsize=10, color="tab:red")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def main(argv=None):
@@ -37,6 +52,8 @@ def main(argv=None):
     parser.add_argument("--curves", nargs="+", metavar="INDEX|ID",
                         help="instead of figures: one point's training loss and every split's error vs step, the "
                              "selected checkpoint marked (curves_<index>.png)")
+    parser.add_argument("--note", default="",
+                        help="a line of text stamped under every written figure, e.g. 'partial: 6 of 72 points'")
     args = parser.parse_args(argv)
     if args.curves:
         return draw_curves(args)
@@ -57,6 +74,8 @@ def main(argv=None):
                                  show_mixture=not args.no_mixture)
             written += paths
             for p in paths:
+                if args.note:
+                    _stamp(p, args.note)
                 print(f"wrote   {name}: {p}")
         except figures.FigureUnavailable as e:
             skipped.append(name)
