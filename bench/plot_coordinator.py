@@ -25,14 +25,14 @@ def main():
     labels, ranks = [], []
     data = {}
     for r in rows:
-        label, np_, rate, cpu_pct, resume = r[0], int(r[1]), float(r[4]), float(r[6]), float(r[7])
+        label, np_, rate, cpu_s, resume = r[0], int(r[1]), float(r[4]), float(r[5]), float(r[7])
         if label not in labels:
             labels.append(label)
         if np_ not in ranks:
             ranks.append(np_)
-        data[(label, np_)] = (rate, cpu_pct, resume)
+        data[(label, np_)] = (rate, cpu_s, resume)
     ranks.sort()
-    metrics = [("points per second", 0), ("coordinator CPU (% of one core)", 1), ("resume of the complete file (s)", 2)]
+    metrics = [("points per second", 0), ("rank 0 coordinator CPU for the sweep (s)", 1), ("resume of the complete file (s)", 2)]
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
     width = 0.8 / len(labels)
     colors = ["#999999", "#1f77b4", "#ff7f0e", "#2ca02c"]

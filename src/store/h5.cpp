@@ -168,6 +168,30 @@ void Dataspace::select_row(hsize_t row) {
                "select hyperslab", "row " + std::to_string(row));
 }
 
+void Dataspace::select_rows(const std::vector<hsize_t>& rows) {
+  Dims d = dims();
+  if (d.empty() || rows.empty()) throw StoreError("HDF5: cannot select rows of a scalar dataspace, or no rows");
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i] >= d[0])
+      throw StoreError("HDF5: row " + std::to_string(rows[i]) + " is outside the first dimension (" +
+                       std::to_string(d[0]) + ")");
+    if (i > 0 && rows[i] <= rows[i - 1]) throw StoreError("HDF5: rows to select must be ascending and distinct");
+  }
+  Dims start(d.size(), 0), count = d;
+  bool first = true;
+  for (std::size_t i = 0; i < rows.size();) {
+    std::size_t j = i + 1;
+    while (j < rows.size() && rows[j] == rows[j - 1] + 1) ++j;
+    start[0] = rows[i];
+    count[0] = static_cast<hsize_t>(j - i);
+    check_status(H5Sselect_hyperslab(id_, first ? H5S_SELECT_SET : H5S_SELECT_OR, start.data(), nullptr,
+                                     count.data(), nullptr),
+                 "select hyperslab", "rows " + std::to_string(rows[i]) + ".." + std::to_string(rows[j - 1]));
+    first = false;
+    i = j;
+  }
+}
+
 // ---- property lists -----------------------------------------------------------------------
 
 static PropertyList make_plist(hid_t cls, const char* what) {
@@ -464,6 +488,16 @@ void Dataset::write_row(hsize_t row, const T* data, std::size_t count) const {
 }
 
 template <class T>
+void Dataset::write_rows(const std::vector<hsize_t>& rows, const T* data, std::size_t count) const {
+  Dataspace file_space = space();
+  require_size(count, rows.size() * row_size(file_space.dims(), path_), path_, "rows");
+  file_space.select_rows(rows);
+  Dataspace mem_space = Dataspace::simple({static_cast<hsize_t>(count)});
+  check_status(H5Dwrite(id_, native_type_id<T>(), mem_space.id(), file_space.id(), H5P_DEFAULT, data),
+               "write rows", path_ + "[" + std::to_string(rows.size()) + " rows from " + std::to_string(rows[0]) + "]");
+}
+
+template <class T>
 std::vector<T> Dataset::read_row(hsize_t row) const {
   Dataspace file_space = space();
   std::vector<T> out(row_size(file_space.dims(), path_));
@@ -478,6 +512,7 @@ std::vector<T> Dataset::read_row(hsize_t row) const {
   template void Dataset::write<T>(const std::vector<T>&) const;                       \
   template std::vector<T> Dataset::read<T>() const;                                   \
   template void Dataset::write_row<T>(hsize_t, const T*, std::size_t) const;          \
+  template void Dataset::write_rows<T>(const std::vector<hsize_t>&, const T*, std::size_t) const; \
   template std::vector<T> Dataset::read_row<T>(hsize_t) const;
 ICL_H5_DATASET_TYPES(float)
 ICL_H5_DATASET_TYPES(double)
@@ -511,6 +546,18 @@ void Dataset::write_string_row(hsize_t row, const std::string& value) const {
       ftype.id(), {value},
       [&](hid_t m, const void* b) { return H5Dwrite(id_, m, mem_space.id(), file_space.id(), H5P_DEFAULT, b); },
       path_ + "[" + std::to_string(row) + "]");
+}
+
+void Dataset::write_string_rows(const std::vector<hsize_t>& rows, const std::vector<std::string>& values) const {
+  Dataspace file_space = space();
+  require_size(values.size(), rows.size() * row_size(file_space.dims(), path_), path_, "string rows");
+  file_space.select_rows(rows);
+  Dataspace mem_space = Dataspace::simple({static_cast<hsize_t>(values.size())});
+  Datatype ftype = type();
+  write_strings_with(
+      ftype.id(), values,
+      [&](hid_t m, const void* b) { return H5Dwrite(id_, m, mem_space.id(), file_space.id(), H5P_DEFAULT, b); },
+      path_ + "[" + std::to_string(rows.size()) + " rows from " + std::to_string(rows[0]) + "]");
 }
 
 std::string Dataset::read_string_row(hsize_t row) const {

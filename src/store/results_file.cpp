@@ -185,11 +185,26 @@ struct ResultsFile::Impl {
   h5::Dataset id, status, error, rank, host, start_time, end_time, wall_time;
   h5::Dataset run_used, run_start, run_slurm, run_ranks, run_host, run_commit, run_command;
   std::vector<PointStatus> statuses;
-  std::vector<std::pair<std::size_t, PointStatus>> staged;  // written, status byte not yet
+  // A point between stage_point/stage_failure and commit_staged: its padded rows (one per schema field,
+  // empty for a failure: its field rows are left as they are) and meta, written by commit_staged.
+  struct Staged {
+    std::size_t index = 0;
+    PointStatus status = PointStatus::Done;
+    PointMeta meta;
+    std::vector<std::vector<double>> rows;         // per field slot, padded to the schema's dims
+    std::vector<std::vector<std::int32_t>> shapes;  // per field slot of rank >= 1
+  };
+  std::vector<Staged> staged;
   std::size_t launches_used = 0;
 
   void require_writable(const char* what) const {
     if (!writable) throw StoreError("results file '" + path + "' is open read-only; cannot " + what);
+  }
+  void require_not_staged(std::size_t index) const {
+    for (const auto& st : staged)
+      if (st.index == index)
+        throw StoreError("results file '" + path + "': point " + std::to_string(index) +
+                         " is staged twice in one batch");
   }
   void require_index(std::size_t index) const {
     if (index >= num_points)
@@ -199,26 +214,6 @@ struct ResultsFile::Impl {
   void flush() {
     file.flush();
     if (options.sync_to_disk) file.sync_to_disk();
-  }
-  void write_meta(std::size_t index, const PointMeta& meta) {
-    std::string err = meta.error;
-    if (err.size() > kErrorWidth - 1) err = err.substr(0, kErrorWidth - 4) + "...";
-    error.write_string_row(index, err);
-    rank.write_row<std::int32_t>(index, &meta.rank, 1);
-    host.write_string_row(index, meta.host);
-    start_time.write_row<double>(index, &meta.start_time, 1);
-    end_time.write_row<double>(index, &meta.end_time, 1);
-    const double wall = std::isnan(meta.wall_time) ? meta.end_time - meta.start_time : meta.wall_time;
-    wall_time.write_row<double>(index, &wall, 1);
-  }
-  // A point written again (a retry after failure, or a crash mid-write) goes back to pending first,
-  // so its status never vouches for a mix of old and new rows.
-  void reset_to_pending(std::size_t index) {
-    if (statuses[index] == PointStatus::Pending) return;
-    const std::uint8_t pending = 0;
-    status.write_row<std::uint8_t>(index, &pending, 1);
-    flush();
-    statuses[index] = PointStatus::Pending;
   }
   void open_datasets();
 };
@@ -636,15 +631,18 @@ void ResultsFile::stage_point(std::size_t index, const PointMeta& meta, const Po
                        dims_text(values.dims));
   }
 
-  s.reset_to_pending(index);
-  std::vector<double> row;
-  std::vector<float> float_row;
-  std::vector<std::int32_t> int_row, shape_row;
+  s.require_not_staged(index);
+  Impl::Staged st;
+  st.index = index;
+  st.status = meta.status == PointStatus::Failed ? PointStatus::Failed : PointStatus::Done;
+  st.meta = meta;
+  st.rows.reserve(s.fields.size());
+  st.shapes.reserve(s.fields.size());
   for (auto& slot : s.fields) {
     const auto it = record.fields.find(slot.spec.path);
-    row.assign(slot.row_size, kNaN);
+    std::vector<double> row(slot.row_size, kNaN);
     const std::size_t rank = slot.spec.dims.size();
-    shape_row.assign(rank, -1);
+    std::vector<std::int32_t> shape_row(rank, -1);
     if (it != record.fields.end()) {
       const auto& v = it->second;
       // Copy into the padded row: source index -> multi-index -> offset in the schema's dims.
@@ -660,22 +658,10 @@ void ResultsFile::stage_point(std::size_t index, const PointMeta& meta, const Po
       }
       for (std::size_t k = 0; k < rank; ++k) shape_row[k] = static_cast<std::int32_t>(v.dims[k]);
     }
-    if (slot.spec.type == FieldType::Int32) {
-      int_row.resize(row.size());
-      for (std::size_t k = 0; k < row.size(); ++k)
-        int_row[k] = std::isnan(row[k]) ? -1 : static_cast<std::int32_t>(std::llround(row[k]));
-      slot.data.write_row<std::int32_t>(index, int_row);
-    } else if (slot.spec.type == FieldType::Float32) {
-      // Converted here: an HDF5 conversion path costs a buffer allocation and clear per call.
-      float_row.assign(row.begin(), row.end());
-      slot.data.write_row<float>(index, float_row);
-    } else {
-      slot.data.write_row<double>(index, row);
-    }
-    if (rank > 0) slot.shape.write_row<std::int32_t>(index, shape_row);
+    st.rows.push_back(std::move(row));
+    st.shapes.push_back(std::move(shape_row));
   }
-  s.write_meta(index, meta);
-  s.staged.emplace_back(index, meta.status == PointStatus::Failed ? PointStatus::Failed : PointStatus::Done);
+  s.staged.push_back(std::move(st));
 }
 
 void ResultsFile::mark_failed(std::size_t index, const PointMeta& meta) {
@@ -687,22 +673,94 @@ void ResultsFile::stage_failure(std::size_t index, const PointMeta& meta) {
   auto& s = *impl_;
   s.require_writable("mark points failed");
   s.require_index(index);
-  s.reset_to_pending(index);
-  s.write_meta(index, meta);
-  s.staged.emplace_back(index, PointStatus::Failed);
+  s.require_not_staged(index);
+  Impl::Staged st;
+  st.index = index;
+  st.status = PointStatus::Failed;
+  st.meta = meta;
+  s.staged.push_back(std::move(st));
 }
 
+// One H5Dwrite per dataset for the whole batch (rows in ascending order), instead of one per point and
+// dataset: that per-call cost, not the flushes, is what a commit costs.
 void ResultsFile::commit_staged() {
   auto& s = *impl_;
   if (s.staged.empty()) return;
-  s.flush();  // every staged row reaches the OS before any of their status bytes
-  for (const auto& [index, status] : s.staged) {
-    const auto byte = static_cast<std::uint8_t>(status);
-    s.status.write_row<std::uint8_t>(index, &byte, 1);
+  std::vector<Impl::Staged> batch;
+  batch.swap(s.staged);  // cleared whatever happens below
+  std::sort(batch.begin(), batch.end(), [](const Impl::Staged& a, const Impl::Staged& b) { return a.index < b.index; });
+  // Points written again (a retry, a crash mid-write) go back to pending first, so a status byte never
+  // vouches for a mix of old and new rows.
+  bool reset = false;
+  for (const auto& st : batch)
+    if (s.statuses[st.index] != PointStatus::Pending) {
+      const std::uint8_t pending = 0;
+      s.status.write_row<std::uint8_t>(st.index, &pending, 1);
+      s.statuses[st.index] = PointStatus::Pending;
+      reset = true;
+    }
+  if (reset) s.flush();
+
+  std::vector<hsize_t> all_rows, data_rows;
+  std::vector<const Impl::Staged*> with_data;
+  for (const auto& st : batch) {
+    all_rows.push_back(st.index);
+    if (!st.rows.empty()) {
+      data_rows.push_back(st.index);
+      with_data.push_back(&st);
+    }
   }
+  std::vector<double> doubles;
+  std::vector<float> floats;
+  std::vector<std::int32_t> ints, shapes;
+  for (std::size_t k = 0; k < s.fields.size() && !with_data.empty(); ++k) {
+    auto& slot = s.fields[k];
+    doubles.clear();
+    for (const auto* st : with_data) doubles.insert(doubles.end(), st->rows[k].begin(), st->rows[k].end());
+    if (slot.spec.type == FieldType::Int32) {
+      ints.resize(doubles.size());
+      for (std::size_t i = 0; i < doubles.size(); ++i)
+        ints[i] = std::isnan(doubles[i]) ? -1 : static_cast<std::int32_t>(std::llround(doubles[i]));
+      slot.data.write_rows<std::int32_t>(data_rows, ints.data(), ints.size());
+    } else if (slot.spec.type == FieldType::Float32) {
+      // Converted here: an HDF5 conversion path costs a buffer allocation and clear per call.
+      floats.assign(doubles.begin(), doubles.end());
+      slot.data.write_rows<float>(data_rows, floats.data(), floats.size());
+    } else {
+      slot.data.write_rows<double>(data_rows, doubles.data(), doubles.size());
+    }
+    if (!slot.spec.dims.empty()) {
+      shapes.clear();
+      for (const auto* st : with_data) shapes.insert(shapes.end(), st->shapes[k].begin(), st->shapes[k].end());
+      slot.shape.write_rows<std::int32_t>(data_rows, shapes.data(), shapes.size());
+    }
+  }
+  std::vector<std::string> errors, hosts;
+  std::vector<std::int32_t> ranks;
+  std::vector<double> starts, ends, walls;
+  for (const auto& st : batch) {
+    std::string err = st.meta.error;
+    if (err.size() > kErrorWidth - 1) err = err.substr(0, kErrorWidth - 4) + "...";
+    errors.push_back(err);
+    hosts.push_back(st.meta.host);
+    ranks.push_back(st.meta.rank);
+    starts.push_back(st.meta.start_time);
+    ends.push_back(st.meta.end_time);
+    walls.push_back(std::isnan(st.meta.wall_time) ? st.meta.end_time - st.meta.start_time : st.meta.wall_time);
+  }
+  s.error.write_string_rows(all_rows, errors);
+  s.rank.write_rows<std::int32_t>(all_rows, ranks.data(), ranks.size());
+  s.host.write_string_rows(all_rows, hosts);
+  s.start_time.write_rows<double>(all_rows, starts.data(), starts.size());
+  s.end_time.write_rows<double>(all_rows, ends.data(), ends.size());
+  s.wall_time.write_rows<double>(all_rows, walls.data(), walls.size());
+
+  s.flush();  // every staged row reaches the OS before any of their status bytes
+  std::vector<std::uint8_t> bytes;
+  for (const auto& st : batch) bytes.push_back(static_cast<std::uint8_t>(st.status));
+  s.status.write_rows<std::uint8_t>(all_rows, bytes.data(), bytes.size());
   s.flush();
-  for (const auto& [index, status] : s.staged) s.statuses[index] = status;
-  s.staged.clear();
+  for (const auto& st : batch) s.statuses[st.index] = st.status;
 }
 
 std::optional<std::size_t> ResultsFile::record_launch(const LaunchInfo& launch) {

@@ -161,6 +161,8 @@ class Dataspace : public Handle {
   hsize_t num_elements() const;  // 1 for a scalar
   // Selects the slab [row, :, :, ...] (one index along dim 0); rank must be >= 1.
   void select_row(hsize_t row);
+  // Several rows (ascending, distinct), as few hyperslabs as there are runs of consecutive rows.
+  void select_rows(const std::vector<hsize_t>& rows);
 };
 
 // ---- property lists -----------------------------------------------------------------------
@@ -266,8 +268,13 @@ class Dataset : public Object {
   void write_row(hsize_t row, const std::vector<T>& data) const { write_row<T>(row, data.data(), data.size()); }
   template <class T>
   std::vector<T> read_row(hsize_t row) const;
+  // Several rows (ascending, distinct) with one H5Dwrite: `data` holds rows.size() rows back to back,
+  // count values in all. What a batched commit costs per field instead of once per point and field.
+  template <class T>
+  void write_rows(const std::vector<hsize_t>& rows, const T* data, std::size_t count) const;
   // Row of a 1-D string dataset (fixed-width: truncated to the width).
   void write_string_row(hsize_t row, const std::string& value) const;
+  void write_string_rows(const std::vector<hsize_t>& rows, const std::vector<std::string>& values) const;
   std::string read_string_row(hsize_t row) const;
 
  private:
