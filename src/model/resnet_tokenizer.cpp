@@ -93,7 +93,7 @@ void ResNetV1Tokenizer<S>::set_batch(int n) {
   }
   grow(padded_, static_cast<std::size_t>(n) * g_stem_.padded_size());
   grow(stem_conv_, g_stem_.conv_size());
-  grow(stem_dconv_, g_stem_.conv_size());  // new elements are 0; stem_backward_weights leaves it 0
+  grow(stem_dconv_, g_stem_.conv_size());
   grow(pooled_, static_cast<std::size_t>(n) * g_stem_.pool_size());
   grow(d_pooled_, pooled_.size());
   grow(argmax_, pooled_.size());

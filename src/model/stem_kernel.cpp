@@ -154,14 +154,43 @@ void stem_forward(const StemGeom& g, const S* padded, const S* W, S* conv, S* y,
 template <class S>
 void stem_backward_weights(const StemGeom& g, const S* padded, const S* y, const std::int32_t* argmax, const S* dy, S* d_conv, S* dW) {
   using T = Simd<S>;
-  const std::ptrdiff_t pooled = g.pool_size();
-  for (std::ptrdiff_t j = 0; j < pooled; ++j)  // through ReLU (y > 0) to the window's maximum; branch-free (half are 0)
-    d_conv[argmax[j]] += y[j] > S(0) ? dy[j] : S(0);
-  for (int q = 0; q < T::kVecs; ++q) {
+  using V = typename T::V;
+  using IV = typename T::IV;
+  constexpr int NV = T::kVecs, LN = T::kLanes;
+  typedef std::int32_t I32 __attribute__((vector_size(LN * 4)));
+  // d conv, gathered rather than scattered: each conv pixel collects the pooled gradient of every window
+  // (1, 2 or 4 of them) whose maximum it is, and of those only where the ReLU passed (y > 0). Vectorised
+  // over the channels, and it writes every entry, so no clearing is needed.
+  IV lane{};
+  for (int i = 0; i < LN; ++i) lane[i] = i;
+  const auto& p = g.pool;
+  const V zero{};
+  for (int cy = 0; cy < p.h; ++cy) {
+    const int py_lo = std::max(0, (cy + p.pad_h - p.k + p.stride) / p.stride), py_hi = std::min(p.ho - 1, (cy + p.pad_h) / p.stride);
+    for (int cx = 0; cx < p.w; ++cx) {
+      const int px_lo = std::max(0, (cx + p.pad_w - p.k + p.stride) / p.stride), px_hi = std::min(p.wo - 1, (cx + p.pad_w) / p.stride);
+      const int base = (cy * p.w + cx) * kChannels;
+      V acc[NV];
+      for (int j = 0; j < NV; ++j) acc[j] = zero;
+      for (int py = py_lo; py <= py_hi; ++py)
+        for (int px = px_lo; px <= px_hi; ++px) {
+          const std::ptrdiff_t o = (static_cast<std::ptrdiff_t>(py) * p.wo + px) * kChannels;
+          for (int j = 0; j < NV; ++j) {
+            I32 at32;
+            std::memcpy(&at32, argmax + o + j * LN, sizeof at32);
+            const IV at = __builtin_convertvector(at32, IV);
+            const IV pos = lane + static_cast<typename T::Index>(base + j * LN);
+            const V yv = T::load(y + o + j * LN), gv = T::load(dy + o + j * LN);
+            acc[j] += (at == pos) & (yv > zero) ? gv : zero;
+          }
+        }
+      for (int j = 0; j < NV; ++j) T::store(d_conv + base + j * LN, acc[j]);
+    }
+  }
+  for (int q = 0; q < NV; ++q) {
     for (int ky0 = 0; ky0 + 2 <= kK; ky0 += 2) weight_pass<S, 2>(g, padded, d_conv, ky0, q, dW);
     weight_pass<S, kK % 2>(g, padded, d_conv, kK - 1, q, dW);
   }
-  for (std::ptrdiff_t j = 0; j < pooled; ++j) d_conv[argmax[j]] = S(0);  // back to all zero: cheaper than clearing it all
 }
 
 template void stem_pad_image<float>(const StemGeom&, const float*, float*);

@@ -240,12 +240,11 @@ void check_stem_kernel(int side, double tol) {
   const auto g = stem_geom(side, side);
   const V img_d = randv(static_cast<std::size_t>(side) * side, 90 + side), W_d = randv(49 * 64, 91, 0.15), dy_d = randv(g.pool_size(), 92);
   const std::vector<S> img(img_d.begin(), img_d.end()), W(W_d.begin(), W_d.end()), dy(dy_d.begin(), dy_d.end());
-  std::vector<S> padded(g.padded_size()), conv(g.conv_size()), y(g.pool_size()), dconv(g.conv_size()), dW(49 * 64, S(0.5));
+  std::vector<S> padded(g.padded_size()), conv(g.conv_size()), y(g.pool_size()), dconv(g.conv_size(), S(7)), dW(49 * 64, S(0.5));  // dconv: garbage in
   std::vector<std::int32_t> arg(g.pool_size());
   stem_pad_image(g, img.data(), padded.data());
   stem_forward(g, padded.data(), W.data(), conv.data(), y.data(), arg.data());
   stem_backward_weights(g, padded.data(), y.data(), arg.data(), dy.data(), dconv.data(), dW.data());
-  BOOST_TEST(std::all_of(dconv.begin(), dconv.end(), [](S v) { return v == S(0); }));  // left all zero
   // reference in double
   V cref(g.conv_size()), yref(g.pool_size()), dcref(g.conv_size(), 0.0), dWref(49 * 64, 0.5);
   std::vector<std::int32_t> aref(g.pool_size());

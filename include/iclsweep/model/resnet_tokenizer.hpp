@@ -86,7 +86,7 @@ class ResNetV1Tokenizer final : public InputTokenizer<S> {
   layers::StemGeom g_stem_;
   AlignedVector<S> padded_;          // (n, padded_h·padded_w): the last forward's images, zero-padded (backward needs them)
   AlignedVector<S> stem_conv_;       // (conv pixels, 64) one image's conv output
-  AlignedVector<S> stem_dconv_;      // (conv pixels, 64) its gradient: all zero between uses
+  AlignedVector<S> stem_dconv_;      // (conv pixels, 64) its gradient
   AlignedVector<S> pooled_, d_pooled_;  // (n·pool pixels, 64) stem output = ReLU(max-pool(conv)) and its gradient
   std::vector<std::int32_t> argmax_;    // (n·pool pixels·64) index into its image's conv output of each window's maximum
   AlignedVector<S> col_, dcol_, d_a_, d_c_;  // im2col scratch and block-internal gradients, for one chunk of the largest layer

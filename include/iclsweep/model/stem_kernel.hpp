@@ -34,8 +34,7 @@ void stem_pad_image(const StemGeom& g, const S* image, S* padded);
 template <class S>
 void stem_forward(const StemGeom& g, const S* padded, const S* W, S* conv, S* y, std::int32_t* argmax);
 
-// dy (pool pixels, 64) -> d_conv (ho·wo, 64) -> dW (49, 64) +=. d_conv is scratch that must be all zero on
-// entry and is left all zero (only the routed entries are touched: a quarter of it).
+// dy (pool pixels, 64) -> d_conv (ho·wo, 64) (scratch, overwritten) -> dW (49, 64) +=.
 template <class S>
 void stem_backward_weights(const StemGeom& g, const S* padded, const S* y, const std::int32_t* argmax, const S* dy, S* d_conv, S* dW);
 
