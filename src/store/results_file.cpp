@@ -548,7 +548,17 @@ ResultsFile ResultsFile::open_validated(const std::string& path, bool writable, 
   impl->writable = writable;
   impl->lock = std::move(lock);
   const auto fapl = results_fapl();
-  impl->file = h5::File(path, writable ? h5::FileMode::ReadWrite : h5::FileMode::ReadOnly, &fapl);
+  try {
+    impl->file = h5::File(path, writable ? h5::FileMode::ReadWrite : h5::FileMode::ReadOnly, &fapl);
+  } catch (const StoreError& e) {
+    if (e.sys_errno != 0) throw;  // the OS cause is already the headline
+    // HDF5 recognised the file but cannot read its structure: cut short (an incomplete copy) or damaged.
+    const bool truncated = e.detail.find("truncated file") != std::string::npos;
+    throw StoreError("results file '" + path + "' " +
+                         (truncated ? "is truncated (an incomplete copy or a full disk?)" : "is damaged") +
+                         ": HDF5 cannot open it; copy it again from where it was written, or start a new results file",
+                     0, e.detail);
+  }
   if (writable && impl->lock.valid()) {
     // The name must still lead to the file we locked (not one put there between the lock and the open).
     struct stat st;

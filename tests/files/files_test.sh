@@ -197,9 +197,13 @@ case "$scenario" in
     grep -q "not an HDF5 file" junk.log || fail "text file: $(cat junk.log)"
     rc=$(run_cmd junkrun.log "$engine" run "$job" --out junk.h5); expect "$rc" 5 junkrun.log "resume of a text file"
     grep -q "not an HDF5 file" junkrun.log || fail "resume of a text file: $(cat junkrun.log)"
+    head -c 4000 ro/R.h5 > cut.h5   # an incomplete copy: the superblock is there, the rest is not
+    rc=$(run_cmd cut.log "$engine" status cut.h5); expect "$rc" 5 cut.log "status of a truncated copy"
+    grep -q "error: results file 'cut.h5' is truncated" cut.log || fail "truncated file: $(cat cut.log)"
+    rc=$(run_cmd cutrun.log "$engine" run "$job" --out cut.h5); expect "$rc" 5 cutrun.log "resume of a truncated copy"
     rc=$(run_cmd dir.log "$engine" status ro); expect "$rc" 5 dir.log "status of a directory"
     grep -q "is a directory" dir.log || fail "directory: $(cat dir.log)"
-    for log in miss.log junk.log dir.log resume.log new.log samp.log; do
+    for log in miss.log junk.log dir.log resume.log new.log samp.log cut.log cutrun.log; do
       # The first line is the cause and the fix; HDF5's stack, if any, only follows as "detail:".
       if head -1 "$log" | grep -q "H5[A-Z]"; then cat "$log"; fail "$log: an HDF5 stack in the first line"; fi
     done
