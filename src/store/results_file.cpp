@@ -430,15 +430,7 @@ ResultsFile ResultsFile::create(const std::string& path, const SweepManifest& m,
     out.commit(f.contents_size());  // fsync, then the rename: it never overtakes the contents
   } catch (const StoreError& e) {
     f.discard();
-    const std::string kept = out.request().overwrite ? "the existing file is unchanged" : "nothing was written";
-    if (e.sys_errno == ENOSPC || e.sys_errno == EDQUOT)
-      throw StoreError(out.disk_full_message(kept), e.sys_errno, e.detail.empty() ? e.headline : e.detail);
-    if (e.sys_errno == EROFS || e.sys_errno == EACCES || e.sys_errno == EPERM)
-      throw StoreError(system_cause(e.sys_errno) + ": cannot create results file '" + path + "' in '" +
-                           std::filesystem::path(out.temp_path()).parent_path().string() + "'; " + kept +
-                           ": choose another --out directory",
-                       e.sys_errno, e.detail.empty() ? e.headline : e.detail);
-    throw StoreError("cannot create results file '" + path + "' (" + kept + "): " + e.headline, e.sys_errno, e.detail);
+    throw out.failure(e);
   }
   // The lock was taken on the new file under its temporary name and follows it through the rename;
   // the HDF5 file stays open, so no descriptor of it is closed while the lock is held (NFS: closing

@@ -13,6 +13,7 @@
 #                free" as the first line, no segfault, no file or temporary file left; a run that fits works
 #     readonly   (root: read-only tmpfs) resume, new file and sample on a read-only file system: exit 5 with
 #                "read-only file system" first; status still reads; missing / non-HDF5 / directory files
+#     permissions (root: runs as nobody) no write permission on the file or the directory, an unreadable file
 #     options    --out "" / a directory / a parent that is a file (exit 2, nothing created, no ./.lock),
 #                bad --progress / --grace / --errors values (exit 2), a refused resume keeps the mtime
 # Exit 77 = skipped (mount scenarios when not root or mount is unavailable).
@@ -208,6 +209,36 @@ case "$scenario" in
       if head -1 "$log" | grep -q "H5[A-Z]"; then cat "$log"; fail "$log: an HDF5 stack in the first line"; fi
     done
     say "PASS: read-only file systems and wrong files give exit 5 with the cause first"
+    ;;
+  permissions)
+    # Permission bits do not stop root: the user commands run as nobody.
+    [ "$(id -u)" = 0 ] || skip "needs root to run commands as another user"
+    command -v setpriv > /dev/null || skip "setpriv is not installed"
+    as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp "$@"; }
+    as_nobody true 2>/dev/null || skip "setpriv cannot switch to nobody here"
+    [ -x "$engine" ] && as_nobody test -x "$engine" || skip "the engine is not executable for nobody"
+    chmod 755 .
+    rc=$(run_cmd make.log "$engine" run "$job" --out R.h5 --set seeds=0 --set train.steps=60 --set checkpoint_interval=20 -q)
+    expect "$rc" 0 make.log "run as root"
+    chmod 644 R.h5
+    before=$(fingerprint R.h5)
+    rc=$(run_cmd st.log as_nobody "$engine" status R.h5); expect "$rc" 0 st.log "status of a readable file"
+    rc=$(run_cmd resume.log as_nobody "$engine" run "$job" --out R.h5 --set seeds=0 --set train.steps=60 --set checkpoint_interval=20)
+    expect "$rc" 5 resume.log "resume without write permission"
+    head -1 resume.log | grep -q "error: permission denied: results file 'R.h5' cannot be opened for writing" || { cat resume.log; fail "resume: no permission line"; }
+    rc=$(run_cmd new.log as_nobody "$engine" run "$job" --out N.h5 -q); expect "$rc" 5 new.log "a new file in a directory nobody cannot write"
+    head -1 new.log | grep -q "error: permission denied: cannot create results file 'N.h5'" || { cat new.log; fail "create: no permission line"; }
+    rc=$(run_cmd sub.log as_nobody "$engine" run "$job" --out sub/N.h5 -q); expect "$rc" 5 sub.log "a new directory nobody cannot make"
+    head -1 sub.log | grep -q "error: permission denied: cannot create the directory 'sub'" || { cat sub.log; fail "mkdir: no permission line"; }
+    rc=$(run_cmd samp.log as_nobody "$engine" sample "${sample_args[@]}" --out S.h5); expect "$rc" 5 samp.log "sample in a directory nobody cannot write"
+    head -1 samp.log | grep -q "error: permission denied: cannot create sample file 'S.h5'" || { cat samp.log; fail "sample: no permission line"; }
+    chmod 600 R.h5
+    rc=$(run_cmd unread.log as_nobody "$engine" status R.h5); expect "$rc" 5 unread.log "status of an unreadable file"
+    head -1 unread.log | grep -q "error: permission denied: cannot read results file 'R.h5'" || { cat unread.log; fail "unreadable: no permission line"; }
+    chmod 644 R.h5
+    [ "$(fingerprint R.h5)" = "$before" ] || fail "a refused command changed R.h5"
+    [ ! -e N.h5 ] && [ ! -e S.h5 ] && [ ! -e sub ] || fail "a refused command left a file"
+    say "PASS: permission problems give exit 5 with the cause first"
     ;;
   options)
     mkdir cwd && cd cwd
