@@ -14,6 +14,8 @@
 #     readonly   (root: read-only tmpfs) resume, new file and sample on a read-only file system: exit 5 with
 #                "read-only file system" first; status still reads; missing / non-HDF5 / directory files
 #     permissions (root: runs as nobody) no write permission on the file or the directory, an unreadable file
+#     midrun     writes to the results file fail with ENOSPC mid-sweep (LD_PRELOAD fault injection), 1 and 2
+#                ranks: exit 5, "disk full while committing point N", no crash, resume completes identically
 #     options    --out "" / a directory / a parent that is a file (exit 2, nothing created, no ./.lock),
 #                bad --progress / --grace / --errors values (exit 2), a refused resume keeps the mtime
 # Exit 77 = skipped (mount scenarios when not root or mount is unavailable).
@@ -239,6 +241,28 @@ case "$scenario" in
     [ "$(fingerprint R.h5)" = "$before" ] || fail "a refused command changed R.h5"
     [ ! -e N.h5 ] && [ ! -e S.h5 ] && [ ! -e sub ] || fail "a refused command left a file"
     say "PASS: permission problems give exit 5 with the cause first"
+    ;;
+  midrun)
+    # The disk fills during the sweep (possible on copy-on-write and network file systems even though the
+    # file is preallocated): tests/files/fail_pwrite.c makes writes to the results file fail with ENOSPC.
+    command -v cc > /dev/null || skip "no C compiler for the fault-injection library"
+    cc -shared -fPIC -O1 "$here/fail_pwrite.c" -o fail_pwrite.so -ldl || skip "cannot build the fault-injection library"
+    rc=$(run_cmd ref.log "$engine" run "$job" --out ref.h5 -q); expect "$rc" 0 ref.log "the reference run"
+    for np in 1 2; do
+      out=full$np.h5
+      rc=$(run_cmd "$out.log" mpirun -np "$np" -x ICL_FAIL_PATH="/$out" -x ICL_FAIL_AFTER=250 -x LD_PRELOAD="$PWD/fail_pwrite.so" \
+           "$engine" run "$job" --out "$out" --progress 1)
+      expect "$rc" 5 "$out.log" "$np rank(s): a disk that fills during the sweep"
+      grep -q "error: disk full while committing point [0-9]* to '$out' (.* free); the points committed before it are safe" "$out.log" \
+        || { cat "$out.log"; fail "$np rank(s): no disk-full line"; }
+      grep -q "Segmentation\|signal 11" "$out.log" && fail "$np rank(s): crashed"
+      "$engine" status "$out" > "$out.status" || [ $? = 3 ] || { cat "$out.status"; fail "the file does not open after the failure"; }
+      rc=$(run_cmd "$out.resume.log" "$engine" run "$job" --out "$out" -q); expect "$rc" 0 "$out.resume.log" "resume after freeing space"
+      for p in /points/status /points/eval /points/selected; do
+        h5diff -q ref.h5 "$out" "$p" "$p" || fail "$np rank(s): resumed values differ from an uninterrupted run at $p"
+      done
+    done
+    say "PASS: a disk that fills mid-sweep stops it with exit 5 and a disk-full line; committed points survive, resume completes"
     ;;
   options)
     mkdir cwd && cd cwd
