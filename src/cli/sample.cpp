@@ -57,7 +57,8 @@ void append(const Batch& batch, std::vector<std::int32_t>& labels, std::vector<s
 int cmd_sample(const Args& args) {
   po::options_description visible(
       "iclsweep sample [options]: write sequences of one data split to an HDF5 file (datasets labels, inputs, "
-      "label_dist, classes, positions; parameters as root attributes)");
+      "label_dist, classes, positions; the split's effective data.* parameters as root attributes, the training "
+      "value as training.<key> where the split differs)");
   std::string split_name = "train", out_path;
   bool overwrite = false;
   long long count = 100;
@@ -95,6 +96,9 @@ int cmd_sample(const Args& args) {
   std::vector<std::int64_t> positions;
   Batch batch;
   const int K = static_cast<int>(count);
+  // The distribution the sequences were actually drawn from: an evaluation split has its own pool (its
+  // relevance, p', conditioning, flip and size); the training configuration is kept as training.<key>.
+  DataParams effective = data;
   if (split_name == "train") {
     // The minibatches training consumes, in step order (train.batch_size per step, the last one cut to K).
     const int batch_size = params.has("train.batch_size") ? static_cast<int>(params.get_int("train.batch_size")) : 32;
@@ -129,6 +133,8 @@ int cmd_sample(const Args& args) {
       throw InputError("split '" + split_name + "' has " + std::to_string(all.size()) + " sequences, fewer than --count " +
                        std::to_string(K) + ": lower --count or raise eval.num_eval_samples");
     positions.assign(all.begin(), all.begin() + K);
+    effective = eval.pool(s).params();
+    effective.flip_label = eval.splits()[s].flip;
     for (int begin = 0; begin < K; begin += 100) {
       const int n = std::min(100, K - begin);
       eval.pool(s).assemble(positions.data() + begin, n, eval.splits()[s].flip, batch);
@@ -152,7 +158,12 @@ int cmd_sample(const Args& args) {
         .set_attribute("description", std::string("clean classes after the OOBD shift, before label noise"));
     file.write_dataset<std::int64_t>("positions", {Kd}, positions)
         .set_attribute("description", std::string("pool positions the sequences were drawn from"));
-    write_parameters(file, params);
+    ParamMap effective_params = params;
+    effective.write_to(effective_params);
+    write_parameters(file, effective_params);
+    for (const auto& [key, value] : params.values())  // what training would use, where the split differs
+      if (key.compare(0, 5, "data.") == 0 && effective_params.get_string(key) != value && !value.empty())
+        file.set_attribute("training." + key, value);
     file.set_attribute("split", split_name);
     file.set_attribute("count", static_cast<std::int64_t>(K));
     file.set_attribute("iclsweep_version", std::string(build::version) + " (" + build::git_commit + ")");

@@ -185,6 +185,7 @@ struct ResultsFile::Impl {
   h5::Dataset id, status, error, rank, host, start_time, end_time, wall_time;
   h5::Dataset run_used, run_start, run_slurm, run_ranks, run_host, run_commit, run_command;
   std::vector<PointStatus> statuses;
+  std::vector<std::pair<std::size_t, PointStatus>> staged;  // written, status byte not yet
   std::size_t launches_used = 0;
 
   void require_writable(const char* what) const {
@@ -198,14 +199,6 @@ struct ResultsFile::Impl {
   void flush() {
     file.flush();
     if (options.sync_to_disk) file.sync_to_disk();
-  }
-  // The commit step: everything written so far reaches the OS before the status byte does.
-  void commit_status(std::size_t index, PointStatus s) {
-    flush();
-    const auto byte = static_cast<std::uint8_t>(s);
-    status.write_row<std::uint8_t>(index, &byte, 1);
-    flush();
-    statuses[index] = s;
   }
   void write_meta(std::size_t index, const PointMeta& meta) {
     std::string err = meta.error;
@@ -298,7 +291,7 @@ static void build_file(h5::File& f, const SweepManifest& m, const ResultSchema& 
       else all_numeric = false;
     }
     h5::Dataset d;
-    if (numeric && all_numeric) {
+    if (all_numeric && (numeric || m.numeric_keys.count(key))) {
       std::vector<double> v(P, kNaN);
       for (std::size_t i = 0; i < P; ++i)
         if (!text[i].empty()) v[i] = std::strtod(text[i].c_str(), nullptr);
@@ -612,6 +605,11 @@ void ResultsFile::close() { impl_.reset(); }
 // ---- writing ------------------------------------------------------------------------------
 
 void ResultsFile::write_point(std::size_t index, const PointMeta& meta, const PointRecord& record) {
+  stage_point(index, meta, record);
+  commit_staged();
+}
+
+void ResultsFile::stage_point(std::size_t index, const PointMeta& meta, const PointRecord& record) {
   auto& s = *impl_;
   s.require_writable("write points");
   s.require_index(index);
@@ -679,16 +677,34 @@ void ResultsFile::write_point(std::size_t index, const PointMeta& meta, const Po
     if (rank > 0) slot.shape.write_row<std::int32_t>(index, shape_row);
   }
   s.write_meta(index, meta);
-  s.commit_status(index, meta.status == PointStatus::Failed ? PointStatus::Failed : PointStatus::Done);
+  s.staged.emplace_back(index, meta.status == PointStatus::Failed ? PointStatus::Failed : PointStatus::Done);
 }
 
 void ResultsFile::mark_failed(std::size_t index, const PointMeta& meta) {
+  stage_failure(index, meta);
+  commit_staged();
+}
+
+void ResultsFile::stage_failure(std::size_t index, const PointMeta& meta) {
   auto& s = *impl_;
   s.require_writable("mark points failed");
   s.require_index(index);
   s.reset_to_pending(index);
   s.write_meta(index, meta);
-  s.commit_status(index, PointStatus::Failed);
+  s.staged.emplace_back(index, PointStatus::Failed);
+}
+
+void ResultsFile::commit_staged() {
+  auto& s = *impl_;
+  if (s.staged.empty()) return;
+  s.flush();  // every staged row reaches the OS before any of their status bytes
+  for (const auto& [index, status] : s.staged) {
+    const auto byte = static_cast<std::uint8_t>(status);
+    s.status.write_row<std::uint8_t>(index, &byte, 1);
+  }
+  s.flush();
+  for (const auto& [index, status] : s.staged) s.statuses[index] = status;
+  s.staged.clear();
 }
 
 std::optional<std::size_t> ResultsFile::record_launch(const LaunchInfo& launch) {
@@ -723,6 +739,28 @@ std::vector<double> ResultsFile::start_times() const { return impl_->start_time.
 std::vector<double> ResultsFile::end_times() const { return impl_->end_time.read<double>(); }
 std::vector<double> ResultsFile::wall_times() const { return impl_->wall_time.read<double>(); }
 std::vector<std::string> ResultsFile::errors() const { return impl_->error.read_strings(); }
+std::vector<std::string> ResultsFile::params_texts() const { return impl_->file.read_strings("points/params_text"); }
+std::vector<std::int64_t> ResultsFile::seeds() const { return impl_->file.read_dataset<std::int64_t>("points/seed"); }
+
+std::vector<std::string> ResultsFile::grid_keys() const {
+  return impl_->file.attribute<std::vector<std::string>>("grid_keys");
+}
+std::vector<std::string> ResultsFile::numeric_param_keys() const {
+  std::vector<std::string> out;
+  const auto params = impl_->file.open_group("points/params");
+  for (const auto& key : params.member_names())
+    if (params.dataset(key).type().type_class() == H5T_FLOAT) out.push_back(key);
+  return out;
+}
+
+bool ResultsFile::writer_active(const std::string& path) {
+  const std::string lock_path = path + ".lock";
+  const int fd = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;  // no lock file: nobody ever wrote it, or it was cleaned up
+  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // releases our shared lock, if we got it
+  return held;
+}
 
 std::vector<LaunchInfo> ResultsFile::launches() const {
   const auto& s = *impl_;

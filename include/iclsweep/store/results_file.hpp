@@ -12,6 +12,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +35,9 @@ struct SweepManifest {
   std::vector<std::string> point_ids;      // one per point, 16 hex digits (point_id(params))
   std::vector<std::int64_t> point_seeds;   // one per point; empty = taken from "data.seed" (else -1)
   std::string grid_hash;
+  // Keys whose values are numbers by type (Int/Real/Bool): their /points/params column is float64 (NaN =
+  // unset) even when no point sets them, so a numeric key has one dtype in every file.
+  std::set<std::string> numeric_keys;
   // Extra root attributes (e.g. "mpi_library", "slurm_cluster"); names must not clash with ours.
   std::vector<std::pair<std::string, std::string>> provenance;
 };
@@ -118,6 +122,13 @@ class ResultsFile {
   void write_point(std::size_t index, const PointMeta& meta, const PointRecord& record);
   // Commits a failure without data (meta.status is taken as Failed).
   void mark_failed(std::size_t index, const PointMeta& meta);
+  // Batched commits (short points): stage_point / stage_failure write a point's rows and meta like
+  // write_point / mark_failed but not its status byte; commit_staged() then does one flush, every staged
+  // status byte, one flush. A kill before it returns leaves each staged point pending or committed,
+  // never half-written. stage_point validates (and throws) before writing anything.
+  void stage_point(std::size_t index, const PointMeta& meta, const PointRecord& record);
+  void stage_failure(std::size_t index, const PointMeta& meta);
+  void commit_staged();
   // Appends a launch to /runs (same commit protocol). Returns the slot, or nullopt when all
   // kMaxLaunches slots are used (the launch is then not recorded; the sweep goes on).
   std::optional<std::size_t> record_launch(const LaunchInfo& launch);
@@ -132,6 +143,12 @@ class ResultsFile {
   std::vector<double> end_times() const;
   std::vector<double> wall_times() const;
   std::vector<std::string> errors() const;
+  std::vector<std::string> params_texts() const;  // /points/params_text: "key=value;..." per point
+  std::vector<std::int64_t> seeds() const;
+  std::vector<std::string> grid_keys() const;          // root attribute grid_keys
+  std::vector<std::string> numeric_param_keys() const; // keys whose /points/params column is float64
+  // True while some process holds the writer lock of `path` (an `iclsweep run` is writing it now).
+  static bool writer_active(const std::string& path);
   std::vector<LaunchInfo> launches() const;  // recorded launches, in order
   PointMeta meta(std::size_t index) const;
   // The stored values of one point, unpadded to the recorded shape (scalars: dims {}).
