@@ -105,8 +105,8 @@ class FileSink final : public ResultSink {
     if (e.sys_errno == ENOSPC || e.sys_errno == EDQUOT)
       head += avail >= 0 ? " (" + format_bytes(static_cast<std::uint64_t>(avail)) + " free)" : "";
     head += "; the points committed before it are safe: ";
-    head += e.sys_errno == ENOSPC || e.sys_errno == EDQUOT ? "free space there, then rerun the same command to resume"
-                                                          : "fix the cause, then rerun the same command to resume";
+    head += e.sys_errno == ENOSPC || e.sys_errno == EDQUOT ? "free space there, then rerun the command (without --overwrite) to resume"
+                                                          : "fix the cause, then rerun the command (without --overwrite) to resume";
     return StoreError(head, e.sys_errno, e.detail.empty() ? e.headline : e.detail);
   }
 
@@ -346,9 +346,9 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
   if (s.outcome == SweepOutcome::Drained || pending > 0) {
     code = kExitIncomplete;
     std::fprintf(stderr, "[sweep] stopped %s%s with %zu point(s) pending: the file is consistent; rerun the same "
-                         "command to resume\n",
+                         "command%s to resume\n",
                  drain_signal() ? "on signal " : "", drain_signal() ? std::to_string(drain_signal()).c_str() : "early",
-                 pending);
+                 pending, o.overwrite ? " without --overwrite" : "");
   }
   std::fflush(stderr);
   std::fflush(stdout);
@@ -382,7 +382,7 @@ int cmd_run(const Args& args) {
   po::options_description desc("iclsweep run JOB.ini --out RESULTS.h5 [options]");
   desc.add_options()("help,h", "this help")
       ("out,o", po::value(&o.out)->required(), "results file (created, or resumed when it exists)")
-      ("overwrite", po::bool_switch(&o.overwrite), "start afresh: replace an existing results file with a new one (refused while a running sweep holds it)")
+      ("overwrite", po::bool_switch(&o.overwrite), "start afresh: replace an existing results file with a new one (refused while a running sweep holds it; resume later runs without it)")
       ("set,s", po::value(&o.sets)->composing(), "override a key: --set train.steps=2000, --set grid.data.dataset_size=2^6,2^8, --set seeds=0..1")
       ("grace", po::value(&o.grace)->default_value(120), "seconds to wait for running points after SIGTERM/SIGINT/SIGUSR1 (a second signal stops at once)")
       ("point-timeout", po::value(&o.point_timeout)->default_value(0),

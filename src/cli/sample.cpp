@@ -176,10 +176,7 @@ int cmd_sample(const Args& args) {
   } catch (const StoreError& e) {
     if (out.committed()) throw;
     file.discard();
-    const std::string kept = overwrite ? "the existing file is unchanged" : "nothing was written";
-    if (e.sys_errno == ENOSPC || e.sys_errno == EDQUOT)
-      throw StoreError(out.disk_full_message(kept), e.sys_errno, e.detail.empty() ? e.headline : e.detail);
-    throw StoreError("cannot write sample file '" + out_path + "' (" + kept + "): " + e.headline, e.sys_errno, e.detail);
+    throw out.failure(e);
   }
   std::printf("wrote %d sequences of split '%s' to %s\n", K, split_name.c_str(), out_path.c_str());
   return kExitOk;

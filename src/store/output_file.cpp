@@ -261,6 +261,18 @@ std::string OutputFile::disk_full_message(const std::string& consequence) const 
   return m + "; " + consequence + ": free space there, or choose another --out directory";
 }
 
+StoreError OutputFile::failure(const StoreError& e) const {
+  const std::string kept = existed_ ? "the existing file is unchanged" : "nothing was written";
+  const std::string detail = e.detail.empty() ? e.headline : e.detail;
+  const int err = e.sys_errno;
+  if (err == ENOSPC || err == EDQUOT) return StoreError(disk_full_message(kept), err, detail);
+  if (err == EROFS || err == EACCES || err == EPERM)
+    return StoreError(system_cause(err) + ": cannot create " + request_.what + " '" + path_ + "' in '" + dir_ + "'; " +
+                          kept + ": choose another --out directory",
+                      err, detail);
+  return StoreError("cannot create " + request_.what + " '" + path_ + "' (" + kept + "): " + e.headline, err, e.detail);
+}
+
 void OutputFile::reserve() {
   new_lock_ = WriterLock::acquire(temp_, request_.what);
   if (request_.bytes_needed == 0) return;

@@ -418,15 +418,7 @@ ResultsFile ResultsFile::create(const std::string& path, const SweepManifest& m,
     out.commit(f.contents_size());  // fsync, then the rename: it never overtakes the contents
   } catch (const StoreError& e) {
     f.discard();
-    const std::string kept = out.request().overwrite ? "the existing file is unchanged" : "nothing was written";
-    if (e.sys_errno == ENOSPC || e.sys_errno == EDQUOT)
-      throw StoreError(out.disk_full_message(kept), e.sys_errno, e.detail.empty() ? e.headline : e.detail);
-    if (e.sys_errno == EROFS || e.sys_errno == EACCES || e.sys_errno == EPERM)
-      throw StoreError(system_cause(e.sys_errno) + ": cannot create results file '" + path + "' in '" +
-                           std::filesystem::path(out.temp_path()).parent_path().string() + "'; " + kept +
-                           ": choose another --out directory",
-                       e.sys_errno, e.detail.empty() ? e.headline : e.detail);
-    throw StoreError("cannot create results file '" + path + "' (" + kept + "): " + e.headline, e.sys_errno, e.detail);
+    throw out.failure(e);
   }
   // The lock was taken on the new file under its temporary name and follows it through the rename;
   // the HDF5 file stays open, so no descriptor of it is closed while the lock is held (NFS: closing
@@ -536,7 +528,17 @@ ResultsFile ResultsFile::open_validated(const std::string& path, bool writable, 
   impl->writable = writable;
   impl->lock = std::move(lock);
   const auto fapl = results_fapl();
-  impl->file = h5::File(path, writable ? h5::FileMode::ReadWrite : h5::FileMode::ReadOnly, &fapl);
+  try {
+    impl->file = h5::File(path, writable ? h5::FileMode::ReadWrite : h5::FileMode::ReadOnly, &fapl);
+  } catch (const StoreError& e) {
+    if (e.sys_errno != 0) throw;  // the OS cause is already the headline
+    // HDF5 recognised the file but cannot read its structure: cut short (an incomplete copy) or damaged.
+    const bool truncated = e.detail.find("truncated file") != std::string::npos;
+    throw StoreError("results file '" + path + "' " +
+                         (truncated ? "is truncated (an incomplete copy or a full disk?)" : "is damaged") +
+                         ": HDF5 cannot open it; copy it again from where it was written, or start a new results file",
+                     0, e.detail);
+  }
   if (writable && impl->lock.valid()) {
     // The name must still lead to the file we locked (not one put there between the lock and the open).
     struct stat st;

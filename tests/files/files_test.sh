@@ -13,6 +13,9 @@
 #                free" as the first line, no segfault, no file or temporary file left; a run that fits works
 #     readonly   (root: read-only tmpfs) resume, new file and sample on a read-only file system: exit 5 with
 #                "read-only file system" first; status still reads; missing / non-HDF5 / directory files
+#     permissions (root: runs as nobody) no write permission on the file or the directory, an unreadable file
+#     midrun     writes to the results file fail with ENOSPC mid-sweep (LD_PRELOAD fault injection), 1 and 2
+#                ranks: exit 5, "disk full while committing point N", no crash, resume completes identically
 #     options    --out "" / a directory / a parent that is a file (exit 2, nothing created, no ./.lock),
 #                bad --progress / --grace / --errors values (exit 2), a refused resume keeps the mtime
 # Exit 77 = skipped (mount scenarios when not root or mount is unavailable).
@@ -197,13 +200,69 @@ case "$scenario" in
     grep -q "not an HDF5 file" junk.log || fail "text file: $(cat junk.log)"
     rc=$(run_cmd junkrun.log "$engine" run "$job" --out junk.h5); expect "$rc" 5 junkrun.log "resume of a text file"
     grep -q "not an HDF5 file" junkrun.log || fail "resume of a text file: $(cat junkrun.log)"
+    head -c 4000 ro/R.h5 > cut.h5   # an incomplete copy: the superblock is there, the rest is not
+    rc=$(run_cmd cut.log "$engine" status cut.h5); expect "$rc" 5 cut.log "status of a truncated copy"
+    grep -q "error: results file 'cut.h5' is truncated" cut.log || fail "truncated file: $(cat cut.log)"
+    rc=$(run_cmd cutrun.log "$engine" run "$job" --out cut.h5); expect "$rc" 5 cutrun.log "resume of a truncated copy"
     rc=$(run_cmd dir.log "$engine" status ro); expect "$rc" 5 dir.log "status of a directory"
     grep -q "is a directory" dir.log || fail "directory: $(cat dir.log)"
-    for log in miss.log junk.log dir.log resume.log new.log samp.log; do
+    for log in miss.log junk.log dir.log resume.log new.log samp.log cut.log cutrun.log; do
       # The first line is the cause and the fix; HDF5's stack, if any, only follows as "detail:".
       if head -1 "$log" | grep -q "H5[A-Z]"; then cat "$log"; fail "$log: an HDF5 stack in the first line"; fi
     done
     say "PASS: read-only file systems and wrong files give exit 5 with the cause first"
+    ;;
+  permissions)
+    # Permission bits do not stop root: the user commands run as nobody.
+    [ "$(id -u)" = 0 ] || skip "needs root to run commands as another user"
+    command -v setpriv > /dev/null || skip "setpriv is not installed"
+    as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp "$@"; }
+    as_nobody true 2>/dev/null || skip "setpriv cannot switch to nobody here"
+    [ -x "$engine" ] && as_nobody test -x "$engine" || skip "the engine is not executable for nobody"
+    chmod 755 .
+    rc=$(run_cmd make.log "$engine" run "$job" --out R.h5 --set seeds=0 --set train.steps=60 --set checkpoint_interval=20 -q)
+    expect "$rc" 0 make.log "run as root"
+    chmod 644 R.h5
+    before=$(fingerprint R.h5)
+    rc=$(run_cmd st.log as_nobody "$engine" status R.h5); expect "$rc" 0 st.log "status of a readable file"
+    rc=$(run_cmd resume.log as_nobody "$engine" run "$job" --out R.h5 --set seeds=0 --set train.steps=60 --set checkpoint_interval=20)
+    expect "$rc" 5 resume.log "resume without write permission"
+    head -1 resume.log | grep -q "error: permission denied: results file 'R.h5' cannot be opened for writing" || { cat resume.log; fail "resume: no permission line"; }
+    rc=$(run_cmd new.log as_nobody "$engine" run "$job" --out N.h5 -q); expect "$rc" 5 new.log "a new file in a directory nobody cannot write"
+    head -1 new.log | grep -q "error: permission denied: cannot create results file 'N.h5'" || { cat new.log; fail "create: no permission line"; }
+    rc=$(run_cmd sub.log as_nobody "$engine" run "$job" --out sub/N.h5 -q); expect "$rc" 5 sub.log "a new directory nobody cannot make"
+    head -1 sub.log | grep -q "error: permission denied: cannot create the directory 'sub'" || { cat sub.log; fail "mkdir: no permission line"; }
+    rc=$(run_cmd samp.log as_nobody "$engine" sample "${sample_args[@]}" --out S.h5); expect "$rc" 5 samp.log "sample in a directory nobody cannot write"
+    head -1 samp.log | grep -q "error: permission denied: cannot create sample file 'S.h5'" || { cat samp.log; fail "sample: no permission line"; }
+    chmod 600 R.h5
+    rc=$(run_cmd unread.log as_nobody "$engine" status R.h5); expect "$rc" 5 unread.log "status of an unreadable file"
+    head -1 unread.log | grep -q "error: permission denied: cannot read results file 'R.h5'" || { cat unread.log; fail "unreadable: no permission line"; }
+    chmod 644 R.h5
+    [ "$(fingerprint R.h5)" = "$before" ] || fail "a refused command changed R.h5"
+    [ ! -e N.h5 ] && [ ! -e S.h5 ] && [ ! -e sub ] || fail "a refused command left a file"
+    say "PASS: permission problems give exit 5 with the cause first"
+    ;;
+  midrun)
+    # The disk fills during the sweep (possible on copy-on-write and network file systems even though the
+    # file is preallocated): tests/files/fail_pwrite.c makes writes to the results file fail with ENOSPC.
+    command -v cc > /dev/null || skip "no C compiler for the fault-injection library"
+    cc -shared -fPIC -O1 "$here/fail_pwrite.c" -o fail_pwrite.so -ldl || skip "cannot build the fault-injection library"
+    rc=$(run_cmd ref.log "$engine" run "$job" --out ref.h5 -q); expect "$rc" 0 ref.log "the reference run"
+    for np in 1 2; do
+      out=full$np.h5
+      rc=$(run_cmd "$out.log" mpirun -np "$np" -x ICL_FAIL_PATH="/$out" -x ICL_FAIL_AFTER=250 -x LD_PRELOAD="$PWD/fail_pwrite.so" \
+           "$engine" run "$job" --out "$out" --progress 1)
+      expect "$rc" 5 "$out.log" "$np rank(s): a disk that fills during the sweep"
+      grep -q "error: disk full while committing point [0-9]* to '$out' (.* free); the points committed before it are safe" "$out.log" \
+        || { cat "$out.log"; fail "$np rank(s): no disk-full line"; }
+      grep -q "Segmentation\|signal 11" "$out.log" && fail "$np rank(s): crashed"
+      "$engine" status "$out" > "$out.status" || [ $? = 3 ] || { cat "$out.status"; fail "the file does not open after the failure"; }
+      rc=$(run_cmd "$out.resume.log" "$engine" run "$job" --out "$out" -q); expect "$rc" 0 "$out.resume.log" "resume after freeing space"
+      for p in /points/status /points/eval /points/selected; do
+        h5diff -q ref.h5 "$out" "$p" "$p" || fail "$np rank(s): resumed values differ from an uninterrupted run at $p"
+      done
+    done
+    say "PASS: a disk that fills mid-sweep stops it with exit 5 and a disk-full line; committed points survive, resume completes"
     ;;
   options)
     mkdir cwd && cd cwd

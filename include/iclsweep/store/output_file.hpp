@@ -27,6 +27,8 @@
 
 namespace icl {
 
+struct StoreError;
+
 // "disk full", "read-only file system", "permission denied", ... for an errno value (strerror otherwise).
 std::string system_cause(int err);
 // "12.0 MB", "512 KB": sizes in messages.
@@ -103,6 +105,10 @@ class OutputFile {
   // "disk full: R.h5 needs 12.0 MB, 2.0 MB free in results/" for a failure while creating; `consequence`
   // is appended ("nothing was written").
   std::string disk_full_message(const std::string& consequence) const;
+  // The error to throw when writing the new file failed before commit(): the cause and the fix first
+  // ("disk full: ...", "read-only file system: cannot create ...", "permission denied: ..."), the
+  // original error as detail. Call f.discard() on the HDF5 file before throwing it.
+  StoreError failure(const StoreError& e) const;
 
  private:
   OutputFile() = default;
