@@ -109,7 +109,7 @@ def _misc_source(res, stem, key):
         return og, None
     sibling = os.path.join(os.path.dirname(os.path.abspath(res.path)), stem + ".h5")
     if not os.path.exists(sibling):
-        return None, f"no data: run jobs/*/{stem}.ini into {stem}.h5"
+        return None, f"no data:\nrun jobs/*/{stem}.ini\ninto {stem}.h5\nbeside this file"
     try:
         other = load(sibling).of_kind(KIND)
     except (MissingData, OSError) as e:
@@ -127,7 +127,8 @@ def fig_misc(res, outdir):
         og, why = _misc_source(res, stem, key)
         if og is None:
             _axes(ax, title, None, True, j == 0)
-            ax.text(0.5, 0.5, why, ha="center", va="center", fontsize=7, wrap=True, transform=ax.transAxes)
+            ax.set_xlim(2.8, 6.2)
+            ax.text(0.5, 0.5, why, ha="center", va="center", fontsize=7, transform=ax.transAxes)
             continue
         line_key = key
         # The p_rel panel shows transformer lines per p_rel; the others the p_rel = 0.9 transformer.

@@ -43,15 +43,17 @@ EvalOptions eval_options(const TrainConfig& tc) {
 
 // Step-time model. The ResNet tokenizer dominates (PAPER-SPEC §5.3: 4.56 GFLOP per training step at
 // L = 2, 105x105, 83 % in the stem), so time scales with images per step, (L+1)*B, and with pixels,
-// plus a per-image share of batch assembly, transformer and Adam. Fitted to thread-CPU times of
-// `iclsweep train` at L = 2, batch 32 (242 classes, 2026-12-01, this machine, omniglot-model's first
-// kernels): 211 ms per step at 105x105 and 22.3 ms at 28x28, each with its evaluation passes counted
-// at a third of a training step per sequence (forward only). Faster kernels lower both constants;
-// `iclsweep list --ms-per-token-step` rescales every estimate.
+// plus a per-image share of batch assembly, transformer and Adam. Fitted to the thread-CPU times of
+// `iclsweep bench --model omniglot --L 2` on this machine (2026-12-01, omniglot-model d0ce854):
+// 176 ms per step at 105x105, 17.2 ms at 28x28 (1.78 ms per 105x105 image and 0.053 ms per image
+// whatever its size), plus ~0.03 ms per image of batch assembly (earlier
+// kernels, timed `iclsweep train`: 211 and 22.3 ms per step including assembly and evaluation).
+// Evaluation is forward only, about a third of a training step per sequence. Faster kernels lower
+// both constants; `iclsweep list --ms-per-token-step` rescales every estimate.
 double omniglot_train_step_ms(int image_size, int num_contexts, int batch_size) {
   const double images = static_cast<double>(num_contexts + 1) * batch_size;
   const double pixel_ratio = (image_size * image_size) / (105.0 * 105.0);
-  constexpr double kMsPerImage105 = 2.12;   // ResNet forward + backward per 105x105 image
+  constexpr double kMsPerImage105 = 1.78;   // ResNet forward + backward per 105x105 image
   constexpr double kMsPerImageFixed = 0.08; // per image, whatever its size
   return images * (kMsPerImage105 * pixel_ratio + kMsPerImageFixed);
 }
