@@ -236,4 +236,45 @@ double softmax_cross_entropy(const CMatRef<S>& logits, const std::int32_t* targe
   return total / static_cast<double>(B);
 }
 
+
+// ---- Token embedding (the language-model analog, issue 13) -----------------------------------------
+// ids (N) into table W (V, E), plus a positional row: X (N, E), X[r] = W[ids[r]] + PE[r mod T].
+//   PE (≥T, E); T = tokens per sequence (rows are sequence-major).
+template <class S>
+void embedding_forward(const std::int32_t* ids, int N, int T, const CMatRef<S>& W, const CMatRef<S>& PE, MatRef<S> X) {
+  for (int r = 0; r < N; ++r) X.row(r) = W.row(ids[r]) + PE.row(r % T);
+}
+// dW (V, E) += scatter of dX (N, E) rows to their ids (a repeated id accumulates).
+template <class S>
+void embedding_backward(const std::int32_t* ids, int N, const CMatRef<S>& dX, MatRef<S> dW) {
+  for (int r = 0; r < N; ++r) dW.row(ids[r]) += dX.row(r);
+}
+
+// ---- Weighted per-position softmax cross-entropy (next-token readout at every position) -------------
+// logits (N, V), targets (N), weights (N) ≥ 0 -> Σ_r w_r·CE_r / Σ_r w_r; dlogits (N, V) = w_r (softmax − onehot) / Σw
+// (rows of weight 0 get exactly zero gradient and their targets are not read). Returns the loss in double;
+// 0 when Σw = 0. A non-finite value is returned as is.
+template <class S>
+double weighted_cross_entropy(const CMatRef<S>& logits, const std::int32_t* targets, const S* weights, MatRef<S> dlogits) {
+  const Eigen::Index N = logits.rows();
+  double total = 0, wsum = 0;
+  for (Eigen::Index r = 0; r < N; ++r) wsum += weights[r];
+  const S inv = wsum > 0 ? S(1.0 / wsum) : S(0);
+  for (Eigen::Index r = 0; r < N; ++r) {
+    const S w = weights[r];
+    if (w == S(0)) {
+      dlogits.row(r).setZero();
+      continue;
+    }
+    const S mx = logits.row(r).maxCoeff();
+    dlogits.row(r) = (logits.row(r).array() - mx).exp();
+    const S sum = dlogits.row(r).sum();
+    const std::int32_t y = targets[r];
+    total += static_cast<double>(w) * -(static_cast<double>(logits(r, y) - mx) - std::log(static_cast<double>(sum)));
+    dlogits.row(r) *= w * inv / sum;
+    dlogits(r, y) -= w * inv;
+  }
+  return wsum > 0 ? total / wsum : 0.0;
+}
+
 }  // namespace icl::layers
