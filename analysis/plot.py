@@ -15,6 +15,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from iclsweep_analysis import figures  # noqa: E402
+from iclsweep_analysis import lm_figures  # noqa: E402
+
+figures.FIGURES.setdefault("lm_facts", lm_figures.FIGURE)
 from iclsweep_analysis.load import MissingData, load  # noqa: E402
 
 

@@ -1,6 +1,7 @@
 #include "iclsweep/cli/registry.hpp"
 
 #include "iclsweep/data/params.hpp"
+#include "iclsweep/lm/lm_facts_kind.hpp"
 #include "iclsweep/model/config.hpp"
 #include "iclsweep/sweep/job.hpp"
 #include "iclsweep/theory/params.hpp"
@@ -18,6 +19,7 @@ const ParamRegistry& registry() {
     reg.add(model_param_specs());
     reg.add(gated_param_specs());
     reg.add(theory_param_specs());
+    reg.add(lm::lm_param_specs());
     return reg;
   }();
   return r;

@@ -195,8 +195,8 @@ void CharLmT<S>::forward(const LmBatch& batch, Workspace& ws, bool keep) {
     const auto xin = M(*x_in, N, E);
     layers::layernorm_forward<S>(xin, store_.vec(P.ln1_g), store_.vec(P.ln1_b), M(k.h1, N, E), M(k.ln1_xhat, N, E), k.ln1_rstd.data());
     layers::dense_forward<S>(M(k.h1, N, E), store_.value(P.w_qkv), store_.vec(P.b_qkv), M(k.qkv, N, 3 * E));
-    layers::attention_forward<S>(shape, k.qkv.data(), 3 * E, k.qkv.data() + E, k.qkv.data() + 2 * E, 3 * E, k.probs.data(),
-                                 k.attn.data(), E);
+    layers::attention_forward_full<S>(shape, k.qkv.data(), k.qkv.data() + E, k.qkv.data() + 2 * E, 3 * E, k.probs.data(),
+                                      k.attn.data(), E);
     auto x_mid = M(k.x_mid, N, E);
     layers::dense_forward<S>(M(k.attn, N, E), store_.value(P.w_o), store_.vec(P.b_o), x_mid);
     x_mid += xin;
@@ -249,8 +249,8 @@ void CharLmT<S>::backward(const LmBatch& batch, Workspace& ws) {
     // Attention branch: x_mid = x_in + Wo·Attn(LN1(x_in)) + bo
     layers::dense_backward_params<S>(M(k.attn, N, E), d_xmid, store_.grad(P.w_o), store_.dvec(P.b_o));
     layers::dense_backward_input<S>(d_xmid, store_.value(P.w_o), d_attn);
-    layers::attention_backward<S>(shape, k.qkv.data(), 3 * E, k.qkv.data() + E, k.qkv.data() + 2 * E, 3 * E, k.probs.data(),
-                                  ws.d_attn.data(), E, ws.d_qkv.data(), 3 * E, ws.d_qkv.data() + E, ws.d_qkv.data() + 2 * E, 3 * E);
+    layers::attention_backward_full<S>(shape, k.qkv.data(), k.qkv.data() + E, k.qkv.data() + 2 * E, 3 * E, k.probs.data(),
+                                       ws.d_attn.data(), E, ws.d_qkv.data(), ws.d_qkv.data() + E, ws.d_qkv.data() + 2 * E, 3 * E);
     layers::dense_backward_params<S>(M(k.h1, N, E), d_qkv, store_.grad(P.w_qkv), store_.dvec(P.b_qkv));
     layers::dense_backward_input<S>(d_qkv, store_.value(P.w_qkv), d_h);
     auto din = M(*d_in, N, E);

@@ -177,7 +177,9 @@ Sequence Corpus::sequence(std::uint64_t stream, std::uint64_t index, Force force
     relevant = rng.bernoulli(params_.p_relevant);
   }
   std::vector<std::string> statements;
-  const int num_statements = 1 + (rng.bernoulli(params_.p_two_statements) ? 1 : 0);
+  // 1–2 statements; an irrelevant known query drops its own statement, so it has 0–1 distractors and
+  // sometimes stands alone, as the IWL probes and the fine-tuning examples do.
+  const int num_statements = (relevant ? 1 : 0) + (rng.bernoulli(params_.p_two_statements) ? 1 : 0);
   const int own_slot = relevant ? static_cast<int>(rng.below(static_cast<std::uint64_t>(num_statements))) : -1;
   for (int i = 0; i < num_statements; ++i) {
     if (i == own_slot) {

@@ -20,8 +20,8 @@ namespace icl {
 std::vector<ParamSpec> sweep_param_specs() {
   return {
       {"run.model_kind", ParamType::String, "transformer",
-       "what each point runs: transformer (PAPER-SPEC §2), gated (§3), theory (§4 curves), online (Algorithm 1)",
-       {"transformer", "gated", "theory", "online"}},
+       "what each point runs: transformer (PAPER-SPEC §2), gated (§3), theory (§4 curves), online (Algorithm 1), lm_facts (the LM analog of §5.5)",
+       {"transformer", "gated", "theory", "online", "lm_facts"}},
   };
 }
 

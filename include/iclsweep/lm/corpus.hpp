@@ -9,7 +9,8 @@
 //   - a fresh name (probability p_fresh): its statement is always in context, so only ICL answers;
 //   - else a known person, one of H frequent (probability p_high, uniform within) or Lo rare ones, each
 //     with a fixed home city: its statement (with the home city) is in context with probability
-//     p_relevant, otherwise only in-weight memory can answer.
+//     p_relevant, otherwise only in-weight memory can answer (then the sequence holds 0–1 distractor
+//     statements, so the question alone, the form of the IWL probes and fine-tuning examples, occurs).
 // So the paper's knobs (p_relevant, p_high, H, Lo) set the ICL/IWL mix of pretraining.
 //
 // The fine-tuning facts (the 8 pairs of §5.5 plus generated invented ones) are disjoint from pretraining:

@@ -177,6 +177,69 @@ void attention_backward(const AttentionShape& s, const S* q, int q_stride, const
       }
 }
 
+// ---- Full causal self-attention as GEMMs (every token queries: Tq = T) ------------------------------
+// The LM analog's kernel (issue 13): with head_dim 16 the per-pair loops above cannot reach GEMM speed,
+// so each (sequence, head) is computed as small matrix products. Same result as attention_forward with
+// Tq = T up to float summation order (tested against attention_naive_*); the synthetic transformer
+// keeps the kernel above, so its numbers do not change.
+//   q, k, v (B·T, E) with row stride `stride` (e.g. the Q | K | V thirds of one (B·T, 3E) matrix)
+//   probs (B, H, T, T) cache, exactly 0 above the diagonal     out (B·T, E) row stride out_stride
+template <class S>
+void attention_forward_full(const AttentionShape& s, const S* q, const S* k, const S* v, int stride, S* probs, S* out,
+                            int out_stride) {
+  using In = Eigen::Map<const RowMat<S>, 0, Eigen::OuterStride<>>;
+  using Out = Eigen::Map<RowMat<S>, 0, Eigen::OuterStride<>>;
+  const int T = s.seq, hd = s.head_dim;
+  const S scale = S(1) / std::sqrt(S(hd));
+  for (int b = 0; b < s.batch; ++b)
+    for (int h = 0; h < s.heads; ++h) {
+      const std::ptrdiff_t off = static_cast<std::ptrdiff_t>(b) * T * stride + h * hd;
+      const In Q(q + off, T, hd, Eigen::OuterStride<>(stride)), K(k + off, T, hd, Eigen::OuterStride<>(stride)),
+          V(v + off, T, hd, Eigen::OuterStride<>(stride));
+      MatMap<S> P(probs + (static_cast<std::ptrdiff_t>(b) * s.heads + h) * T * T, T, T);
+      P.noalias() = Q * K.transpose();  // (T, T) logits before scaling
+      for (int i = 0; i < T; ++i) {
+        auto row = P.row(i).head(i + 1).array();
+        const S mx = row.maxCoeff();
+        row = ((row - mx) * scale).exp();
+        row /= row.sum();
+        P.row(i).tail(T - 1 - i).setZero();  // masked keys: weight exactly 0 (as −1e10 gives in float)
+      }
+      Out O(out + static_cast<std::ptrdiff_t>(b) * T * out_stride + h * hd, T, hd, Eigen::OuterStride<>(out_stride));
+      O.noalias() = P.template triangularView<Eigen::Lower>() * V;
+    }
+}
+// dout (B·T, E) -> dq, dk, dv (B·T, E) with row stride dstride, overwritten.
+template <class S>
+void attention_backward_full(const AttentionShape& s, const S* q, const S* k, const S* v, int stride, const S* probs, const S* dout,
+                             int dout_stride, S* dq, S* dk, S* dv, int dstride) {
+  using In = Eigen::Map<const RowMat<S>, 0, Eigen::OuterStride<>>;
+  using Out = Eigen::Map<RowMat<S>, 0, Eigen::OuterStride<>>;
+  const int T = s.seq, hd = s.head_dim;
+  const S scale = S(1) / std::sqrt(S(hd));
+  RowMat<S> dP(T, T);
+  for (int b = 0; b < s.batch; ++b)
+    for (int h = 0; h < s.heads; ++h) {
+      const std::ptrdiff_t off = static_cast<std::ptrdiff_t>(b) * T * stride + h * hd;
+      const std::ptrdiff_t doff = static_cast<std::ptrdiff_t>(b) * T * dstride + h * hd;
+      const In Q(q + off, T, hd, Eigen::OuterStride<>(stride)), K(k + off, T, hd, Eigen::OuterStride<>(stride)),
+          V(v + off, T, hd, Eigen::OuterStride<>(stride));
+      const In dO(dout + static_cast<std::ptrdiff_t>(b) * T * dout_stride + h * hd, T, hd, Eigen::OuterStride<>(dout_stride));
+      const CMatMap<S> P(probs + (static_cast<std::ptrdiff_t>(b) * s.heads + h) * T * T, T, T);
+      Out dQ(dq + doff, T, hd, Eigen::OuterStride<>(dstride)), dK(dk + doff, T, hd, Eigen::OuterStride<>(dstride)),
+          dV(dv + doff, T, hd, Eigen::OuterStride<>(dstride));
+      dV.noalias() = P.template triangularView<Eigen::Lower>().transpose() * dO;  // (T, hd)
+      dP.noalias() = dO * V.transpose();                                           // (T, T)
+      for (int i = 0; i < T; ++i) {  // softmax backward per row, then the 1/√hd of the logits
+        const S dot = P.row(i).head(i + 1).dot(dP.row(i).head(i + 1));
+        dP.row(i).head(i + 1) = (P.row(i).head(i + 1).array() * (dP.row(i).head(i + 1).array() - dot) * scale).matrix();
+        dP.row(i).tail(T - 1 - i).setZero();
+      }
+      dQ.noalias() = dP.template triangularView<Eigen::Lower>() * K;
+      dK.noalias() = dP.template triangularView<Eigen::Lower>().transpose() * Q;
+    }
+}
+
 // The literal §2 attention for one (sequence, head), kept as the reference the fast kernel is tested
 // against: logits = QKᵀ/√hd; masked = logits·mask − 1e10·(1−mask); P = softmax_rows(masked); out = P V.
 //   Q, K, Vv (T, hd) -> out (T, hd); P (T, T) cached.
