@@ -131,3 +131,33 @@ BOOST_AUTO_TEST_CASE(trainable_groups) {
   BOOST_TEST(model.num_trainable() == 2u * (8 * 8 + 8));  // the V columns of w_qkv and b_qkv, 2 blocks
   BOOST_CHECK_THROW(param_group_from("heads"), ParamError);
 }
+
+// The LM's GEMM attention kernel (every token queries) against the literal §2 formula, per (sequence,
+// head), forward and backward, and its own finite-difference check.
+BOOST_AUTO_TEST_CASE(full_attention_matches_naive_and_gradients) {
+  const int B = 2, T = 5, H = 2, hd = 3, E = H * hd, stride = 3 * E;
+  const layers::AttentionShape shape{B, T, T, H, hd};
+  Mat qkv = random_matrix(B * T, stride, 21), dout = random_matrix(B * T, E, 22);
+  std::vector<double> probs(static_cast<std::size_t>(B) * H * T * T);
+  Mat out(B * T, E), dqkv(B * T, stride);
+  auto forward = [&] {
+    layers::attention_forward_full<double>(shape, qkv.data(), qkv.data() + E, qkv.data() + 2 * E, stride, probs.data(), out.data(), E);
+    return dout.cwiseProduct(out).sum();
+  };
+  forward();
+  layers::attention_backward_full<double>(shape, qkv.data(), qkv.data() + E, qkv.data() + 2 * E, stride, probs.data(), dout.data(), E,
+                                          dqkv.data(), dqkv.data() + E, dqkv.data() + 2 * E, stride);
+  for (int b = 0; b < B; ++b)
+    for (int h = 0; h < H; ++h) {
+      const Mat Q = qkv.block(b * T, h * hd, T, hd), K = qkv.block(b * T, E + h * hd, T, hd), V = qkv.block(b * T, 2 * E + h * hd, T, hd);
+      Mat P, O, dQ, dK, dV;
+      layers::attention_naive_forward<double>(Q, K, V, P, O);
+      BOOST_TEST((O - out.block(b * T, h * hd, T, hd)).cwiseAbs().maxCoeff() < 1e-12);
+      const Mat dO = dout.block(b * T, h * hd, T, hd);
+      layers::attention_naive_backward<double>(Q, K, V, P, dO, dQ, dK, dV);
+      BOOST_TEST((dQ - dqkv.block(b * T, h * hd, T, hd)).cwiseAbs().maxCoeff() < 1e-12);
+      BOOST_TEST((dK - dqkv.block(b * T, E + h * hd, T, hd)).cwiseAbs().maxCoeff() < 1e-12);
+      BOOST_TEST((dV - dqkv.block(b * T, 2 * E + h * hd, T, hd)).cwiseAbs().maxCoeff() < 1e-12);
+    }
+  require_ok(check_gradients(forward, {GradTensor{"qkv", qkv.data(), dqkv.data(), static_cast<std::size_t>(qkv.size())}}, kOptions));
+}
