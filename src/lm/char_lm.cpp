@@ -40,6 +40,15 @@ void pack(const std::vector<const Sequence*>& seqs, LossOn loss_on, LmBatch& out
   }
 }
 
+double lm_train_step_flops(const LmConfig& c, int B, int T) {
+  const double E = c.embed_dim, F = c.hidden_dim(), V = vocab_size(), N = static_cast<double>(B) * T;
+  const double pairs = B * (T * (T + 1) / 2.0);  // (query, key) pairs with key <= query
+  double fwd = 0;
+  for (int l = 0; l < c.num_layers; ++l) fwd += 2 * N * E * 3 * E + 2 * 2 * pairs * E + 2 * N * E * E + 2 * 2 * N * E * F;
+  fwd += 2 * N * E * V;
+  return 3 * fwd;
+}
+
 ParamGroup param_group_from(const std::string& name) {
   if (name == "all") return ParamGroup::All;
   if (name == "mlp") return ParamGroup::Mlp;
@@ -307,16 +316,6 @@ double CharLmT<S>::train_step(const LmBatch& batch) {
     Eigen::Map<A>(store_.values.data(), n) -= static_cast<S>(learning_rate_) * g;
   }
   return loss;
-}
-
-template <class S>
-double CharLmT<S>::train_step_flops(int B, int T) const {
-  const double E = config_.embed_dim, F = config_.hidden_dim(), V = vocab_, N = static_cast<double>(B) * T;
-  const double pairs = B * (T * (T + 1) / 2.0);  // (query, key) pairs with key <= query
-  double fwd = 0;
-  for (int l = 0; l < config_.num_layers; ++l) fwd += 2 * N * E * 3 * E + 2 * 2 * pairs * E + 2 * N * E * E + 2 * 2 * N * E * F;
-  fwd += 2 * N * E * V;
-  return 3 * fwd;
 }
 
 template class CharLmT<float>;

@@ -166,10 +166,9 @@ std::shared_ptr<const Pretrained> pretrain(const LmFactsParams& p, const Corpus&
 }
 
 double pretrain_seconds_estimate(const LmFactsParams& p) {
-  // Measured on one core of the development machine (2026-12): ≈ 2.3 GFLOP/s-equivalent overheads
-  // included, so cost ∝ the step FLOPs at the typical sequence length (≈ 70 tokens).
-  CharLm probe_model(p.model, 0);
-  return static_cast<double>(p.pretrain_steps) * probe_model.train_step_flops(p.pretrain_batch_size, 70) / 20e9;
+  // Step FLOPs at a typical sequence length (≈ 70 tokens) at ~20 GFLOP/s: the 2×64 LM measured
+  // 20 ms per batch-16 step on one loaded core of the development machine (2026-12).
+  return static_cast<double>(p.pretrain_steps) * lm_train_step_flops(p.model, p.pretrain_batch_size, 70) / 20e9;
 }
 
 }  // namespace
@@ -360,9 +359,8 @@ ResultSchema LmFactsKind::schema(const ParamMap& point) const {
 double LmFactsKind::cost(const ParamMap& point) const {
   const LmFactsParams p = LmFactsParams::from(point);
   const double pre = pretrain_seconds_estimate(p);
-  CharLm m(p.model, 0);
-  const double ft = static_cast<double>(p.finetune_steps) * m.train_step_flops(1, 30) / 5e9 +
-                    static_cast<double>(p.checkpoint_steps().size()) * m.train_step_flops(1600, 50) / 3 / 20e9;
+  const double ft = static_cast<double>(p.finetune_steps) * lm_train_step_flops(p.model, 1, 30) / 5e9 +
+                    static_cast<double>(p.checkpoint_steps().size()) * lm_train_step_flops(p.model, 1600, 50) / 3 / 20e9;
   return (pre + ft) / 0.15e-3;  // in transformer token-step units (sweep/job.hpp)
 }
 

@@ -46,6 +46,9 @@ ParamGroup param_group_from(const std::string& name);  // all | mlp | attn_v | e
 
 enum class OptimizerKind { Adam, Sgd };
 
+// Multiply-add FLOPs ×2 of one training step's matmuls at (B, T), causal attention counted as half.
+double lm_train_step_flops(const LmConfig& config, int batch, int seq);
+
 template <class S>
 class CharLmT {
  public:
@@ -69,8 +72,7 @@ class CharLmT {
   const ParamStore<S>& store() const { return store_; }
   const LmConfig& config() const { return config_; }
   std::size_t num_parameters() const { return num_parameters_; }
-  // Multiply-add FLOPs ×2 of one training step's matmuls at (B, T), causal attention counted as half.
-  double train_step_flops(int batch, int seq) const;
+  double train_step_flops(int batch, int seq) const { return lm_train_step_flops(config_, batch, seq); }
 
  private:
   struct Workspace;
