@@ -74,7 +74,8 @@ def fig_lm_facts(res, outdir):
     found = arms(lm)
     steps_all = lm.field("finetune/checkpoint/step").astype(np.float64)
     ncol = len(found)
-    fig, axes = plt.subplots(2, ncol, figsize=(3.6 * ncol + 0.4, 6.4), squeeze=False, sharex=True, sharey=True)
+    width = max(8.0, 3.4 * ncol + 1.2)
+    fig, axes = plt.subplots(2, ncol, figsize=(width, 6.8), squeeze=False, sharex=True, sharey=True)
     for j, (desc, mask) in enumerate(found):
         steps = steps_all[mask][0]
         ok = np.isfinite(steps)
@@ -98,7 +99,7 @@ def fig_lm_facts(res, outdir):
                 ax.set_xlabel("fine-tuning step")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
-    fig.subplots_adjust(bottom=0.2, top=0.86, wspace=0.08, hspace=0.12, left=0.08, right=0.98)
+    fig.subplots_adjust(bottom=0.19, top=0.87, wspace=0.08, hspace=0.12, left=0.9 / width, right=0.98)
     fig.suptitle("LM analog (§5.5): in-context answers vs fine-tuning on name→city facts", fontsize=10)
     os.makedirs(outdir, exist_ok=True)
     path = os.path.join(outdir, "lm_facts.png")

@@ -183,7 +183,8 @@ void attention_backward(const AttentionShape& s, const S* q, int q_stride, const
 // Tq = T up to float summation order (tested against attention_naive_*); the synthetic transformer
 // keeps the kernel above, so its numbers do not change.
 //   q, k, v (B·T, E) with row stride `stride` (e.g. the Q | K | V thirds of one (B·T, 3E) matrix)
-//   probs (B, H, T, T) cache, exactly 0 above the diagonal     out (B·T, E) row stride out_stride
+//   probs (B, H, T, T) cache: the lower triangle holds the weights; above the diagonal (masked keys,
+//   weight exactly 0) it is never read: every product uses triangularView<Lower>.   out (B·T, E) row stride out_stride
 template <class S>
 void attention_forward_full(const AttentionShape& s, const S* q, const S* k, const S* v, int stride, S* probs, S* out,
                             int out_stride) {
@@ -203,7 +204,6 @@ void attention_forward_full(const AttentionShape& s, const S* q, const S* k, con
         const S mx = row.maxCoeff();
         row = ((row - mx) * scale).exp();
         row /= row.sum();
-        P.row(i).tail(T - 1 - i).setZero();  // masked keys: weight exactly 0 (as −1e10 gives in float)
       }
       Out O(out + static_cast<std::ptrdiff_t>(b) * T * out_stride + h * hd, T, hd, Eigen::OuterStride<>(out_stride));
       O.noalias() = P.template triangularView<Eigen::Lower>() * V;
@@ -233,7 +233,6 @@ void attention_backward_full(const AttentionShape& s, const S* q, const S* k, co
       for (int i = 0; i < T; ++i) {  // softmax backward per row, then the 1/√hd of the logits
         const S dot = P.row(i).head(i + 1).dot(dP.row(i).head(i + 1));
         dP.row(i).head(i + 1) = (P.row(i).head(i + 1).array() * (dP.row(i).head(i + 1).array() - dot) * scale).matrix();
-        dP.row(i).tail(T - 1 - i).setZero();
       }
       dQ.noalias() = dP.template triangularView<Eigen::Lower>() * K;
       dK.noalias() = dP.template triangularView<Eigen::Lower>().transpose() * Q;
