@@ -11,10 +11,10 @@
 namespace icl::lm {
 
 void LmConfig::validate() const {
-  if (num_layers < 1) throw ParamError("lm.num_layers", std::to_string(num_layers), "must be >= 1");
-  if (embed_dim < 2 || embed_dim % 2) throw ParamError("lm.embed_dim", std::to_string(embed_dim), "must be even and >= 2");
+  if (num_layers < 1) throw ParamError("lm.layers", std::to_string(num_layers), "must be >= 1");
+  if (embed_dim < 2 || embed_dim % 2) throw ParamError("lm.width", std::to_string(embed_dim), "must be even and >= 2");
   if (num_heads < 1 || embed_dim % num_heads)
-    throw ParamError("lm.num_heads", std::to_string(num_heads), "must be >= 1 and divide lm.embed_dim = " + std::to_string(embed_dim));
+    throw ParamError("lm.heads", std::to_string(num_heads), "must be >= 1 and divide lm.width = " + std::to_string(embed_dim));
   if (max_len < 2) throw InputError("lm model: max_len must be >= 2");
 }
 

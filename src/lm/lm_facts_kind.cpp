@@ -22,7 +22,7 @@ constexpr std::uint64_t kEvalStream = 1, kRemedyStream = 2;
 constexpr std::uint64_t kLossSetOffset = 1u << 20;  // eval-stream cells of the LM-loss set (the ICL set uses 0..)
 
 // Keys that do not change pretraining: everything else under lm. (and data.seed) is in the cache key.
-const char* const kFineTuneKeys[] = {"lm.num_facts",         "lm.finetune_steps",  "lm.checkpoint_interval", "lm.finetune_optimizer",
+const char* const kFineTuneKeys[] = {"lm.num_facts",         "lm.finetune_steps",  "lm.finetune_checkpoint_interval", "lm.finetune_optimizer",
                                      "lm.finetune_learning_rate", "lm.finetune_params", "lm.remedy_fraction", "lm.finetune_log_interval"};
 
 struct Gate {
@@ -178,12 +178,12 @@ void clear_pretraining_cache() { cache().clear(); }
 std::vector<ParamSpec> lm_param_specs() {
   using T = ParamType;
   return {
-      {"lm.num_layers", T::Int, "4", "lm_facts: transformer blocks of the character LM (lite: 2)", {}},
-      {"lm.embed_dim", T::Int, "64", "lm_facts: width E of the character LM", {}},
-      {"lm.num_heads", T::Int, "4", "lm_facts: attention heads (must divide lm.embed_dim)", {}},
+      {"lm.layers", T::Int, "4", "lm_facts: transformer blocks of the character LM (lite: 2)", {}},
+      {"lm.width", T::Int, "64", "lm_facts: width E of the character LM", {}},
+      {"lm.heads", T::Int, "4", "lm_facts: attention heads (must divide lm.width)", {}},
       {"lm.p_fresh_query", T::Real, "0.5", "lm_facts corpus: probability that the queried person is a fresh name (ICL only)", {}},
       {"lm.p_relevant", T::Real, "0.5", "lm_facts corpus: probability that a known person's own statement is in context (p_rel)", {}},
-      {"lm.p_high", T::Real, "0.9", "lm_facts corpus: probability that a known query is one of the H frequent people", {}},
+      {"lm.p_high_known", T::Real, "0.9", "lm_facts corpus: probability that a known query is one of the H frequent people", {}},
       {"lm.num_high", T::Int, "16", "lm_facts corpus: H, frequent known people", {}},
       {"lm.num_low", T::Int, "64", "lm_facts corpus: Lo, rare known people", {}},
       {"lm.p_two_statements", T::Real, "0.5", "lm_facts corpus: probability of 2 context statements instead of 1", {}},
@@ -198,7 +198,7 @@ std::vector<ParamSpec> lm_param_specs() {
       {"lm.gate_iwl", T::Real, "0.9", "lm_facts gate: exact recall of the H frequent known people pretraining must reach", {}},
       {"lm.num_facts", T::Int, "8", "lm_facts: facts fine-tuned: the 8 pairs of §5.5, then generated invented ones (<= 512)", {}},
       {"lm.finetune_steps", T::Int, "10000", "lm_facts: fine-tuning steps (batch 1)", {}},
-      {"lm.checkpoint_interval", T::Int, "500", "lm_facts: probe every this many fine-tuning steps (plus step 0 and the last)", {}},
+      {"lm.finetune_checkpoint_interval", T::Int, "500", "lm_facts: probe every this many fine-tuning steps (plus step 0 and the last)", {}},
       {"lm.finetune_log_interval", T::Int, "100", "lm_facts: fine-tuning loss logged as the mean over blocks of this many steps", {}},
       {"lm.finetune_optimizer", T::String, "sgd", "lm_facts: fine-tuning optimizer (paper: SGD)", {"sgd", "adam"}},
       {"lm.finetune_learning_rate", T::Real, "0.001", "lm_facts: fine-tuning learning rate (paper: 1e-4 for a 2B model)", {}},
@@ -236,13 +236,13 @@ LmFactsParams LmFactsParams::from(const ParamMap& pm) {
     if (!(v > 0 && std::isfinite(v))) throw ParamError(key, format_real(v), "must be > 0");
     return v;
   };
-  p.model.num_layers = static_cast<int>(int_in("lm.num_layers", 1, 64));
-  p.model.embed_dim = static_cast<int>(int_in("lm.embed_dim", 2, 4096));
-  p.model.num_heads = static_cast<int>(int_in("lm.num_heads", 1, 256));
+  p.model.num_layers = static_cast<int>(int_in("lm.layers", 1, 64));
+  p.model.embed_dim = static_cast<int>(int_in("lm.width", 2, 4096));
+  p.model.num_heads = static_cast<int>(int_in("lm.heads", 1, 256));
   p.model.validate();
   p.corpus.p_fresh = prob("lm.p_fresh_query");
   p.corpus.p_relevant = prob("lm.p_relevant");
-  p.corpus.p_high = prob("lm.p_high");
+  p.corpus.p_high = prob("lm.p_high_known");
   p.corpus.num_high = static_cast<int>(int_in("lm.num_high", 0, 100000));
   p.corpus.num_low = static_cast<int>(int_in("lm.num_low", 0, 100000));
   p.corpus.p_two_statements = prob("lm.p_two_statements");
@@ -251,7 +251,7 @@ LmFactsParams LmFactsParams::from(const ParamMap& pm) {
   if (p.corpus.num_high + p.corpus.num_low == 0 && p.corpus.p_fresh < 1)
     throw ParamError("lm.num_high", "0", "lm.num_high + lm.num_low must be >= 1 unless lm.p_fresh_query = 1");
   if (p.corpus.num_high == 0 && p.corpus.p_high > 0 && p.corpus.num_low > 0)
-    throw ParamError("lm.p_high", format_real(p.corpus.p_high), "must be 0 when lm.num_high = 0");
+    throw ParamError("lm.p_high_known", format_real(p.corpus.p_high), "must be 0 when lm.num_high = 0");
   if (p.corpus.real_facts_known && p.corpus.num_high < 4)
     throw ParamError("lm.num_high", std::to_string(p.corpus.num_high), "must be >= 4 with lm.real_facts_known = true");
   p.pretrain_steps = int_in("lm.pretrain_steps", 1, 100000000);
@@ -266,10 +266,10 @@ LmFactsParams LmFactsParams::from(const ParamMap& pm) {
   p.gate_iwl = prob("lm.gate_iwl");
   p.num_facts = static_cast<int>(int_in("lm.num_facts", 1, kMaxFacts));
   p.finetune_steps = int_in("lm.finetune_steps", 0, 100000000);
-  p.checkpoint_interval = int_in("lm.checkpoint_interval", 1, 100000000);
+  p.checkpoint_interval = int_in("lm.finetune_checkpoint_interval", 1, 100000000);
   p.finetune_log_interval = static_cast<int>(int_in("lm.finetune_log_interval", 1, 100000000));
   if (p.finetune_steps / p.checkpoint_interval > 1000)
-    throw ParamError("lm.checkpoint_interval", std::to_string(p.checkpoint_interval), "gives more than 1000 checkpoints: raise it");
+    throw ParamError("lm.finetune_checkpoint_interval", std::to_string(p.checkpoint_interval), "gives more than 1000 checkpoints: raise it");
   const std::string opt = pm.get_string("lm.finetune_optimizer");
   if (opt == "sgd") p.finetune_optimizer = OptimizerKind::Sgd;
   else if (opt == "adam") p.finetune_optimizer = OptimizerKind::Adam;

@@ -28,10 +28,10 @@ const ProgressFn kPrint = [](double f, const std::string& s) {
 // A tiny point that runs in a second: 1 block, E = 16, a few steps of everything.
 ParamMap tiny(const std::vector<std::pair<std::string, std::string>>& more = {}) {
   std::vector<std::pair<std::string, std::string>> o = {
-      {"lm.num_layers", "1"},        {"lm.embed_dim", "16"},          {"lm.num_heads", "2"},       {"lm.num_high", "4"},
+      {"lm.layers", "1"},        {"lm.width", "16"},          {"lm.heads", "2"},       {"lm.num_high", "4"},
       {"lm.num_low", "4"},           {"lm.pretrain_steps", "40"},     {"lm.pretrain_batch_size", "8"},
       {"lm.pretrain_eval_interval", "20"}, {"lm.pretrain_log_interval", "10"}, {"lm.eval_samples", "16"},
-      {"lm.gate_icl", "0"},          {"lm.gate_iwl", "0"},            {"lm.finetune_steps", "30"}, {"lm.checkpoint_interval", "10"},
+      {"lm.gate_icl", "0"},          {"lm.gate_iwl", "0"},            {"lm.finetune_steps", "30"}, {"lm.finetune_checkpoint_interval", "10"},
       {"lm.finetune_log_interval", "5"}, {"lm.finetune_learning_rate", "0.05"}};
   for (const auto& m : more) o.push_back(m);
   return point(o);
@@ -54,8 +54,8 @@ BOOST_AUTO_TEST_CASE(tiny_lm_learns_to_copy_and_to_recall) {
   // Two frequent known people, never in context (IWL only), and fresh names whose one statement is
   // (ICL only): the gate requires both skills (ICL ≥ 0.5 exact copies is reached after ~1500 steps of
   // batch 16; 0.83 after 4000). Fine-tuning is skipped (finetune_steps = 0).
-  const ParamMap p = point({{"lm.num_layers", "2"}, {"lm.embed_dim", "64"}, {"lm.num_heads", "4"}, {"lm.num_high", "2"},
-                            {"lm.num_low", "0"}, {"lm.p_high", "1"}, {"lm.p_relevant", "0"}, {"lm.p_two_statements", "0"},
+  const ParamMap p = point({{"lm.layers", "2"}, {"lm.width", "64"}, {"lm.heads", "4"}, {"lm.num_high", "2"},
+                            {"lm.num_low", "0"}, {"lm.p_high_known", "1"}, {"lm.p_relevant", "0"}, {"lm.p_two_statements", "0"},
                             {"lm.pretrain_steps", "3000"}, {"lm.pretrain_batch_size", "16"}, {"lm.pretrain_eval_interval", "500"},
                             {"lm.pretrain_learning_rate", "0.002"}, {"lm.eval_samples", "64"}, {"lm.gate_icl", "0.5"},
                             {"lm.gate_iwl", "1"}, {"lm.finetune_steps", "0"}});
@@ -120,7 +120,7 @@ BOOST_AUTO_TEST_CASE(a_missed_gate_fails_with_the_numbers) {
 BOOST_AUTO_TEST_CASE(bad_keys_are_refused_with_their_names) {
   const LmFactsKind kind;
   auto first = [&](const ParamMap& p) { const auto e = kind.validate(p); return e.empty() ? std::string() : e.front(); };
-  BOOST_TEST(first(tiny({{"lm.num_heads", "3"}})).find("lm.num_heads") != std::string::npos);
+  BOOST_TEST(first(tiny({{"lm.heads", "3"}})).find("lm.heads") != std::string::npos);
   BOOST_TEST(first(tiny({{"lm.p_relevant", "1.5"}})).find("lm.p_relevant") != std::string::npos);
   BOOST_TEST(first(tiny({{"lm.num_facts", "513"}})).find("lm.num_facts") != std::string::npos);
   BOOST_TEST(first(tiny({{"lm.finetune_params", "heads"}})).find("lm.finetune_params") != std::string::npos);
