@@ -4,7 +4,8 @@ lm_facts.png: one column per fine-tuning arm (every swept key except the seed), 
 names. Each panel shows, against the fine-tuning step, the in-context rate on ICL-conflict probes
 ("{name} lives in the city of {city'}", city' != the fine-tuned city), its memory rate, the IWL accuracy
 (question alone), the held-out-template in-context rate and the two control sets (fresh names,
-frequent known people with a conflicting city): mean over seeds with a shaded +-SE band (§6.1).
+frequent known people with a conflicting city) and the recall of the frequent known people from pretraining
+(forgetting): mean over seeds with a shaded +-SE band (§6.1).
 """
 import os
 
@@ -28,6 +29,7 @@ LINES = (
     ("probe/heldout_template/{g}/in_context_rate", "held-out template: in-context", "tab:orange", "-.", True),
     ("probe/control_fresh/{g}/in_context_rate", "control, fresh names: in-context", "tab:green", "-", True),
     ("probe/control_known/all/in_context_rate", "control, known people: in-context", "tab:purple", "--", False),
+    ("finetune/iwl_high_accuracy", "recall of frequent known people (forgetting)", "tab:gray", ":", False),
 )
 
 
