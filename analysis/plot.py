@@ -18,6 +18,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from iclsweep_analysis import figures, point_curves  # noqa: E402
 from iclsweep_analysis.load import MissingData, load_many  # noqa: E402
 from iclsweep_analysis import omniglot_figures  # noqa: E402,F401  (registers the Omniglot figures)
+from iclsweep_analysis import lm_figures  # noqa: E402
+
+figures.FIGURES.setdefault("lm_facts", lm_figures.FIGURE)
 
 
 def _stamp(path, note):

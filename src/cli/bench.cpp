@@ -15,6 +15,7 @@
 #include "iclsweep/cli/exit_codes.hpp"
 #include "iclsweep/core/error.hpp"
 #include "iclsweep/data/pool.hpp"
+#include "iclsweep/lm/lm_speed.hpp"
 #include "iclsweep/model/speed.hpp"
 
 namespace icl::cli {
@@ -75,7 +76,68 @@ int bench_omniglot(const std::vector<int>& contexts, int batch, int classes, int
 }
 }  // namespace
 
+// `iclsweep bench --model lm`: the character LM of the lm_facts kind (issue 13), against
+// OMP_NUM_THREADS=1 /usr/bin/python3 ../shared/bench/torch_charlm_bench.py (same configs, T, B).
+int cmd_bench_lm(const Args& args) {
+  std::string configs = "2x64,4x64,4x128";
+  int seq = 96, batch = 32, chunks = 5, steps = 10, heads = 4;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      std::printf(
+          "usage: iclsweep bench --model lm [--configs 2x64,4x64,4x128] [--T 96] [--B 32] [--heads 4] [--chunks 5] [--steps 10]\n\n"
+          "Times the lm_facts character LM's training step (LAYERSxWIDTH configs; forward, next-token CE at every\n"
+          "position, backward, Adam) on one core: median over CHUNKS chunks of STEPS steps on random tokens. Compare\n"
+          "back to back with: OMP_NUM_THREADS=1 /usr/bin/python3 ../shared/bench/torch_charlm_bench.py\n");
+      return kExitOk;
+    }
+    if (a == "--model") {
+      ++i;
+      continue;
+    }
+    if (i + 1 >= args.size()) throw InputError("bench: option '" + a + "' needs a value (see iclsweep bench --model lm --help)");
+    const std::string& v = args[++i];
+    if (a == "--configs") configs = v;
+    else if (a == "--T") seq = parse_int(a, v, 2);
+    else if (a == "--B") batch = parse_int(a, v, 1);
+    else if (a == "--heads") heads = parse_int(a, v, 1);
+    else if (a == "--chunks") chunks = parse_int(a, v, 1);
+    else if (a == "--steps") steps = parse_int(a, v, 1);
+    else throw InputError("bench: unknown option '" + a + "' for --model lm (see iclsweep bench --model lm --help)");
+  }
+  std::printf("lm_facts character LM train step: T=%d, B=%d, %d heads, vocab %d; float32, 1 thread\n", seq, batch, heads,
+              lm::vocab_size());
+  std::printf("load average before: %s (%u CPUs)\n", load_average().c_str(), std::thread::hardware_concurrency());
+  std::printf("%8s %10s %12s %12s %12s %10s\n", "config", "params", "ms/step", "cpu ms/step", "GFLOP/step", "GFLOP/s");
+  std::stringstream list(configs);
+  std::string item;
+  while (std::getline(list, item, ',')) {
+    const auto x = item.find('x');
+    if (x == std::string::npos) throw InputError("bench: --configs '" + configs + "': expected LAYERSxWIDTH items, e.g. 4x64");
+    lm::LmConfig c;
+    c.num_layers = parse_int("--configs", item.substr(0, x), 1);
+    c.embed_dim = parse_int("--configs", item.substr(x + 1), 2);
+    c.num_heads = heads;
+    c.max_len = seq;
+    c.validate();
+    const lm::LmStepTiming t = lm::time_lm_train_step(c, batch, seq, chunks, steps);
+    std::printf("%8s %10zu %12.2f %12.2f %12.3f %10.1f\n", item.c_str(), t.num_parameters, t.ms_per_step, t.cpu_ms_per_step,
+                t.flops_per_step * 1e-9, t.gflops);
+    std::fflush(stdout);
+  }
+  std::printf("\nload average after: %s. GFLOP counts causal attention as half (the peer counts the full T x T).\n",
+              load_average().c_str());
+  return kExitOk;
+}
+
 int cmd_bench(const Args& args) {
+  for (std::size_t i = 0; i + 1 < args.size(); ++i)
+    if (args[i] == "--model") {
+      if (args[i + 1] == "lm") return cmd_bench_lm(args);
+      if (args[i + 1] != "transformer")
+        if (args[i + 1] != "omniglot")
+          throw InputError("bench: --model '" + args[i + 1] + "': expected transformer, omniglot or lm");
+    }
   std::vector<int> contexts{1, 4, 8, 16};
   ModelConfig config;
   int batch = 32, classes = 10, chunks = 7, steps = 50, image_size = 105;
@@ -85,7 +147,7 @@ int cmd_bench(const Args& args) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
       std::printf(
-          "usage: iclsweep bench [--model transformer|omniglot] [--L 1,4,8,16] [--batch 32] [--classes 10] [--blocks 2]\n"
+          "usage: iclsweep bench [--model transformer|omniglot|lm] [--L 1,4,8,16] [--batch 32] [--classes 10] [--blocks 2]\n"
           "                      [--heads 1] [--embed 64] [--image-size 105] [--chunks 7] [--steps 50]\n\n"
           "Times the transformer's training step (forward, backward, Adam) on one core: median over CHUNKS chunks of\n"
           "STEPS steps, after 20 warm-up steps, on a fixed pool of random batches. Prints wall-clock and thread-CPU\n"
@@ -109,7 +171,7 @@ int cmd_bench(const Args& args) {
     else if (a == "--batch") batch = parse_int(a, v, 1);
     else if (a == "--classes") classes = parse_int(a, v, 2), set_classes = true;
     else if (a == "--model") {
-      if (v != "transformer" && v != "omniglot") throw InputError("bench: --model '" + v + "': expected transformer or omniglot");
+      if (v != "transformer" && v != "omniglot") throw InputError("bench: --model '" + v + "': expected transformer, omniglot or lm");
       model = v;
     } else if (a == "--image-size") image_size = parse_int(a, v, 1);
     else if (a == "--blocks") config.num_blocks = parse_int(a, v, 1);

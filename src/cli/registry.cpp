@@ -2,6 +2,7 @@
 
 #include "iclsweep/data/omniglot_pool.hpp"
 #include "iclsweep/data/params.hpp"
+#include "iclsweep/lm/lm_facts_kind.hpp"
 #include "iclsweep/model/config.hpp"
 #include "iclsweep/sweep/job.hpp"
 #include "iclsweep/theory/params.hpp"
@@ -20,6 +21,7 @@ const ParamRegistry& registry() {
     reg.add(gated_param_specs());
     reg.add(theory_param_specs());
     reg.add(omniglot_param_specs());
+    reg.add(lm::lm_param_specs());
     return reg;
   }();
   return r;

@@ -21,8 +21,8 @@ std::vector<ParamSpec> sweep_param_specs() {
   return {
       {"run.model_kind", ParamType::String, "transformer",
        "what each point runs: transformer (PAPER-SPEC §2), gated (§3), theory (§4 curves), online (Algorithm 1), "
-       "omniglot (§5.3)",
-       {"transformer", "gated", "theory", "online", "omniglot"}},
+       "omniglot (§5.3), lm_facts (the LM analog of §5.5)",
+       {"transformer", "gated", "theory", "online", "omniglot", "lm_facts"}},
   };
 }
 

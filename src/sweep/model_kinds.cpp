@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/lm/lm_facts_kind.hpp"
 #include "iclsweep/sweep/job.hpp"
 #include "iclsweep/theory/bounds.hpp"
 #include "iclsweep/theory/online.hpp"
@@ -67,6 +68,7 @@ const std::vector<Entry>& kinds() {
     t.push_back({"theory", std::make_unique<TheoryKind>()});
     t.push_back({"online", std::make_unique<OnlineKind>()});
     t.push_back({"omniglot", std::make_unique<OmniglotKind>()});
+    t.push_back({"lm_facts", std::make_unique<lm::LmFactsKind>()});
     return t;
   }();
   return table;

@@ -177,6 +177,68 @@ void attention_backward(const AttentionShape& s, const S* q, int q_stride, const
       }
 }
 
+// ---- Full causal self-attention as GEMMs (every token queries: Tq = T) ------------------------------
+// The LM analog's kernel (issue 13): with head_dim 16 the per-pair loops above cannot reach GEMM speed,
+// so each (sequence, head) is computed as small matrix products. Same result as attention_forward with
+// Tq = T up to float summation order (tested against attention_naive_*); the synthetic transformer
+// keeps the kernel above, so its numbers do not change.
+//   q, k, v (B·T, E) with row stride `stride` (e.g. the Q | K | V thirds of one (B·T, 3E) matrix)
+//   probs (B, H, T, T) cache: the lower triangle holds the weights; above the diagonal (masked keys,
+//   weight exactly 0) it is never read: every product uses triangularView<Lower>.   out (B·T, E) row stride out_stride
+template <class S>
+void attention_forward_full(const AttentionShape& s, const S* q, const S* k, const S* v, int stride, S* probs, S* out,
+                            int out_stride) {
+  using In = Eigen::Map<const RowMat<S>, 0, Eigen::OuterStride<>>;
+  using Out = Eigen::Map<RowMat<S>, 0, Eigen::OuterStride<>>;
+  const int T = s.seq, hd = s.head_dim;
+  const S scale = S(1) / std::sqrt(S(hd));
+  for (int b = 0; b < s.batch; ++b)
+    for (int h = 0; h < s.heads; ++h) {
+      const std::ptrdiff_t off = static_cast<std::ptrdiff_t>(b) * T * stride + h * hd;
+      const In Q(q + off, T, hd, Eigen::OuterStride<>(stride)), K(k + off, T, hd, Eigen::OuterStride<>(stride)),
+          V(v + off, T, hd, Eigen::OuterStride<>(stride));
+      MatMap<S> P(probs + (static_cast<std::ptrdiff_t>(b) * s.heads + h) * T * T, T, T);
+      P.noalias() = Q * K.transpose();  // (T, T) logits before scaling
+      for (int i = 0; i < T; ++i) {
+        auto row = P.row(i).head(i + 1).array();
+        const S mx = row.maxCoeff();
+        row = ((row - mx) * scale).exp();
+        row /= row.sum();
+      }
+      Out O(out + static_cast<std::ptrdiff_t>(b) * T * out_stride + h * hd, T, hd, Eigen::OuterStride<>(out_stride));
+      O.noalias() = P.template triangularView<Eigen::Lower>() * V;
+    }
+}
+// dout (B·T, E) -> dq, dk, dv (B·T, E) with row stride dstride, overwritten.
+template <class S>
+void attention_backward_full(const AttentionShape& s, const S* q, const S* k, const S* v, int stride, const S* probs, const S* dout,
+                             int dout_stride, S* dq, S* dk, S* dv, int dstride) {
+  using In = Eigen::Map<const RowMat<S>, 0, Eigen::OuterStride<>>;
+  using Out = Eigen::Map<RowMat<S>, 0, Eigen::OuterStride<>>;
+  const int T = s.seq, hd = s.head_dim;
+  const S scale = S(1) / std::sqrt(S(hd));
+  RowMat<S> dP(T, T);
+  for (int b = 0; b < s.batch; ++b)
+    for (int h = 0; h < s.heads; ++h) {
+      const std::ptrdiff_t off = static_cast<std::ptrdiff_t>(b) * T * stride + h * hd;
+      const std::ptrdiff_t doff = static_cast<std::ptrdiff_t>(b) * T * dstride + h * hd;
+      const In Q(q + off, T, hd, Eigen::OuterStride<>(stride)), K(k + off, T, hd, Eigen::OuterStride<>(stride)),
+          V(v + off, T, hd, Eigen::OuterStride<>(stride));
+      const In dO(dout + static_cast<std::ptrdiff_t>(b) * T * dout_stride + h * hd, T, hd, Eigen::OuterStride<>(dout_stride));
+      const CMatMap<S> P(probs + (static_cast<std::ptrdiff_t>(b) * s.heads + h) * T * T, T, T);
+      Out dQ(dq + doff, T, hd, Eigen::OuterStride<>(dstride)), dK(dk + doff, T, hd, Eigen::OuterStride<>(dstride)),
+          dV(dv + doff, T, hd, Eigen::OuterStride<>(dstride));
+      dV.noalias() = P.template triangularView<Eigen::Lower>().transpose() * dO;  // (T, hd)
+      dP.noalias() = dO * V.transpose();                                           // (T, T)
+      for (int i = 0; i < T; ++i) {  // softmax backward per row, then the 1/√hd of the logits
+        const S dot = P.row(i).head(i + 1).dot(dP.row(i).head(i + 1));
+        dP.row(i).head(i + 1) = (P.row(i).head(i + 1).array() * (dP.row(i).head(i + 1).array() - dot) * scale).matrix();
+      }
+      dQ.noalias() = dP.template triangularView<Eigen::Lower>() * K;
+      dK.noalias() = dP.template triangularView<Eigen::Lower>().transpose() * Q;
+    }
+}
+
 // The literal §2 attention for one (sequence, head), kept as the reference the fast kernel is tested
 // against: logits = QKᵀ/√hd; masked = logits·mask − 1e10·(1−mask); P = softmax_rows(masked); out = P V.
 //   Q, K, Vv (T, hd) -> out (T, hd); P (T, T) cached.
@@ -234,6 +296,47 @@ double softmax_cross_entropy(const CMatRef<S>& logits, const std::int32_t* targe
   }
   dlogits /= S(B);
   return total / static_cast<double>(B);
+}
+
+
+// ---- Token embedding (the language-model analog, issue 13) -----------------------------------------
+// ids (N) into table W (V, E), plus a positional row: X (N, E), X[r] = W[ids[r]] + PE[r mod T].
+//   PE (≥T, E); T = tokens per sequence (rows are sequence-major).
+template <class S>
+void embedding_forward(const std::int32_t* ids, int N, int T, const CMatRef<S>& W, const CMatRef<S>& PE, MatRef<S> X) {
+  for (int r = 0; r < N; ++r) X.row(r) = W.row(ids[r]) + PE.row(r % T);
+}
+// dW (V, E) += scatter of dX (N, E) rows to their ids (a repeated id accumulates).
+template <class S>
+void embedding_backward(const std::int32_t* ids, int N, const CMatRef<S>& dX, MatRef<S> dW) {
+  for (int r = 0; r < N; ++r) dW.row(ids[r]) += dX.row(r);
+}
+
+// ---- Weighted per-position softmax cross-entropy (next-token readout at every position) -------------
+// logits (N, V), targets (N), weights (N) ≥ 0 -> Σ_r w_r·CE_r / Σ_r w_r; dlogits (N, V) = w_r (softmax − onehot) / Σw
+// (rows of weight 0 get exactly zero gradient and their targets are not read). Returns the loss in double;
+// 0 when Σw = 0. A non-finite value is returned as is.
+template <class S>
+double weighted_cross_entropy(const CMatRef<S>& logits, const std::int32_t* targets, const S* weights, MatRef<S> dlogits) {
+  const Eigen::Index N = logits.rows();
+  double total = 0, wsum = 0;
+  for (Eigen::Index r = 0; r < N; ++r) wsum += weights[r];
+  const S inv = wsum > 0 ? S(1.0 / wsum) : S(0);
+  for (Eigen::Index r = 0; r < N; ++r) {
+    const S w = weights[r];
+    if (w == S(0)) {
+      dlogits.row(r).setZero();
+      continue;
+    }
+    const S mx = logits.row(r).maxCoeff();
+    dlogits.row(r) = (logits.row(r).array() - mx).exp();
+    const S sum = dlogits.row(r).sum();
+    const std::int32_t y = targets[r];
+    total += static_cast<double>(w) * -(static_cast<double>(logits(r, y) - mx) - std::log(static_cast<double>(sum)));
+    dlogits.row(r) *= w * inv / sum;
+    dlogits(r, y) -= w * inv;
+  }
+  return wsum > 0 ? total / wsum : 0.0;
 }
 
 }  // namespace icl::layers
