@@ -12,6 +12,7 @@
 #include "iclsweep/cli/options.hpp"
 #include "iclsweep/cli/registry.hpp"
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/core/quote.hpp"
 #include "iclsweep/sweep/job.hpp"
 #include "iclsweep/sweep/model_kinds.hpp"
 
@@ -73,9 +74,9 @@ int cmd_list(const Args& args) {
     widths.push_back(w);
   }
 
-  std::printf("job %s: %zu point%s, grid hash %s\n", job.source_name().c_str(), job.size(), job.size() == 1 ? "" : "s",
+  std::printf("job %s: %zu point%s, grid hash %s\n", printable(job.source_name(), 4 * kQuoteMaxChars).c_str(), job.size(), job.size() == 1 ? "" : "s",
               job.grid_hash().c_str());
-  for (const auto& o : overrides) std::printf("  --set %s\n", o.c_str());
+  for (const auto& o : overrides) std::printf("  --set %s\n", printable(o, 4 * kQuoteMaxChars).c_str());
   if (vm.count("all-params")) {
     std::printf("parameters of every point (* = varies over the grid, (set) = differs from the default):\n");
     const ParamMap defaults = ParamMap::defaults(registry());
@@ -91,7 +92,9 @@ int cmd_list(const Args& args) {
   for (std::size_t c = 0; c < columns.size(); ++c) std::printf("  %*s", static_cast<int>(widths[c]), columns[c].c_str());
   std::printf("  %10s\n", "est.cost");
   double total = 0;
-  for (const auto& p : job.points()) {
+  // Points are built one at a time and printed as they come: a million-point job lists in bounded memory.
+  for (std::size_t i = 0; i < job.size(); ++i) {
+    const JobPoint p = job.point(i);
     const double cost = model_kind(p.params.get_string("run.model_kind")).cost(p.params);
     total += cost;
     std::printf("%6zu  %s  %5s", p.index, p.id.c_str(),

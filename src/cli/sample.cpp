@@ -86,7 +86,7 @@ int cmd_sample(const Args& args) {
   const int K = static_cast<int>(count);
   if (split_name == "train") {
     // The minibatches training consumes, in step order (train.batch_size per step, the last one cut to K).
-    const int batch_size = params.has("train.batch_size") ? static_cast<int>(params.get_int("train.batch_size")) : 32;
+    const int batch_size = params.has("train.batch_size") ? params.get_int32("train.batch_size") : 32;
     if (batch_size < 1) throw ParamError("train.batch_size", std::to_string(batch_size), "must be >= 1");
     std::vector<std::int64_t> step_positions;
     for (std::int64_t step = 0; static_cast<int>(positions.size()) < K; ++step) {
@@ -98,9 +98,9 @@ int cmd_sample(const Args& args) {
     }
   } else {
     EvalOptions opt;
-    if (params.has("eval.num_eval_samples")) opt.num_eval_samples = static_cast<int>(params.get_int("eval.num_eval_samples"));
+    if (params.has("eval.num_eval_samples")) opt.num_eval_samples = params.get_int32("eval.num_eval_samples");
     if (params.has("eval.num_pretraining_samples"))
-      opt.pretraining_samples = static_cast<int>(params.get_int("eval.num_pretraining_samples"));
+      opt.pretraining_samples = params.get_int32("eval.num_pretraining_samples");
     if (params.has("eval.default_p_relevant_context")) opt.default_p_relevant = params.get_real("eval.default_p_relevant_context");
     // More pretraining draws only extend the same position list (one stream, drawn in order); more
     // evaluation draws would need a larger (different) pool, so those are capped instead.

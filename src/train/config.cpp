@@ -7,13 +7,13 @@ namespace icl {
 std::vector<ParamSpec> train_param_specs() {
   using T = ParamType;
   return {
-      {"train.steps", T::Int, "1000", "optimizer steps (paper: 50000 or 100000, §2)", {}},
-      {"train.batch_size", T::Int, "32", "sequences per step, drawn with replacement from the pool (§1.6)", {}},
-      {"train.checkpoint_interval", T::Int, "500", "evaluate every this many steps (plus step 0 and the final step)", {}},
-      {"train.log_interval", T::Int, "50", "training loss is logged as the mean over blocks of this many steps", {}},
-      {"eval.num_eval_samples", T::Int, "1000", "draws per evaluation split, from a pool of 5x this size (§1.7)", {}},
-      {"eval.num_pretraining_samples", T::Int, "10000", "draws of the `pretraining` split from the training pool (§1.7)", {}},
-      {"eval.batch_size", T::Int, "100", "evaluation batch size", {}},
+      {"train.steps", T::Int, "1000", "optimizer steps (paper: 50000 or 100000, §2)", {}, 1, (std::int64_t{1} << 31) - 1},
+      {"train.batch_size", T::Int, "32", "sequences per step, drawn with replacement from the pool (§1.6)", {}, 1, 65536},
+      {"train.checkpoint_interval", T::Int, "500", "evaluate every this many steps (plus step 0 and the final step)", {}, 1, (std::int64_t{1} << 31) - 1},
+      {"train.log_interval", T::Int, "50", "training loss is logged as the mean over blocks of this many steps", {}, 1, (std::int64_t{1} << 31) - 1},
+      {"eval.num_eval_samples", T::Int, "1000", "draws per evaluation split, from a pool of 5x this size (§1.7)", {}, 1, std::int64_t{1} << 20},
+      {"eval.num_pretraining_samples", T::Int, "10000", "draws of the `pretraining` split from the training pool (§1.7)", {}, 1, std::int64_t{1} << 24},
+      {"eval.batch_size", T::Int, "100", "evaluation batch size", {}, 1, 65536},
       {"eval.default_p_relevant_context", T::Real, "", "p' of the `default` splits (§1.8); unset = the training p_rel", {}},
   };
 }
@@ -35,12 +35,12 @@ TrainConfig TrainConfig::from(const ParamMap& p) {
 TrainConfig TrainConfig::read(const ParamMap& p) {
   TrainConfig c;
   c.steps = p.get_int("train.steps");
-  c.batch_size = static_cast<int>(p.get_int("train.batch_size"));
+  c.batch_size = p.get_int32("train.batch_size");
   c.checkpoint_interval = p.get_int("train.checkpoint_interval");
-  c.log_interval = static_cast<int>(p.get_int("train.log_interval"));
-  c.num_eval_samples = static_cast<int>(p.get_int("eval.num_eval_samples"));
-  c.num_pretraining_samples = static_cast<int>(p.get_int("eval.num_pretraining_samples"));
-  c.eval_batch_size = static_cast<int>(p.get_int("eval.batch_size"));
+  c.log_interval = p.get_int32("train.log_interval");
+  c.num_eval_samples = p.get_int32("eval.num_eval_samples");
+  c.num_pretraining_samples = p.get_int32("eval.num_pretraining_samples");
+  c.eval_batch_size = p.get_int32("eval.batch_size");
   if (p.has("eval.default_p_relevant_context")) c.default_p_relevant = p.get_real("eval.default_p_relevant_context");
   return c;
 }

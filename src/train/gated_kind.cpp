@@ -84,9 +84,9 @@ std::vector<ParamSpec> gated_param_specs() {
       {"model.ic_temperature", T::String, "double_exp",
        "gated model: temperature of h, T = exp(exp(theta)) + 1e-8 (double_exp, quirk Q8) or exp(theta) + 1e-8 (exp)",
        {"double_exp", "exp"}},
-      {"gated.p0_steps", T::Int, "", "gated model: steps of each P0 stage (g alone, h alone); unset = train.steps", {}},
+      {"gated.p0_steps", T::Int, "", "gated model: steps of each P0 stage (g alone, h alone); unset = train.steps", {}, 1, (std::int64_t{1} << 31) - 1},
       {"gated.p0_checkpoint_interval", T::Int, "",
-       "gated model: checkpoint interval of the P0 stages; unset = train.checkpoint_interval", {}},
+       "gated model: checkpoint interval of the P0 stages; unset = train.checkpoint_interval", {}, 1, (std::int64_t{1} << 31) - 1},
       {"gated.sgd_learning_rate", T::Real, "1e-05", "gated model: plain-SGD learning rate of protocol p3 (> 0)", {}},
   };
 }

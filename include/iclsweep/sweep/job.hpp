@@ -59,8 +59,12 @@ class Job {
                    const ParamRegistry& registry);
 
   const std::string& source_name() const { return source_name_; }
-  const std::vector<JobPoint>& points() const { return points_; }
-  std::size_t size() const { return points_.size(); }
+  std::size_t size() const { return size_; }
+  // Point `index` (< size()), built on demand from the grid: a million-point job costs no memory until
+  // its points are asked for. `iclsweep list` streams with it.
+  JobPoint point(std::size_t index) const;
+  // Every point, built on first call and kept (a full ParamMap each, ~5 KB): for callers that need them all.
+  const std::vector<JobPoint>& points() const;
   const Grid& grid() const { return grid_; }
   std::vector<std::string> grid_keys() const { return grid_.keys(); }
   // Every key at its value outside the grid: defaults <- fixed values <- fixed --set overrides.
@@ -74,9 +78,10 @@ class Job {
  private:
   std::string source_name_, file_text_, grid_hash_;
   std::vector<std::string> overrides_;
-  ParamMap base_;
+  ParamMap base_, defaults_;
   Grid grid_;
-  std::vector<JobPoint> points_;
+  std::size_t size_ = 0;
+  mutable std::vector<JobPoint> points_;
 };
 
 // A point's identity: the keys whose value differs from the registry default, "key=value;..." in key
