@@ -61,6 +61,15 @@ std::vector<std::string> TrainConfig::collect_errors() const {
     rule("eval.default_p_relevant_context", format_real(*default_p_relevant), "must lie in [0, 1]");
   if (steps >= 1 && checkpoint_interval >= 1 && steps / checkpoint_interval > 100000)
     rule("train.checkpoint_interval", std::to_string(checkpoint_interval), "gives more than 100000 checkpoints: raise it");
+  // The loss curve has steps / log_interval entries, and the results file a dataset of that length per
+  // point: none (a 0-length field) or too many are refused here rather than failing every point at run time.
+  if (steps >= 1 && log_interval > steps)
+    e.push_back("parameter 'train.log_interval' = " + std::to_string(log_interval) + ": must be <= train.steps = " +
+                std::to_string(steps) + " so that at least one training loss is logged (lower it or raise train.steps)");
+  if (steps >= 1 && log_interval >= 1 && steps / log_interval > kMaxLogEntries)
+    e.push_back("parameter 'train.log_interval' = " + std::to_string(log_interval) + ": gives " +
+                std::to_string(steps / log_interval) + " logged losses over train.steps = " + std::to_string(steps) +
+                ", more than " + std::to_string(kMaxLogEntries) + ": raise it");
   return e;
 }
 

@@ -161,6 +161,7 @@ class Dataspace : public Handle {
   hsize_t num_elements() const;  // 1 for a scalar
   // Selects the slab [row, :, :, ...] (one index along dim 0); rank must be >= 1.
   void select_row(hsize_t row);
+  void select_rows(hsize_t first, hsize_t num_rows);  // the slab [first, first + num_rows) x dims[1:]
 };
 
 // ---- property lists -----------------------------------------------------------------------
@@ -264,6 +265,10 @@ class Dataset : public Object {
   void write_row(hsize_t row, const T* data, std::size_t count) const;
   template <class T>
   void write_row(hsize_t row, const std::vector<T>& data) const { write_row<T>(row, data.data(), data.size()); }
+  // Rows [first, first + num_rows) in one call: data.size() must be num_rows times the row size (streamed
+  // writers such as `iclsweep sample` write a large dataset chunk by chunk).
+  template <class T>
+  void write_rows(hsize_t first, hsize_t num_rows, const std::vector<T>& data) const;
   template <class T>
   std::vector<T> read_row(hsize_t row) const;
   // Row of a 1-D string dataset (fixed-width: truncated to the width).
