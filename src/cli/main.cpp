@@ -7,6 +7,7 @@
 #include "iclsweep/cli/exit_codes.hpp"
 #include "iclsweep/cli/registry.hpp"
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/core/quote.hpp"
 
 namespace icl::cli {
 
@@ -31,8 +32,11 @@ static void usage(std::FILE* out) {
 }
 
 int cmd_keys(const Args&) {
+  // Integer keys show their declared range, checked before any value is used (docs/job-files.md).
+  std::printf("%-34s %-14s %-18s %s\n", "KEY", "DEFAULT", "RANGE", "MEANING");
   for (const auto& s : registry().specs())
-    std::printf("%-34s %-14s %s\n", s.key.c_str(), s.default_value.empty() ? "(unset)" : s.default_value.c_str(), s.help.c_str());
+    std::printf("%-34s %-14s %-18s %s\n", s.key.c_str(), s.default_value.empty() ? "(unset)" : s.default_value.c_str(),
+                s.type == ParamType::Int ? range_text(s).c_str() : "-", s.help.c_str());
   return kExitOk;
 }
 
@@ -65,7 +69,7 @@ int main(int argc, char** argv) {
       return kExitFailure;
     }
   }
-  std::fprintf(stderr, "iclsweep: unknown command '%s'\n\n", name.c_str());
+  std::fprintf(stderr, "iclsweep: unknown command %s\n\n", quote(name).c_str());
   usage(stderr);
   return kExitUsage;
 }

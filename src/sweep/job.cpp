@@ -3,9 +3,11 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -241,6 +243,18 @@ std::vector<std::string> canonical_list(const ParamSpec& spec, const std::string
   return out;
 }
 
+// First position of `key` in `msg` as a whole name (not inside data.num_contexts_x or a.data.num_contexts).
+std::size_t find_key(const std::string& msg, const std::string& key) {
+  const auto name_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'; };
+  for (auto at = msg.find(key); at != std::string::npos; at = msg.find(key, at + 1)) {
+    const bool starts = at == 0 || !name_char(msg[at - 1]);
+    const std::size_t end = at + key.size();
+    const bool ends = end == msg.size() || !name_char(msg[end]) || (msg[end] == '.' && (end + 1 == msg.size() || msg[end + 1] == ' '));
+    if (starts && ends) return at;
+  }
+  return std::string::npos;
+}
+
 // Refuses what cannot be a job file before it is read as one: a directory (read as an empty job, it
 // used to train one default point), a device or FIFO, a file too large for a job.
 void check_job_path(const std::string& path) {
@@ -276,8 +290,13 @@ std::string binary_reason(const std::string& text) {
       i += n;
     }
   }
+  // Known binary formats a user may mistake for a job: HDF5 (a results or sample file), zip, gzip, ELF, PNG.
+  static const char* const kMagic[] = {"\x89HDF\r\n\x1a\n", "PK\x03\x04", "\x1f\x8b", "\x7f" "ELF", "\x89PNG"};
+  bool magic = false;
+  for (const char* m : kMagic) magic = magic || text.compare(0, std::strlen(m), m) == 0;
   // A stray byte or two in a text file is reported at its line, with its key; more is not text.
-  if (bad <= 8 && bad * 100 <= text.size()) return "";
+  if (!magic && bad <= 8) return "";
+  if (magic) return "it begins with the signature of a binary format (HDF5, zip, gzip, ELF or PNG)";
   char byte[8];
   std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[first_bad]));
   return std::to_string(bad) + " bytes that are not text, the first (" + byte + ") at offset " + std::to_string(first_bad);
@@ -524,7 +543,7 @@ Job Job::parse(const std::string& raw_text, const std::string& source_name, cons
     std::size_t best_pos = std::string::npos;
     Origin best{Source{grid_line, ""}, false};
     auto consider = [&](const std::string& key, const Source& source, bool grid_key) {
-      const auto pos = msg.find("'" + key + "'");
+      const auto pos = find_key(msg, key);
       if ((source.line > 0 || !source.override_text.empty()) && pos < best_pos) best_pos = pos, best = Origin{source, grid_key};
     };
     for (std::size_t k = 0; k < job.grid_.axes().size(); ++k)
