@@ -1,7 +1,10 @@
 // `iclsweep list JOB [--set k=v ...] [--all-params]`: expands and validates a job, shows its points and a
 // cost estimate, and runs nothing.
 #include <boost/program_options.hpp>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -59,7 +62,21 @@ int cmd_list(const Args& args) {
   if (!(ms_per_step > 0)) throw InputError("--ms-per-token-step must be a positive number of milliseconds");
 
   register_model_kind_validators();
-  const Job job = Job::load(vm["job"].as<std::string>(), overrides, registry());
+  // Checking a large job takes seconds (10^6 points: ~20 s of CPU): show progress on a terminal.
+  const auto started = std::chrono::steady_clock::now();
+  auto last = started;
+  const bool terminal = isatty(fileno(stderr));
+  const PointCheckProgress progress = [&](std::size_t done, std::size_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!terminal || (done < total && now - last < std::chrono::seconds(1))) return;
+    last = now;
+    const double seconds = std::chrono::duration<double>(now - started).count();
+    const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+    std::fprintf(stderr, "\rchecking points: %zu/%zu (%.0f/s, ETA %.0f s)   %s", done, total, rate,
+                 rate > 0 ? static_cast<double>(total - done) / rate : 0.0, done == total ? "\n" : "");
+    std::fflush(stderr);
+  };
+  const Job job = Job::load(vm["job"].as<std::string>(), overrides, registry(), progress);
 
   // Columns: index, id, seed, then every grid key except the seed (already shown), then cost.
   std::vector<std::string> columns;

@@ -304,7 +304,8 @@ std::string binary_reason(const std::string& text) {
 
 }  // namespace
 
-Job Job::load(const std::string& path, const std::vector<std::string>& overrides, const ParamRegistry& registry) {
+Job Job::load(const std::string& path, const std::vector<std::string>& overrides, const ParamRegistry& registry,
+              const PointCheckProgress& progress) {
   check_job_path(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError("cannot open job file " + quote(path) + ": check the path and its permissions");
@@ -327,11 +328,11 @@ Job Job::load(const std::string& path, const std::vector<std::string>& overrides
     throw InputError("job file " + quote(path) + (text.empty() ? " is empty" : " has no settings (only comments and blank lines)") +
                      ": a job names at least what it runs, e.g. the two lines `[run]` and `model_kind = transformer` "
                      "(docs/job-files.md); for one point from --set options use `iclsweep train`");
-  return parse(text, path, overrides, registry);
+  return parse(text, path, overrides, registry, progress);
 }
 
 Job Job::parse(const std::string& raw_text, const std::string& source_name, const std::vector<std::string>& overrides,
-               const ParamRegistry& registry) {
+               const ParamRegistry& registry, const PointCheckProgress& progress) {
   Job job;
   job.source_name_ = source_name;
   job.file_text_ = raw_text;
@@ -574,6 +575,7 @@ Job Job::parse(const std::string& raw_text, const std::string& source_name, cons
   XXH64_state_t* hash_state = XXH64_createState();
   XXH64_reset(hash_state, 0);
   for (std::size_t i = 0; i < n; ++i) {
+    if (progress && i % 4096 == 0) progress(i, n);
     const JobPoint pt = job.point(i);
     id_hashes.emplace_back(std::strtoull(pt.id.c_str(), nullptr, 16), i);
     XXH64_update(hash_state, pt.id.data(), pt.id.size());
@@ -603,6 +605,7 @@ Job Job::parse(const std::string& raw_text, const std::string& source_name, cons
       }
     }
   }
+  if (progress && n) progress(n, n);
   job.grid_hash_ = to_hex64(XXH64_digest(hash_state));
   XXH64_freeState(hash_state);
 

@@ -49,14 +49,20 @@ using PointValidator = std::function<std::vector<std::string>(const ParamMap&)>;
 void add_point_validator(const std::string& name, PointValidator validator);
 std::vector<std::pair<std::string, PointValidator>> point_validators();
 
+// Called now and then while a job's points are checked (done of total), so a command can show progress
+// for a million-point job.
+using PointCheckProgress = std::function<void(std::size_t done, std::size_t total)>;
+
 class Job {
  public:
   // Reads and validates a job file. `overrides` are the --set arguments ("train.steps=2000",
-  // "grid.data.dataset_size=2^6,2^8", "seeds=0..1"), applied after the file.
-  static Job load(const std::string& path, const std::vector<std::string>& overrides, const ParamRegistry& registry);
+  // "grid.data.dataset_size=2^6,2^8", "seeds=0..1"), applied after the file. Refuses a directory, an
+  // empty or binary file; strips a UTF-8 BOM.
+  static Job load(const std::string& path, const std::vector<std::string>& overrides, const ParamRegistry& registry,
+                  const PointCheckProgress& progress = {});
   // The same from text; `source_name` stands in for the file name in messages.
   static Job parse(const std::string& text, const std::string& source_name, const std::vector<std::string>& overrides,
-                   const ParamRegistry& registry);
+                   const ParamRegistry& registry, const PointCheckProgress& progress = {});
 
   const std::string& source_name() const { return source_name_; }
   std::size_t size() const { return size_; }
