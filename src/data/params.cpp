@@ -70,7 +70,9 @@ DataParams DataParams::read(const ParamMap& p) {
   d.relevance_mode = mode == "per_slot" ? RelevanceMode::PerSlot : RelevanceMode::PerSequence;
   d.vfinal_bug_compat = p.get_bool("data.vfinal_bug_compat");
   d.vpaper_bug_compat = p.get_bool("data.vpaper_bug_compat");
-  d.seed = static_cast<std::uint64_t>(p.get_int("data.seed"));
+  const std::int64_t seed = p.get_int("data.seed");
+  if (seed < 0) throw ParamError("data.seed", std::to_string(seed), "must be >= 0");
+  d.seed = static_cast<std::uint64_t>(seed);
   if (p.values().count("model.input_tokenizer")) d.input_tokenizer = p.get_string("model.input_tokenizer");
   if (p.values().count("model.embed_dim")) d.embed_dim = p.get_int32("model.embed_dim");
   return d;

@@ -150,9 +150,11 @@ class Problems {
  public:
   explicit Problems(std::string file) : file_(std::move(file)) {}
   void at_line(int line, const std::string& msg) {
+    if (full()) return;
     lines_.emplace_back(line > 0 ? line : kNoLine, line > 0 ? file_ + ":" + std::to_string(line) + ": " + msg : file_ + ": " + msg);
   }
   void at_override(const std::string& assignment, const std::string& msg) {
+    if (full()) return;
     lines_.emplace_back(kOverride, "--set " + quote(assignment) + ": " + msg);
   }
   void at(const Source& where, const std::string& msg) {
@@ -162,18 +164,29 @@ class Problems {
       at_line(where.line, msg);
   }
   bool empty() const { return lines_.empty(); }
-  std::size_t count() const { return lines_.size(); }
+  std::size_t count() const { return lines_.size() + dropped_; }
   void throw_if_any() const {
     if (lines_.empty()) return;
-    std::string msg = std::to_string(lines_.size()) + (lines_.size() == 1 ? " problem" : " problems") +
-                      " in job " + file_ + " (nothing was run):";
+    const std::size_t total = count();
+    std::string msg = std::to_string(total) + (total == 1 ? " problem" : " problems") + " in job " + file_ + " (nothing was run):";
     auto sorted = lines_;  // file order, then problems without a line, then --set problems
     std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     for (const auto& l : sorted) msg += "\n  " + l.second;
+    if (dropped_)
+      msg += "\n  ... and " + std::to_string(dropped_) + " more problems (the first " + std::to_string(kMaxProblems) +
+             " are listed): is this a job file?";
     throw InputError(msg);
   }
 
  private:
+  // A 64 MiB file of bad lines must not become gigabytes of messages.
+  static constexpr std::size_t kMaxProblems = 200;
+  bool full() {
+    if (lines_.size() < kMaxProblems) return false;
+    ++dropped_;
+    return true;
+  }
+  std::size_t dropped_ = 0;
   static constexpr int kNoLine = 1 << 30, kOverride = kNoLine + 1;
   std::string file_;
   std::vector<std::pair<int, std::string>> lines_;

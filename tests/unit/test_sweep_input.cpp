@@ -202,3 +202,12 @@ BOOST_AUTO_TEST_CASE(echoed_lines_keys_and_values_are_escaped_and_truncated) {
   const auto long_key = parse_error("[grid]\n" + std::string(100000, 'k') + " = 1\n");
   BOOST_TEST(long_key.size() < 400u, long_key.substr(0, 400));
 }
+
+BOOST_AUTO_TEST_CASE(a_file_of_bad_lines_gives_a_bounded_message) {
+  std::string text;
+  for (int i = 0; i < 200000; ++i) text += "not a line\n";
+  const auto m = parse_error(text);
+  BOOST_TEST(contains(m, "200000 problems"), m.substr(0, 200));
+  BOOST_TEST(contains(m, "199800 more problems"), m.substr(m.size() > 300 ? m.size() - 300 : 0));
+  BOOST_TEST(m.size() < 30000u);
+}
