@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Draw the paper figures from an iclsweep results file.
 
-    /usr/bin/python3 analysis/plot.py RESULTS.h5 --figure NAME|all --out DIR [--gh mixture|p0]
-                                      [--alpha-metric p_iwl|p_iwl_ge_half] [--no-mixture]
+    /usr/bin/python3 analysis/plot.py RESULTS.h5 [MORE.h5 ...] --figure NAME|all --out DIR [--gh own|mixture|p0]
+                                      [--alpha-metric p_iwl|p_iwl_ge_half] [--no-mixture] [--where KEY=VALUE ...]
+    /usr/bin/python3 analysis/plot.py RESULTS.h5 --curves INDEX|ID [INDEX ...] --out DIR
 
 Writes PNGs into DIR and prints which figures were written and which were skipped, and why.
 Exit status: 0 when every requested figure was written (or, with --figure all, at least one),
@@ -14,34 +15,39 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from iclsweep_analysis import figures  # noqa: E402
-from iclsweep_analysis.load import MissingData, load  # noqa: E402
+from iclsweep_analysis import figures, point_curves  # noqa: E402
+from iclsweep_analysis.load import MissingData, load_many  # noqa: E402
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("results", help="results file (HDF5) written by iclsweep")
+    parser.add_argument("results", nargs="+", help="results file(s) written by iclsweep; several are read as one "
+                                                   "(e.g. the two files of context_length, or a sweep and its added seeds)")
     parser.add_argument("--figure", default="all", help="figure name or 'all': " + ", ".join(figures.FIGURES))
     parser.add_argument("--out", default="figures", help="output directory (created if missing)")
-    parser.add_argument("--gh", choices=sorted(figures.GH_SOURCES), default="mixture",
-                        help="stylized: g and h from the mixture stage (default) or from their own P0 runs")
+    parser.add_argument("--gh", choices=sorted(figures.GH_SOURCES), default="own",
+                        help="stylized: g and h of the mixture each at its own selected checkpoint (own, default; "
+                             "the paper's reading), at the mixture's selected checkpoint (mixture), or from P0 (p0)")
     parser.add_argument("--alpha-metric", choices=figures.ALPHA_METRICS, default="p_iwl",
                         help="stylized: the alpha line, mean alpha (p_iwl, default) or the fraction with alpha >= 0.5")
     parser.add_argument("--no-mixture", action="store_true", help="stylized: leave out the mixture's error line")
+    parser.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
+                        help="draw only points with this parameter value (repeatable; KEY=a,b matches either)")
+    parser.add_argument("--curves", nargs="+", metavar="INDEX|ID",
+                        help="instead of figures: one point's training loss and every split's error vs step, the "
+                             "selected checkpoint marked (curves_<index>.png)")
     args = parser.parse_args(argv)
+    if args.curves:
+        return draw_curves(args)
 
     names = list(figures.FIGURES) if args.figure == "all" else args.figure.split(",")
     unknown = [n for n in names if n not in figures.FIGURES]
     if unknown:
         print(f"unknown figure(s) {', '.join(unknown)}; choose from: all, {', '.join(figures.FIGURES)}", file=sys.stderr)
         return 2
-    try:
-        res = load(args.results)
-    except (MissingData, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    res = _load(args)
+    if res is None:
         return 2
-    counts = res.counts
-    print(f"{args.results}: {counts['done']} done, {counts['pending']} pending, {counts['failed']} failed points")
 
     written, skipped = [], []
     for name in names:
@@ -60,5 +66,35 @@ def main(argv=None):
     return 1 if skipped else 0
 
 
+def _load(args):
+    try:
+        res = load_many(args.results)
+        counts = res.counts
+        print(f"{' + '.join(args.results)}: {counts['done']} done, {counts['pending']} pending, {counts['failed']} "
+              "failed points")
+        if args.where:
+            res = res.where(args.where)
+            print(f"--where {' '.join(args.where)}: {len(res)} done points")
+        return res
+    except (MissingData, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return None
+
+
+def draw_curves(args):
+    res = _load(args)
+    if res is None:
+        return 2
+    failed = 0
+    for token in args.curves:
+        try:
+            print(f"wrote   curves {token}: {point_curves.draw(res, token, args.out)}")
+        except MissingData as e:
+            print(f"skipped curves {token}: {e}")
+            failed += 1
+    return 1 if failed else 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    from report import run_and_exit  # noqa: E402  (same directory)
+    run_and_exit(main)

@@ -14,7 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .aggregate import is_seed_key, mean_se, mean_se_curves, selected_values, take_at  # noqa: E402
+from . import style  # noqa: E402
+from .aggregate import is_seed_key, last_argmin, mean_se, mean_se_curves, selected_values, take_at  # noqa: E402
 from .load import MissingData, hashable  # noqa: E402
 
 IW, IC, TF = "IW Predictor", "IC Predictor", "Transformer"
@@ -94,6 +95,18 @@ def _values(res, key):
     return list(values)
 
 
+def _is(res, key, value):
+    """(n,) bool: the points whose `key` equals `value` (None = unset)."""
+    return np.array([v == value for v in hashable(res.params[key])], dtype=bool)
+
+
+def _matches(res, fixed):
+    mask = np.ones(len(res), dtype=bool)
+    for k, v in fixed.items():
+        mask &= _is(res, k, v)
+    return mask
+
+
 def _match_baselines_to_studied_p(table, line_key):
     """§1.8: a baseline may be stored once per p' of the `default` splits (eval.default_p_relevant_context).
 
@@ -152,8 +165,8 @@ def curves(fig, tf, split, line_key=None, fixed=None, by="loss", omit_log2n=()):
 
 # ---- drawing helpers ---------------------------------------------------------------------------------
 
-def _plot(ax, curve, label, style, color):
-    ax.plot(curve.x, curve.mean, linestyle=style, color=color, label=label, marker=".", markersize=4)
+def _plot(ax, curve, label, linestyle, color):
+    ax.plot(curve.x, curve.mean, linestyle=linestyle, color=color, label=label, marker=".", markersize=4)
     ax.fill_between(curve.x, curve.mean - curve.se, curve.mean + curve.se, color=color, alpha=0.2, linewidth=0)
 
 
@@ -161,7 +174,7 @@ def _error_axes(ax, title, chances, xlabel=True, ylabel=True):
     for c in sorted(set(round(float(c), 6) for c in chances)):
         ax.axhline(c, color="grey", linewidth=0.8, alpha=0.7)
     ax.set_ylim(-0.1, 1.1)
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title)
     ax.grid(alpha=0.3)
     if xlabel:
         ax.set_xlabel(r"$\log_2 N$")
@@ -170,29 +183,17 @@ def _error_axes(ax, title, chances, xlabel=True, ylabel=True):
 
 
 def _subplots(nrows, ncols):
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.8 * nrows), squeeze=False, sharex=True)
-    return fig, axes
+    return style.subplots(nrows, ncols)
 
 
-def _save(fig, outdir, filename, title):
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    os.makedirs(outdir, exist_ok=True)
-    path = os.path.join(outdir, filename)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+def _save(fig, outdir, filename, title, res=None):
+    """style.save with the provenance line (steps, seeds, p', protocol) of the points `res` drawn."""
+    return style.save(fig, outdir, filename, title, style.describe(res) if res is not None else "")
 
 
 def _legend(axes):
-    handles, labels = [], []
-    for ax in np.ravel(axes):
-        for h, lab in zip(*ax.get_legend_handles_labels()):
-            if lab not in labels:
-                handles.append(h)
-                labels.append(lab)
-    if handles:
-        np.ravel(axes)[0].legend(handles, labels, fontsize=7, loc="best")
+    """One figure legend below the panels (never over the data)."""
+    style.legend_below(np.ravel(axes)[0].figure, axes)
 
 
 def _model_panels(fig_name, tf, axes_and_splits, fixed=None, by="loss", omit_log2n=()):
@@ -213,8 +214,8 @@ def _value_panel(fig_name, tf, ax, split, key, title, role=TF, values=None, styl
         c = found.get((role, value))
         if c is None:
             continue
-        style = styles[i % len(styles)] if styles else MODEL_STYLE[role]
-        _plot(ax, c, f"{_short(key)} = {_fmt(value)}", style, VALUE_COLORS[i % len(VALUE_COLORS)])
+        linestyle = styles[i % len(styles)] if styles else MODEL_STYLE[role]
+        _plot(ax, c, f"{_short(key)} = {_fmt(value)}", linestyle, VALUE_COLORS[i % len(VALUE_COLORS)])
         chances.append(c.chance)
     _error_axes(ax, title, chances, xl, yl)
 
@@ -242,7 +243,7 @@ def _grid_by_value(fig_name, tf, key, filename, title, by="loss", omit_log2n=(),
             _error_axes(ax, f"{row}, {_short(key)} = {_fmt(value)}", [c.chance for c in found.values()],
                         i == 1, j == 0)
     _legend(axes)
-    return _save(fig, outdir, filename, title)
+    return _save(fig, outdir, filename, title, tf)
 
 
 # ---- the figures ---------------------------------------------------------------------------------
@@ -251,7 +252,8 @@ def fig_noisy_inputs_v1(res, outdir):
     """v1 Fig. 2 layout, one figure per sigma: rows IBD/OOBD; columns Rel C_H, Rel C_L, Irrel C_H, Irrel C_L."""
     tf = _transformers("noisy_inputs_v1", res)
     paths = []
-    for sigma in _require_swept("noisy_inputs_v1", tf, SIGMA):
+    # One figure per sigma, so a single sigma is enough (the README main job has only sigma = 0.2).
+    for sigma in _require_swept("noisy_inputs_v1", tf, SIGMA, minimum=1):
         fig, axes = _subplots(2, 4)
         panels = []
         for i, (row, suffix) in enumerate(ROWS_IBD_OOBD):
@@ -264,7 +266,7 @@ def fig_noisy_inputs_v1(res, outdir):
         _legend(axes)
         lengths = ", ".join(map(_fmt, _values(tf, NUM_CONTEXTS))) if NUM_CONTEXTS in tf.params else "?"
         paths.append(_save(fig, outdir, f"noisy_inputs_v1_sigma{_fmt(sigma)}.png",
-                           rf"Input noise $\sigma$ = {_fmt(sigma)} (L = {lengths})"))
+                           rf"Input noise $\sigma$ = {_fmt(sigma)} (L = {lengths})", tf.subset(_is(tf, SIGMA, sigma))))
     return paths
 
 
@@ -281,7 +283,7 @@ def fig_noisy_inputs_v3(res, outdir):
             _value_panel("noisy_inputs_v3", tf, axes[i, 2 + g], f"eval-default-{cond}", SIGMA,
                          f"{role.replace('Predictor', 'Pred.')} IBD: {group}", role, sigmas, xl=i == 1, yl=False)
     _legend(axes)
-    return [_save(fig, outdir, "noisy_inputs_v3.png", "Input noise (v3 layout)")]
+    return [_save(fig, outdir, "noisy_inputs_v3.png", "Input noise (v3 layout)", tf)]
 
 
 # §5.1: the p_high and p_relevant figures omit N = 2^16.
@@ -295,22 +297,37 @@ def fig_p_high(res, outdir):
     _value_panel("p_high", tf, axes[0, 0], "eval-default-none-flip_label", P_HIGH, "Transformer OOBD",
                  values=values, styles=("--", "-.", ":"), omit_log2n=OMIT_2_16)
     _legend(axes)
-    return [_save(fig, outdir, "p_high.png", r"$p_{high}$ sweep"),
+    return [_save(fig, outdir, "p_high.png", r"$p_{high}$ sweep: Transformer OOBD", tf),
             _grid_by_value("p_high", tf, P_HIGH, "p_high_grid.png", r"$p_{high}$ sweep", omit_log2n=OMIT_2_16,
                            outdir=outdir)]
+
+
+def is_p_relevant_sweep(tf):
+    """True when p_rel takes values beyond the {0, 0.9, 1} baseline crossing: the p_relevant figure's data."""
+    if P_REL not in tf.params or tf.params[P_REL].dtype.kind != "f":
+        return False
+    return not all(any(math.isclose(v, b) for b in (0.0, 0.9, 1.0)) for v in _values(tf, P_REL))
+
+
+def selection_rule(tf):
+    """(by, why): the checkpoint selection the figures use for these transformer points (§6.1): the
+    pretraining 0-1 error for a p_relevant sweep (as its figure), else the pretraining loss."""
+    if is_p_relevant_sweep(tf):
+        return "error", "a p_rel sweep: selected by the pretraining 0-1 error, as the p_relevant figure (§6.1)"
+    return "loss", "selected by the pretraining loss (§6.1)"
 
 
 def fig_p_relevant(res, outdir):
     tf = _transformers("p_relevant", res)
     values = _require_swept("p_relevant", tf, P_REL)
-    if all(any(math.isclose(v, b) for b in (0.0, 0.9, 1.0)) for v in values):
+    if not is_p_relevant_sweep(tf):
         _refuse("p_relevant", tf, f"{P_REL} only takes the baseline crossing values {', '.join(map(_fmt, values))}")
     fig, axes = _subplots(1, 1)
     # §6.1: this figure selects the checkpoint by the minimal pretraining 0-1 error.
     _value_panel("p_relevant", tf, axes[0, 0], "eval-default-none-flip_label", P_REL, "Transformer OOBD",
                  values=values, by="error", omit_log2n=OMIT_2_16)
     _legend(axes)
-    return [_save(fig, outdir, "p_relevant.png", r"$p_{rel}$ sweep (selection by pretraining error)"),
+    return [_save(fig, outdir, "p_relevant.png", r"$p_{rel}$ sweep: Transformer OOBD (selection by pretraining error)", tf),
             _grid_by_value("p_relevant", tf, P_REL, "p_relevant_grid.png", r"$p_{rel}$ sweep", by="error",
                            omit_log2n=OMIT_2_16, roles=(TF,), outdir=outdir)]
 
@@ -322,14 +339,14 @@ def fig_num_low_freq(res, outdir):
     _value_panel("num_low_freq", tf, axes[0, 0], "eval-relevant_context-low_prob-flip_label", NUM_LOW,
                  r"Transformer OOBD: Rel $C_L$", values=values)
     _legend(axes)
-    paths = [_save(fig, outdir, "num_low_freq.png", r"$|C_L|$ sweep")]
+    paths = [_save(fig, outdir, "num_low_freq.png", r"$|C_L|$ sweep", tf)]
     fig, axes = _subplots(2, 2)
     for i, (row, suffix) in enumerate(ROWS_IBD_OOBD):
         for g, (group, cond) in enumerate(GROUPS):
             _value_panel("num_low_freq", tf, axes[i, g], f"eval-relevant_context-{cond}{suffix}", NUM_LOW,
                          f"Transformer {row}: Rel {group}", values=values, xl=i == 1, yl=g == 0)
     _legend(axes)
-    paths.append(_save(fig, outdir, "num_low_freq_2x2.png", r"$|C_L|$ sweep"))
+    paths.append(_save(fig, outdir, "num_low_freq_2x2.png", r"$|C_L|$ sweep", tf))
     return paths
 
 
@@ -340,7 +357,7 @@ def fig_num_contexts(res, outdir):
     _value_panel("num_contexts", tf, axes[0, 0], "eval-default-none-flip_label", NUM_CONTEXTS,
                  "Transformer OOBD", values=values)
     _legend(axes)
-    return [_save(fig, outdir, "num_contexts.png", "Context length L")]
+    return [_save(fig, outdir, "num_contexts.png", "Context length L", tf)]
 
 
 def fig_num_relevant_contexts(res, outdir):
@@ -351,9 +368,37 @@ def fig_num_relevant_contexts(res, outdir):
         _value_panel("num_relevant_contexts", tf, axes[0, j], "eval-default-none-flip_label", NUM_RELEVANT,
                      f"{role} OOBD", role, values, yl=j == 0)
     _legend(axes)
-    return [_save(fig, outdir, "num_relevant_contexts.png", r"Relevant contexts $L_{rel}$"),
+    return [_save(fig, outdir, "num_relevant_contexts.png", r"Relevant contexts $L_{rel}$", tf),
             _grid_by_value("num_relevant_contexts", tf, NUM_RELEVANT, "num_relevant_contexts_grid.png",
                            r"Relevant contexts $L_{rel}$", outdir=outdir)]
+
+
+def fig_context_length(res, outdir):
+    """§6.2 "Fig. 4", 1x4: IW, IC and Transformer OOBD per L_rel (L = 4), then the Transformer per L. The two
+    halves come from two jobs (num_relevant_contexts: L_rel set; num_contexts: L_rel unset): pass both files."""
+    tf = _transformers("context_length", res)
+    if NUM_RELEVANT not in tf.params or NUM_CONTEXTS not in tf.params:
+        _refuse("context_length", tf, f"its points lack {NUM_RELEVANT} or {NUM_CONTEXTS}")
+    l_rel = tf.params[NUM_RELEVANT]
+    relevant = tf.subset(~np.isnan(l_rel)) if l_rel.dtype.kind == "f" else tf.subset(l_rel != "")
+    lengths = tf.subset(np.isnan(l_rel)) if l_rel.dtype.kind == "f" else tf.subset(l_rel == "")
+    if len(relevant) == 0 or len(lengths) == 0:
+        _refuse("context_length", tf, f"it needs points with {NUM_RELEVANT} set (an L_rel sweep) and points without "
+                                      f"it (an L sweep); found {len(relevant)} and {len(lengths)}. Pass both results "
+                                      "files: plot.py REL.h5 LEN.h5 --figure context_length")
+    rel_values = _require_swept("context_length", relevant, NUM_RELEVANT)
+    len_values = _require_swept("context_length", lengths, NUM_CONTEXTS)
+    fig, axes = _subplots(1, 4)
+    split = "eval-default-none-flip_label"
+    context = ", ".join(f"L = {_fmt(v)}" for v in _values(relevant, NUM_CONTEXTS))
+    for j, role in enumerate((IW, IC, TF)):
+        _value_panel("context_length", relevant, axes[0, j], split, NUM_RELEVANT, f"{role} OOBD ({context})", role,
+                     rel_values, yl=j == 0)
+    _value_panel("context_length", lengths, axes[0, 3], split, NUM_CONTEXTS, "Transformer OOBD per L", TF,
+                 len_values, styles=("-",), yl=False)
+    _legend(axes)
+    return [_save(fig, outdir, "context_length.png", r"Context length: relevant contexts $L_{rel}$ and length L",
+                  tf)]
 
 
 def fig_noisy_labels(res, outdir):
@@ -399,8 +444,7 @@ def fig_theory(res, outdir):
         version = versions[p]
         k_max = int(np.sum(np.isfinite(ic_lower[p])))  # the field is NaN-padded to the widest L
         ncols = min(4, k_max)
-        fig, axes = plt.subplots(math.ceil(k_max / ncols), ncols, figsize=(3.0 * ncols, 2.6 * math.ceil(k_max / ncols)),
-                                 squeeze=False, sharex=True, sharey=True)
+        fig, axes = style.subplots(math.ceil(k_max / ncols), ncols, sharey=True)
         finite = np.isfinite(x[p]) & np.isfinite(iw[p])
         xs = x[p][finite]
         for k in range(k_max):
@@ -417,7 +461,7 @@ def fig_theory(res, outdir):
                 if ic_upper is not None:
                     ax.axhline(ic_upper[p, k], color="red", linestyle="--")
                     ax.axhspan(ic_lower[p, k], ic_upper[p, k], color="red", alpha=0.15, linewidth=0)
-            ax.set_title(f"k = {k}", fontsize=9)
+            ax.set_title(f"k = {k}")
             ax.grid(alpha=0.3)
         for ax in axes.flat[k_max:]:
             ax.set_visible(False)
@@ -430,7 +474,7 @@ def fig_theory(res, outdir):
             ax.set_xlabel(r"$\ln N_x$ (reference axis, Q9)" if natural_log[p] else r"$N_x$ (in $\log_2$)")
         for ax in axes[:, 0]:
             ax.set_ylabel("Loss")
-        axes.flat[0].legend(fontsize=7)
+        style.legend_below(fig, axes)
         same = np.sum(versions == version)
         reference = _flag(th, "theory.compat_reference")[p]
         if same == 1:
@@ -446,14 +490,26 @@ def fig_theory(res, outdir):
 # ---- stylized g/h/alpha model (§3, §5.2): run.model_kind = gated --------------------------------------
 
 # Where each line of the stylized figure is read: (selected field, per-checkpoint curves, index field) per
-# S = split. g and h come either from the mixture stage (the g and h trained jointly with alpha, at the
-# mixture's selected checkpoint) or from their own P0 runs (each at its own selected checkpoint).
+# S = split. g and h come from the mixture stage (the g and h trained jointly with alpha) read each at its own
+# selected checkpoint ("own", the default: the last minimal pretraining loss of g alone / h alone over the
+# mixture's checkpoints, as the authors' figures read them), from the mixture stage at the mixture's selected
+# checkpoint ("mixture"), or from their own P0 runs ("p0", each at its own selected checkpoint).
 GH_SOURCES = {
+    "own": {"g": ("alpha/own_selected_iw/{S}/error", "alpha/eval_iw/{S}/error", "alpha/own_selected_iw/index"),
+            "h": ("alpha/own_selected_ic/{S}/error", "alpha/eval_ic/{S}/error", "alpha/own_selected_ic/index")},
     "mixture": {"g": ("alpha/selected_iw/{S}/error", "alpha/eval_iw/{S}/error", "alpha/selected/index"),
                 "h": ("alpha/selected_ic/{S}/error", "alpha/eval_ic/{S}/error", "alpha/selected/index")},
     "p0": {"g": ("iw/selected/{S}/error", "iw/eval/{S}/error", "iw/selected/index"),
            "h": ("ic/selected/{S}/error", "ic/eval/{S}/error", "ic/selected/index")},
 }
+GH_TEXT = {"own": "g, h of the mixture, each at its own selected checkpoint",
+           "mixture": "g, h at the mixture's selected checkpoint", "p0": "g, h from P0"}
+# Files written before the engine stored the own indices: recompute them from these curves (§6.1's rule).
+OWN_SELECTION_CURVES = {"alpha/own_selected_iw/index": "alpha/eval_iw/pretraining/loss",
+                        "alpha/own_selected_ic/index": "alpha/eval_ic/pretraining/loss"}
+PROTOCOL_TEXT = {"p1": r"P1: $\alpha$ on frozen P0 g, h", "p2": r"P2: $\alpha$, g, h jointly from P0's g, h",
+                 "p2_fresh": r"P2-fresh: $\alpha$, g, h jointly from a fresh init",
+                 "p3": r"P3: $\alpha$ on frozen P0 g, h, SGD"}
 MIXTURE_ERROR = ("alpha/selected/{S}/error", "alpha/eval/{S}/error", "alpha/selected/index")
 ALPHA_METRICS = ("p_iwl", "p_iwl_ge_half")
 # Keys of the §5.2 stylized sweeps, with the short names used in the file names.
@@ -462,8 +518,9 @@ STYLIZED_LINES = (  # (line id, label, style, colour)
     ("g", "error of g (IW)", "--", MODEL_COLOR[IW]),
     ("h", "error of h (IC)", "-.", MODEL_COLOR[IC]),
     ("f", "error of f (mixture)", ":", MODEL_COLOR[TF]),
-    ("alpha", r"$\alpha$ = p_iwl", "-", "tab:green"),
+    ("alpha", r"$\alpha$ = p_iwl (right axis)", "-", "tab:green"),
 )
+ALPHA_COLOR = "tab:green"
 V1_COLUMNS = tuple((rel, rel_name, group, cond) for rel, rel_name in (("Rel", "relevant_context"), ("Irrel", "irrelevant_context"))
                    for group, cond in GROUPS)
 
@@ -475,7 +532,17 @@ def _stylized_values(fig, gated, source, split):
         return gated.field(selected).astype(np.float64)
     if gated.has(curve) and gated.has(index):
         return take_at(gated.field(curve), gated.field(index).astype(np.int64))
+    if gated.has(curve) and gated.has(OWN_SELECTION_CURVES.get(index, "")):
+        return take_at(gated.field(curve), last_argmin(gated.field(OWN_SELECTION_CURVES[index])))
     _refuse(fig, gated, f"its gated points have neither /points/{selected} nor /points/{curve} with /points/{index}")
+
+
+def _protocol_text(gated, fixed):
+    """The mixture's training protocol (model.gated_protocol) of the points matching `fixed`, for the title."""
+    if "model.gated_protocol" in fixed or "model.gated_protocol" not in gated.params:
+        return None  # named among the setting values already, or not recorded
+    values = sorted({str(v) for v in hashable(gated.params["model.gated_protocol"])})
+    return ", ".join(PROTOCOL_TEXT.get(v, v) for v in values)
 
 
 def _setting_keys(res):
@@ -520,11 +587,17 @@ def _stylized_sources(gh, alpha_metric):
                 alpha=(f"alpha/selected/{{S}}/{alpha_metric}", f"alpha/eval/{{S}}/{alpha_metric}", "alpha/selected/index"))
 
 
-def _chance(res, fixed):
-    """(C-1)/C of the points matching {key: value}."""
+def _matching(res, fixed):
+    """Boolean mask of the points matching {key: value} (NaN-safe: unset is None)."""
     here = np.ones(len(res), bool)
     for k, v in fixed.items():
-        here &= np.array([h == v for h in hashable(res.params[k])])  # NaN-safe: unset is None
+        here &= np.array([h == v for h in hashable(res.params[k])])
+    return here
+
+
+def _chance(res, fixed):
+    """(C-1)/C of the points matching {key: value}."""
+    here = _matching(res, fixed)
     c = float(res.param("data.num_high_prob_classes", 5.0)[here][0] + res.param("data.num_low_prob_classes", 5.0)[here][0])
     return (c - 1) / c
 
@@ -536,10 +609,11 @@ def stylized_settings(res):
     return keys, _combinations(gated, keys)
 
 
-def stylized_curves(res, split, fixed=None, gh="mixture", alpha_metric="p_iwl"):
+def stylized_curves(res, split, fixed=None, gh="own", alpha_metric="p_iwl"):
     """{'g', 'h', 'f', 'alpha': Curve} over log2 N on `split` for the gated points matching `fixed` {key: value}:
-    mean +- SE over seeds of the error of g, of h, of the mixture f, and of alpha (alpha_metric), each at the
-    selected checkpoint. gh = 'mixture': g and h of the mixture stage; 'p0': from their own P0 runs."""
+    mean +- SE over seeds of the error of g, of h, of the mixture f, and of alpha (alpha_metric). f and alpha
+    are read at the mixture's selected checkpoint; g and h (GH_SOURCES) with gh = 'own': the mixture's g and h,
+    each at its own selected checkpoint; 'mixture': at the mixture's; 'p0': from their own P0 runs."""
     sources = _stylized_sources(gh, alpha_metric)
     gated = _gated("stylized", res)
     fixed = dict(fixed or {})
@@ -548,12 +622,13 @@ def stylized_curves(res, split, fixed=None, gh="mixture", alpha_metric="p_iwl"):
                                   fixed, chance) for line, src in sources.items()}
 
 
-def fig_stylized(res, outdir, gh="mixture", alpha_metric="p_iwl", show_mixture=True):
+def fig_stylized(res, outdir, gh="own", alpha_metric="p_iwl", show_mixture=True):
     """§6.2 "Stylized g/h/alpha": per value of the swept key, the v1 2x4 layout (rows IBD/OOBD; columns Rel C_H,
     Rel C_L, Irrel C_H, Irrel C_L) with the errors of g and h, the mixture's error and alpha vs log2 N.
 
-    gh = 'mixture' (default): g and h as trained jointly with alpha, at the mixture's selected checkpoint;
-    'p0': g and h from their own P0 runs. alpha_metric = 'p_iwl' (mean alpha) or 'p_iwl_ge_half'.
+    gh = 'own' (default): g and h as trained jointly with alpha, each at its own selected checkpoint (the
+    authors' reading); 'mixture': at the mixture's selected checkpoint; 'p0': g and h from their own P0 runs.
+    alpha_metric = 'p_iwl' (mean alpha) or 'p_iwl_ge_half'.
     """
     _stylized_sources(gh, alpha_metric)  # bad options fail before anything is read
     keys, combos = stylized_settings(res)
@@ -570,19 +645,27 @@ def fig_stylized(res, outdir, gh="mixture", alpha_metric="p_iwl", show_mixture=T
         for i, (row, _) in enumerate(ROWS_IBD_OOBD):
             for col, (rel, _, group, _) in enumerate(V1_COLUMNS):
                 ax, panel = axes[i, col], found[(combo, i, col)]
-                for line, label, style, color in lines:
-                    _plot(ax, panel[line], label, style, color)
+                # alpha is a gate weight, not an error: it gets its own right-hand axis (and no chance line).
+                twin = style.twin_axis(ax)
+                for line, label, linestyle, color in lines:
+                    _plot(twin if line == "alpha" else ax, panel[line], label, linestyle, color)
                 _error_axes(ax, f"{row}: {rel} {group}", [panel["g"].chance], i == 1, col == 0)
-                if col == 0:
-                    ax.set_ylabel(r"0-1 error / $\alpha$")
+                twin.set_ylim(-0.1, 1.1)
+                twin.tick_params(axis="y", colors=ALPHA_COLOR)
+                if col == len(V1_COLUMNS) - 1:
+                    twin.set_ylabel(r"$\alpha$ (weight on g)", color=ALPHA_COLOR)
+                else:
+                    twin.set_yticklabels([])
         _legend(axes)
         described = ", ".join(f"{_short(k)} = {_fmt(v) if v is not None else 'unset'}" for k, v in fixed.items())
         tag = "_".join(f"{STYLIZED_FILE_KEYS.get(k, k.split('.')[-1])}{_fmt(v) if v is not None else 'unset'}"
                        for k, v in fixed.items())
-        filename = "stylized" + (f"_{tag}" if tag else "") + ("" if gh == "mixture" else f"_{gh}") + ".png"
-        source = "g, h from the mixture stage" if gh == "mixture" else "g, h from P0"
-        title = "Stylized g/h/$\\alpha$" + (f": {described}" if described else "") + f" ({source})"
-        paths.append(_save(fig, outdir, filename, title))
+        filename = "stylized" + (f"_{tag}" if tag else "") + ("" if gh == "own" else f"_{gh}") + ".png"
+        gated_here = _gated("stylized", res).subset(_matches(_gated("stylized", res), fixed))
+        protocol = _protocol_text(gated_here, fixed)
+        title = ("Stylized g/h/$\\alpha$" + (f": {described}" if described else "") + (f" ({protocol})" if protocol else "")
+                 + f"\n{GH_TEXT[gh]}; f and $\\alpha$ at the mixture's selected checkpoint")
+        paths.append(_save(fig, outdir, filename, title, gated_here))
     return paths
 
 
@@ -638,14 +721,14 @@ def fig_online(res, outdir):
     """Algorithm 1: per setting (one column per swept value, e.g. sigma), alpha on C_H and C_L vs log10 t
     (top) and the gate learner's regret / t on each group (bottom), mean +- SE over seeds."""
     keys, found = online_curves(res)
-    fig, axes = plt.subplots(2, len(found), figsize=(3.4 * len(found), 5.6), squeeze=False, sharex=True)
+    fig, axes = style.subplots(2, len(found))
     for j, (combo, panel) in enumerate(found.items()):
-        for g, group, color, style in ONLINE_GROUPS:
-            _plot(axes[0, j], panel[f"alpha_{g}"], rf"$\alpha$ on {group}", style, color)
-            _plot(axes[1, j], panel[f"regret_{g}"], f"gate regret / t, {group}", style, color)
+        for g, group, color, linestyle in ONLINE_GROUPS:
+            _plot(axes[0, j], panel[f"alpha_{g}"], rf"$\alpha$ on {group}", linestyle, color)
+            _plot(axes[1, j], panel[f"regret_{g}"], f"gate regret / t, {group}", linestyle, color)
         described = ", ".join(f"{_short(k)} = {_fmt(v) if v is not None else 'unset'}" for k, v in zip(keys, combo))
         seeds = panel["alpha_high"].seeds
-        axes[0, j].set_title(f"{described or 'single setting'} ({seeds} seed{'s' if seeds != 1 else ''})", fontsize=9)
+        axes[0, j].set_title(f"{described or 'single setting'} ({seeds} seed{'s' if seeds != 1 else ''})")
         axes[0, j].axhline(0.5, color="grey", linewidth=0.8, alpha=0.7)  # alpha > 0.5: the gate prefers g (IW)
         axes[0, j].set_ylim(-0.1, 1.1)
         axes[1, j].axhline(0.0, color="grey", linewidth=0.8, alpha=0.7)
@@ -654,9 +737,8 @@ def fig_online(res, outdir):
             ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel(r"$\alpha$ (weight on g)")
     axes[1, 0].set_ylabel("gate regret / t (nats)")
-    axes[0, 0].legend(fontsize=7, loc="best")
-    axes[1, 0].legend(fontsize=7, loc="best")
-    return [_save(fig, outdir, "online.png", "Algorithm 1: gate $\\alpha$ and its regret per step")]
+    style.legend_below(fig, axes)
+    return [_save(fig, outdir, "online.png", "Algorithm 1: gate $\\alpha$ and its regret per step", res.of_kind("online"))]
 
 
 # ---- registry ------------------------------------------------------------------------------------
@@ -681,11 +763,15 @@ FIGURES = {
     "num_contexts": Figure(fig_num_contexts, "num_contexts", "Transformer OOBD per context length L"),
     "num_relevant_contexts": Figure(fig_num_relevant_contexts, "num_relevant_contexts",
                                     "IW/IC/Transformer OOBD per L_rel (+ 2xn grid)"),
+    "context_length": Figure(fig_context_length, "num_relevant_contexts",
+                             "§6.2 Fig. 4, 1x4: IW/IC/Transformer OOBD per L_rel, Transformer per L (two files)",
+                             paper_jobs=["num_relevant_contexts", "num_contexts"],
+                             lite_jobs=["num_relevant_contexts", "num_contexts"]),
     "noisy_labels": Figure(fig_noisy_labels, "noisy_labels", "2x3: IBD/OOBD per label-noise level"),
     "stylized": Figure(fig_stylized, "stylized_noisy_inputs",
                        "stylized g/h/alpha (gated points): 2x4 v1 layout per swept value, errors of g, h and p_iwl",
                        paper_jobs=[f"stylized_{s}" for s in ("noisy_inputs", "p_high", "num_contexts", "num_low_freq")],
-                       lite_jobs=["stylized_noisy_inputs"], options=("gh", "alpha_metric", "show_mixture")),
+                       lite_jobs=["stylized_noisy_inputs", "stylized_p_high"], options=("gh", "alpha_metric", "show_mixture")),
     "online": Figure(fig_online, "online", "Algorithm 1 (online points): alpha on C_H / C_L and gate regret / t vs t",
                      hint=", or any job with [run] model_kind = online"),
 }

@@ -10,6 +10,8 @@ import h5py
 import numpy as np
 
 STATUS_PENDING, STATUS_DONE, STATUS_FAILED = 0, 1, 2
+ALL_STATUSES = (STATUS_PENDING, STATUS_DONE, STATUS_FAILED)
+FORMAT_NAME, FORMAT_VERSION = "iclsweep-results", 1  # root attributes format / format_version
 
 # Fields stored next to the per-point params that are bookkeeping, not results.
 _BOOKKEEPING = ("status", "index", "id", "seed")
@@ -17,6 +19,29 @@ _BOOKKEEPING = ("status", "index", "id", "seed")
 
 class MissingData(Exception):
     """A results file lacks a field or parameter an analysis needs."""
+
+
+class BadResultsFile(MissingData):
+    """A results file this package cannot read correctly: another layout version, damaged status bytes."""
+
+
+def _check_layout(path, f, status):
+    """Refuses other layout versions and status bytes other than 0/1/2 (docs/results-format.md)."""
+    fmt = f.attrs.get("format")
+    if isinstance(fmt, bytes):
+        fmt = fmt.decode("utf-8")
+    version = f.attrs.get("format_version")
+    if fmt is not None and fmt != FORMAT_NAME:
+        raise BadResultsFile(f"{path}: root attribute format = {fmt!r}, not {FORMAT_NAME!r}: not an iclsweep results file")
+    if version is None and fmt == FORMAT_NAME:
+        raise BadResultsFile(f"{path}: no root attribute format_version: the file is damaged or not written by iclsweep")
+    if version is not None and int(np.ravel(version)[0]) != FORMAT_VERSION:
+        raise BadResultsFile(f"{path}: layout format_version {int(np.ravel(version)[0])}, but this analysis package "
+                             f"reads version {FORMAT_VERSION}: use the analysis/ of the iclsweep that wrote it")
+    bad = np.flatnonzero(status > STATUS_FAILED)
+    if bad.size:
+        raise BadResultsFile(f"{path}: /points/status[{bad[0]}] = {status[bad[0]]} ({bad.size} point(s) in all): a "
+                             f"status is 0 pending, 1 done or 2 failed; the file is damaged")
 
 
 def _decode(array):
@@ -54,6 +79,9 @@ class Results:
     """
 
     def __init__(self, path, attrs, status, ids, seeds, params, fields):
+        self.indices = np.arange(len(ids))  # canonical point index per row (set by load)
+        self.point_status = np.full(len(ids), STATUS_DONE, dtype=np.uint8)
+        self.sources = np.full(len(ids), os.path.basename(path))  # file each row came from (load_many)
         self.path = path
         self.attrs = attrs
         self.status = status  # all points, for counting pending/failed
@@ -107,9 +135,33 @@ class Results:
     def subset(self, mask):
         """The points where mask is true, as a new Results."""
         mask = np.asarray(mask, dtype=bool)
-        return Results(self.path, self.attrs, self.status, self.ids[mask], self.seeds[mask],
-                       {k: v[mask] for k, v in self.params.items()},
-                       {k: v[mask] for k, v in self.fields.items()})
+        out = Results(self.path, self.attrs, self.status, self.ids[mask], self.seeds[mask],
+                      {k: v[mask] for k, v in self.params.items()},
+                      {k: v[mask] for k, v in self.fields.items()})
+        out.indices, out.point_status = self.indices[mask], self.point_status[mask]
+        out.failures, out.sources = self.failures, self.sources[mask]
+        return out
+
+    def where(self, conditions):
+        """The points matching every condition: {key: value} or a list of "key=value" strings (short names
+        such as num_contexts mean data.num_contexts; several values "key=a,b" match any of them)."""
+        mask = np.ones(len(self), dtype=bool)
+        for key, values in parse_where(conditions, self.params).items():
+            column, hit = self.params[key], np.zeros(len(self), dtype=bool)
+            for value in values:
+                if column.dtype.kind == "f":
+                    if value.lower() in ("", "unset", "nan"):
+                        hit |= np.isnan(column)
+                        continue
+                    try:
+                        number = _number(value)
+                    except ValueError:
+                        raise MissingData(f"--where {key}={value}: {key} is numeric, '{value}' is not a number")
+                    hit |= np.isclose(column, number, rtol=1e-9, atol=1e-12)
+                else:
+                    hit |= column == ("" if value.lower() == "unset" else value)
+            mask &= hit
+        return self.subset(mask)
 
     def of_kind(self, kind):
         return self.subset(self.model_kind() == kind)
@@ -132,8 +184,9 @@ def hashable(values):
     return [str(v) for v in values]
 
 
-def load(path):
-    """Read a results file; returns a Results holding only the done points."""
+def load(path, statuses=(STATUS_DONE,)):
+    """Read a results file; returns a Results holding the points whose status is in `statuses` (default:
+    done only; tidy.points_frame passes all three to show pending and failed points too)."""
     if not os.path.exists(path):
         raise MissingData(f"results file '{path}' does not exist")
     with h5py.File(path, "r") as f:
@@ -141,8 +194,9 @@ def load(path):
             raise MissingData(f"{path}: not an iclsweep results file (no /points/status); see docs/results-format.md")
         points = f["points"]
         status = points["status"][()].astype(np.uint8)
+        _check_layout(path, f, status)
         num_points = len(status)
-        done = status == STATUS_DONE
+        done = np.isin(status, statuses)
 
         def per_point(array):
             return array[done]
@@ -175,5 +229,116 @@ def load(path):
             # A few scalar settings may be group attributes rather than per-point datasets.
             attrs.update({f"params.{k}": v for k, v in points["params"].attrs.items()})
     res = Results(path, attrs, status, ids, seeds, params, fields)
+    res.indices = np.flatnonzero(done)  # canonical point index (the row in /points)
+    res.point_status = status[done]
     res.failures = [(str(i), str(e).rstrip("\x00")) for i, e in zip(failed_ids, errors)]  # (id, message)
     return res
+
+
+def _number(text):
+    """A parameter value as the job files write it: 0.5, 1e-3, 2^10."""
+    text = text.strip()
+    if "^" in text:
+        base, exp = text.split("^", 1)
+        return float(base) ** float(exp)
+    return float(text)
+
+
+def parse_where(conditions, params):
+    """{key: [values]} from {key: value} or ["key=value", "key=a,b"]; unknown keys are refused with the
+    known ones listed. A short name (num_contexts) resolves to the one key ending in ".num_contexts",
+    preferring data."""
+    if isinstance(conditions, dict):
+        items = [(k, v) for k, v in conditions.items()]
+    else:
+        items = []
+        for text in conditions or []:
+            if "=" not in text:
+                raise MissingData(f"--where '{text}': write KEY=VALUE (e.g. data.input_noise_std=0.2)")
+            key, value = text.split("=", 1)
+            items.append((key.strip(), value))
+    out = {}
+    for key, value in items:
+        if key not in params:
+            matches = sorted(k for k in params if k.endswith("." + key))
+            if "data." + key in params:
+                matches = ["data." + key]
+            if len(matches) != 1:
+                raise MissingData(f"--where {key}: no such parameter" + (f" (ambiguous: {', '.join(matches)})" if matches
+                                  else f"; the file's keys are {', '.join(sorted(params))}"))
+            key = matches[0]
+        values = value if isinstance(value, (list, tuple)) else str(value).split(",")
+        out.setdefault(key, []).extend(str(v).strip() for v in values)
+    return out
+
+
+def load_many(paths, statuses=(STATUS_DONE,)):
+    """Several results files as one Results (e.g. the original sweep and the seeds added later, or the two
+    files of the context-length figure). A point id is the hash of its parameters, so the same id in two
+    files is the same point: kept once when its numbers agree, refused (MissingData naming both files)
+    when they differ. Fields missing from a file are NaN; curves are NaN-padded to the widest."""
+    parts = [load(p, statuses) for p in paths]
+    if len(parts) == 1:
+        return parts[0]
+    keys = sorted(set().union(*(r.params for r in parts)))
+    fields = sorted(set().union(*(r.fields for r in parts)))
+    numeric = {k: all(r.params[k].dtype.kind == "f" for r in parts if k in r.params) for k in keys}
+
+    def column(r, k):
+        if k in r.params:
+            v = r.params[k]
+            return v if numeric[k] else v.astype(str)
+        return np.full(len(r), np.nan) if numeric[k] else np.full(len(r), "")
+
+    def field(r, f, shape_tail, dtype):
+        out = np.full((len(r),) + shape_tail, -1 if dtype.kind == "i" else np.nan, dtype=dtype)
+        if f in r.fields:
+            v = r.fields[f]
+            out[(slice(None),) + tuple(slice(0, n) for n in v.shape[1:])] = v
+        return out
+
+    seen, keep = {}, []
+    for j, r in enumerate(parts):
+        mask = np.ones(len(r), dtype=bool)
+        for i, point_id in enumerate(r.ids):
+            if point_id in seen:
+                k, i0 = seen[point_id]
+                if not _same_point(parts[k], i0, r, i):
+                    raise MissingData(f"point {point_id} is in {parts[k].path} and {r.path} with different results: "
+                                      "these files are not parts of one sweep (use one of them, or iclsweep merge "
+                                      "to see the conflict)")
+                mask[i] = False
+            else:
+                seen[point_id] = (j, i)
+        keep.append(mask)
+    tails, dtypes = {}, {}
+    for f in fields:
+        present = [r.fields[f] for r in parts if f in r.fields]
+        tails[f] = tuple(max(v.shape[d] for v in present) for d in range(1, present[0].ndim))
+        dtypes[f] = np.result_type(*(v.dtype for v in present))
+    params = {k: np.concatenate([column(r, k)[m] for r, m in zip(parts, keep)]) for k in keys}
+    merged_fields = {f: np.concatenate([field(r, f, tails[f], dtypes[f])[m] for r, m in zip(parts, keep)])
+                     for f in fields}
+    attrs = dict(parts[0].attrs)
+    grid = []
+    for r in parts:
+        grid += [k for k in r.grid_keys if k not in grid]
+    attrs["grid_keys"] = np.array(grid, dtype=object)
+    out = Results(", ".join(paths), attrs, np.concatenate([r.status for r in parts]),
+                  np.concatenate([r.ids[m] for r, m in zip(parts, keep)]),
+                  np.concatenate([r.seeds[m] for r, m in zip(parts, keep)]), params, merged_fields)
+    out.indices = np.concatenate([r.indices[m] for r, m in zip(parts, keep)])
+    out.point_status = np.concatenate([r.point_status[m] for r, m in zip(parts, keep)])
+    out.sources = np.concatenate([r.sources[m] for r, m in zip(parts, keep)])
+    out.failures = [f for r in parts for f in r.failures]
+    return out
+
+
+def _same_point(a, i, b, j):
+    for f in set(a.fields) | set(b.fields):
+        if f not in a.fields or f not in b.fields:
+            continue
+        x, y = np.asarray(a.fields[f][i]), np.asarray(b.fields[f][j])
+        if x.shape != y.shape or not np.array_equal(x, y, equal_nan=x.dtype.kind == "f"):
+            return False
+    return True

@@ -14,6 +14,7 @@
 #include "iclsweep/cli/exit_codes.hpp"
 #include "iclsweep/cli/options.hpp"
 #include "iclsweep/cli/registry.hpp"
+#include "iclsweep/cli/where.hpp"
 #include "iclsweep/core/error.hpp"
 #include "iclsweep/core/quote.hpp"
 #include "iclsweep/sweep/job.hpp"
@@ -47,6 +48,8 @@ int cmd_list(const Args& args) {
       ("set,s", po::value<std::vector<std::string>>()->composing(),
        "override after the file: KEY=VALUE (train.steps=2000), grid.KEY=LIST (grid.data.dataset_size=2^6,2^8), seeds=LIST; repeatable")
       ("all-params", "also print every parameter shared by all points (defaults, fixed values and --set)")
+      ("where", po::value<std::vector<std::string>>()->composing(),
+       "show only points with KEY=VALUE (short names work; KEY=a,b: either; repeatable), e.g. --where seed=0")
       ("ms-per-token-step", po::value<double>(&ms_per_step),
        "calibration for core-hours: milliseconds of one core per token-step (default: $ICLSWEEP_MS_PER_TOKEN_STEP, else 0.15, measured with iclsweep bench)");
   po::options_description hidden;
@@ -77,6 +80,8 @@ int cmd_list(const Args& args) {
     std::fflush(stderr);
   };
   const Job job = Job::load(vm["job"].as<std::string>(), overrides, registry(), progress);
+  const WhereFilter filter(vm.count("where") ? vm["where"].as<std::vector<std::string>>() : std::vector<std::string>{},
+                           registry());
 
   // Columns: index, id, seed, then every grid key except the seed (already shown), then cost.
   std::vector<std::string> columns;
@@ -109,9 +114,12 @@ int cmd_list(const Args& args) {
   for (std::size_t c = 0; c < columns.size(); ++c) std::printf("  %*s", static_cast<int>(widths[c]), columns[c].c_str());
   std::printf("  %10s\n", "est.cost");
   double total = 0;
+  std::size_t shown = 0;
   // Points are built one at a time and printed as they come: a million-point job lists in bounded memory.
   for (std::size_t i = 0; i < job.size(); ++i) {
     const JobPoint p = job.point(i);
+    if (!filter.matches(p.params)) continue;
+    ++shown;
     const double cost = model_kind(p.params.get_string("run.model_kind")).cost(p.params);
     total += cost;
     std::printf("%6zu  %s  %5s", p.index, p.id.c_str(),
@@ -120,6 +128,7 @@ int cmd_list(const Args& args) {
       std::printf("  %*s", static_cast<int>(widths[c]), p.params.get_string(columns[c]).c_str());
     std::printf("  %10s\n", format_cost(cost).c_str());
   }
+  if (!filter.empty()) std::printf("\n%zu of %zu points match --where %s\n", shown, job.size(), filter.describe().c_str());
   std::printf("\ntotal: %s token-steps ~ %s core-hours at %g ms per token-step "
               "(rough; calibrate with --ms-per-token-step or ICLSWEEP_MS_PER_TOKEN_STEP, see docs/job-files.md)\n",
               format_cost(total).c_str(), format_hours(core_hours(total, ms_per_step)).c_str(), ms_per_step);

@@ -1,4 +1,6 @@
+#include <boost/program_options.hpp>
 #include <cstdio>
+#include <iostream>
 #include <exception>
 #include <string>
 
@@ -8,6 +10,8 @@
 #include "iclsweep/cli/registry.hpp"
 #include "iclsweep/core/error.hpp"
 #include "iclsweep/core/quote.hpp"
+
+namespace po = boost::program_options;
 
 namespace icl::cli {
 
@@ -20,6 +24,8 @@ const std::vector<Command>& commands() {
       {"bench", "time the transformer's training step on one core (ms/step, GFLOP/s)", cmd_bench},
       {"sample", "write sequences of one data split (train, pretraining, eval-...) to an HDF5 file", cmd_sample},
       {"list", "expand and validate a job file: points, ids, cost estimate (runs nothing)", cmd_list},
+      {"show", "one point of a results file: parameters, status, run, selected checkpoint and metrics", cmd_show},
+      {"merge", "combine results files into a new one (each point id once; conflicting points refused)", cmd_merge},
   };
   return table;
 }
@@ -31,12 +37,61 @@ static void usage(std::FILE* out) {
   std::fprintf(out, "\n`iclsweep COMMAND --help` describes a command's options.\n");
 }
 
-int cmd_keys(const Args&) {
-  // Integer keys show their declared range, checked before any value is used (docs/job-files.md).
-  std::printf("%-34s %-14s %-18s %s\n", "KEY", "DEFAULT", "RANGE", "MEANING");
-  for (const auto& s : registry().specs())
-    std::printf("%-34s %-14s %-18s %s\n", s.key.c_str(), s.default_value.empty() ? "(unset)" : s.default_value.c_str(),
-                s.type == ParamType::Int ? range_text(s).c_str() : "-", s.help.c_str());
+int cmd_keys(const Args& args) {
+  po::options_description desc(
+      "iclsweep keys [PREFIX ...]: every parameter key (or those starting with a PREFIX, e.g. data. or train.) with "
+      "its type, default, allowed values and rule");
+  desc.add_options()("help,h", "this help");
+  po::options_description hidden;
+  std::vector<std::string> prefixes;
+  hidden.add_options()("prefix", po::value(&prefixes)->composing(), "key prefixes");
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description pos;
+  pos.add("prefix", -1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw InputError(printable(e.what(), 4 * kQuoteMaxChars) + " (see iclsweep keys --help)");
+  }
+  if (vm.count("help")) {
+    std::cout << desc << "\nJob-file syntax: docs/job-files.md. Short names (num_contexts) work in job files and --set.\n";
+    return kExitOk;
+  }
+  auto type_name = [](ParamType t) {
+    switch (t) {
+      case ParamType::Int: return "int";
+      case ParamType::Real: return "real";
+      case ParamType::Bool: return "bool";
+      case ParamType::String: return "text";
+    }
+    return "?";
+  };
+  std::size_t shown = 0;
+  for (const auto& s : registry().specs()) {
+    bool match = prefixes.empty();
+    for (const auto& p : prefixes) match = match || s.key.compare(0, p.size(), p) == 0 || s.key.find("." + p) != std::string::npos;
+    if (!match) continue;
+    ++shown;
+    std::string rule = s.help;
+    if (!s.choices.empty()) {
+      std::string c;
+      for (const auto& v : s.choices) c += (c.empty() ? "" : " | ") + v;
+      rule = "one of: " + c + ". " + rule;
+    }
+    // Integer keys show their declared range, checked before any value is used (docs/job-files.md).
+    std::printf("%-34s %-5s %-14s %-11s %s\n", s.key.c_str(), type_name(s.type),
+                s.default_value.empty() ? "(unset)" : s.default_value.c_str(),
+                s.type == ParamType::Int ? range_text(s).c_str() : "-", rule.c_str());
+  }
+  if (shown == 0) {
+    std::string all_prefixes;
+    for (const auto& p : prefixes) all_prefixes += (all_prefixes.empty() ? "" : ", ") + quote(p);
+    throw InputError("no parameter key starts with " + all_prefixes +
+                     " (the sections are data., run., train., eval., model., gated., theory., online.)");
+  }
   return kExitOk;
 }
 

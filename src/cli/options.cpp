@@ -1,6 +1,8 @@
 #include "iclsweep/cli/options.hpp"
 
+#include <cmath>
 #include <iostream>
+#include <sstream>
 
 #include "iclsweep/core/error.hpp"
 #include "iclsweep/core/quote.hpp"
@@ -29,6 +31,24 @@ bool parse_command_line(const std::string& command, const Args& args, const po::
     throw InputError(printable(e.what(), 4 * kQuoteMaxChars) + " (see iclsweep " + command + " --help)");
   }
   return true;
+}
+
+void check_seconds(const std::string& option, double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0 || seconds > 1e7)
+    throw InputError(option + " " + format_option_value(seconds) + ": must be a number of seconds from 0 to 1e7 (e.g. " +
+                     option + " 30)");
+}
+
+void check_count(const std::string& option, long long value, long long min, long long max) {
+  if (value < min || value > max)
+    throw InputError(option + " " + std::to_string(value) + ": must be an integer from " + std::to_string(min) + " to " +
+                     std::to_string(max));
+}
+
+std::string format_option_value(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
 }
 
 }  // namespace icl::cli

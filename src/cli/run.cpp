@@ -1,8 +1,10 @@
 // `iclsweep run JOB --out FILE`: the sweep, as one process or under mpirun/srun with any number of ranks.
 #include <mpi.h>
+#include <sys/stat.h>
 
 #include <Eigen/Core>
 #include <boost/program_options.hpp>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +20,8 @@
 #include "iclsweep/cli/registry.hpp"
 #include "iclsweep/cli/table.hpp"
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/store/merge.hpp"
+#include "iclsweep/store/output_file.hpp"
 #include "iclsweep/store/results_file.hpp"
 #include "iclsweep/sweep/engine.hpp"
 #include "iclsweep/sweep/job.hpp"
@@ -28,21 +32,37 @@ namespace po = boost::program_options;
 namespace icl::cli {
 namespace {
 
+struct SignalledEarly {};            // a drain signal before the results file was opened
+bool g_exit_without_cleanup = false;  // rank 0's worker thread is stuck inside a point
+
 struct RunOptions {
   std::string job_path, out;
   std::optional<std::string> inline_job;  // `iclsweep train`: a one-point job made of --set options
   std::string command = "run";
   std::vector<std::string> sets;
+  std::vector<std::string> from;  // --from OLD.h5: reuse the done points it shares with this job
   double grace = 120;
   double progress = 0;
-  bool retry_failed = false, quiet = false, sync = false;
+  double point_timeout = 0;  // 0 = from the cost model
+  bool retry_failed = false, quiet = false, sync = false, overwrite = false;
 };
 
 // Commits each result to the results file before the coordinator counts it.
 class FileSink final : public ResultSink {
  public:
   explicit FileSink(ResultsFile& f) : file_(f) {}
-  void commit(const wire::Result& r) override {
+  void commit(const wire::Result& r) override { commit_batch({r}); }
+  void commit_batch(const std::vector<wire::Result>& results) override {
+    for (const auto& r : results) stage(r);
+    try {
+      file_.commit_staged();
+    } catch (const StoreError& e) {
+      throw commit_failure(results.empty() ? 0 : static_cast<std::size_t>(results.front().index), e);
+    }
+  }
+
+ private:
+  void stage(const wire::Result& r) {
     PointMeta meta;
     meta.status = r.ok ? PointStatus::Done : PointStatus::Failed;
     meta.error = r.error;
@@ -52,20 +72,43 @@ class FileSink final : public ResultSink {
     meta.end_time = r.end_time;
     const auto index = static_cast<std::size_t>(r.index);
     if (!r.ok) {
-      file_.mark_failed(index, meta);
+      stage_failure(index, meta);
       return;
     }
     try {
-      file_.write_point(index, meta, r.record);
+      file_.stage_point(index, meta, r.record);
     } catch (const StoreError& e) {
-      // A record that does not fit the schema is a bug in its model kind: keep the sweep going.
+      // A failing write (disk full, quota, I/O error) stops the sweep: the file cannot take more points.
+      if (e.sys_errno != 0) throw commit_failure(index, e);
+      // A record that does not fit the schema (refused before any byte is written) is a bug in its
+      // model kind: keep the sweep going.
       meta.status = PointStatus::Failed;
       meta.error = std::string("could not store the result: ") + e.what();
-      file_.mark_failed(index, meta);
+      stage_failure(index, meta);
     }
   }
 
- private:
+  void stage_failure(std::size_t index, const PointMeta& meta) {
+    try {
+      file_.stage_failure(index, meta);
+    } catch (const StoreError& e) {
+      throw commit_failure(index, e);
+    }
+  }
+
+  StoreError commit_failure(std::size_t index, const StoreError& e) const {
+    const std::string dir = std::filesystem::path(file_.path()).parent_path().string();
+    const std::int64_t avail = free_bytes(dir.empty() ? "." : dir);
+    std::string head = system_cause(e.sys_errno) + " while committing point " + std::to_string(index) + " to '" +
+                       file_.path() + "'";
+    if (e.sys_errno == ENOSPC || e.sys_errno == EDQUOT)
+      head += avail >= 0 ? " (" + format_bytes(static_cast<std::uint64_t>(avail)) + " free)" : "";
+    head += "; the points committed before it are safe: ";
+    head += e.sys_errno == ENOSPC || e.sys_errno == EDQUOT ? "free space there, then rerun the same command to resume"
+                                                          : "fix the cause, then rerun the same command to resume";
+    return StoreError(head, e.sys_errno, e.detail.empty() ? e.headline : e.detail);
+  }
+
   ResultsFile& file_;
 };
 
@@ -102,24 +145,50 @@ std::string command_line(const Args& args) {
   return s;
 }
 
+// --from OLD.h5: points of the job that OLD.h5 already holds (same id = same parameters) are copied instead
+// of recomputed, so a sweep grows (more seeds, more N) without redoing what is done.
+void import_points(const std::vector<std::string>& sources, const Job& job, ResultsFile& file) {
+  std::map<std::string, std::size_t> index_of;
+  for (const auto& p : job.points()) index_of[p.id] = p.index;
+  for (const auto& source : sources) {
+    if (std::filesystem::equivalent(source, file.path()))
+      throw InputError("--from " + source + " is the --out file itself");
+    const ResultsFile old = ResultsFile::open(source, /*writable=*/false);
+    const auto ids = old.point_ids();
+    const auto old_status = old.statuses();
+    std::size_t copied = 0;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const auto it = index_of.find(ids[i]);
+      if (it == index_of.end() || old_status[i] != PointStatus::Done) continue;
+      if (file.statuses()[it->second] == PointStatus::Done) continue;  // already here (a resumed run)
+      copy_point(old, i, file, it->second);
+      ++copied;
+    }
+    std::fprintf(stderr, "[sweep] --from %s: copied %zu done point(s) of this job (of %zu in that file)\n",
+                 source.c_str(), copied, ids.size());
+  }
+}
+
 // Rank 0: everything before the engine starts. Returns the work or throws.
 std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional<ResultsFile>& file, int num_ranks,
                               const Args& args) {
-  ResultSchema schema;
-  std::vector<double> costs;
-  for (const auto& p : job.points()) {
-    const auto& kind = model_kind(p.params.get_string("run.model_kind"));
-    for (const auto& f : kind.schema(p.params).fields) schema.merge(f);
-    costs.push_back(kind.cost(p.params));
-  }
-  if (std::filesystem::exists(o.out)) {
-    file.emplace(ResultsFile::open(o.out, true, ResultsFileOptions{false, o.sync}));
-    if (file->grid_hash() != job.grid_hash() || file->num_points() != job.size())
-      throw StoreError("results file '" + o.out + "' belongs to a different grid (grid hash " + file->grid_hash() +
-                       ", " + std::to_string(file->num_points()) + " points; this job: " + job.grid_hash() + ", " +
-                       std::to_string(job.size()) + " points). Use the same job file and --set options as the run "
-                       "that created it, or write to a new --out file.");
+  struct stat out_stat;
+  if (!o.overwrite && ::lstat(o.out.c_str(), &out_stat) == 0) {
+    // An existing file is resumed. Its grid is checked on a read-only open, so a refused resume never
+    // opens (and so never modifies) the file for writing.
+    ResultsFileOptions ro{false, o.sync, {}};
+    ro.check_before_writing = [&](const ResultsFile& f) {
+      if (f.grid_hash() != job.grid_hash() || f.num_points() != job.size())
+        throw StoreError("results file '" + o.out + "' belongs to a different grid (grid hash " + f.grid_hash() + ", " +
+                         std::to_string(f.num_points()) + " points; this job: " + job.grid_hash() + ", " +
+                         std::to_string(job.size()) + " points). Use the same job file and --set options as the run "
+                         "that created it, write to a new --out file, or pass --overwrite to start it afresh.");
+    };
+    file.emplace(ResultsFile::open(o.out, true, ro));
   } else {
+    ResultSchema schema;  // only a new file needs the schema (a resumed file has its own): resume stays fast
+    for (const auto& p : job.points())
+      for (const auto& f : model_kind(p.params.get_string("run.model_kind")).schema(p.params).fields) schema.merge(f);
     SweepManifest m;
     m.job_text = job.text();
     m.grid_json = grid_description(job);
@@ -129,10 +198,11 @@ std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional
       m.point_ids.push_back(p.id);
     }
     m.grid_hash = job.grid_hash();
+    for (const auto& spec : registry().specs())
+      if (spec.type != ParamType::String) m.numeric_keys.insert(spec.key);
     m.provenance = provenance();
-    if (const auto parent = std::filesystem::path(o.out).parent_path(); !parent.empty())
-      std::filesystem::create_directories(parent);
-    file.emplace(ResultsFile::create(o.out, m, schema, ResultsFileOptions{false, o.sync}));
+    // --overwrite: a fresh file replaces the old one (OutputFile refuses it while a live writer holds it).
+    file.emplace(ResultsFile::create(o.out, m, schema, ResultsFileOptions{o.overwrite, o.sync, {}}));
   }
   LaunchInfo launch;
   launch.start_time = unix_time();
@@ -145,13 +215,15 @@ std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional
   launch.git_commit = build::git_commit;
   launch.command_line = command_line(args);
   file->record_launch(launch);
+  if (!o.from.empty()) import_points(o.from, job, *file);
 
   const auto statuses = file->statuses();
   std::vector<WorkItem> work;
   for (const auto& p : job.points()) {
     const auto s = statuses[p.index];
     if (s == PointStatus::Done || (s == PointStatus::Failed && !o.retry_failed)) continue;
-    work.push_back(WorkItem{static_cast<std::int64_t>(p.index), p.id, p.params, costs[p.index]});
+    const double cost = model_kind(p.params.get_string("run.model_kind")).cost(p.params);  // pending points only
+    work.push_back(WorkItem{static_cast<std::int64_t>(p.index), p.id, p.params, cost});
   }
   order_by_cost(work);
   return work;
@@ -191,12 +263,21 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
   std::vector<WorkItem> work;
   std::string error;
   int error_code = kExitFailure;
+  double seconds_per_cost = kDefaultMsPerTokenStep / 1000.0;
   try {
     register_model_kind_validators();
     job.emplace(o.inline_job ? Job::parse(*o.inline_job, o.job_path, o.sets, registry())
                              : Job::load(o.job_path, o.sets, registry()));
+    if (drain_requested()) {  // before the results file is touched: nothing to leave consistent
+      error = "stopped on signal " + std::to_string(drain_signal()) + " before " + o.out +
+              " was opened; nothing was recorded: rerun the same command";
+      error_code = kExitIncomplete;
+      throw SignalledEarly{};
+    }
     work = prepare(o, *job, file, num_ranks, args);
+    seconds_per_cost = ms_per_token_step() / 1000.0;
     go = 1;
+  } catch (const SignalledEarly&) {
   } catch (const InputError& e) {
     error = e.what();
     error_code = kExitUsage;
@@ -209,46 +290,80 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
   } catch (const std::exception& e) {
     error = e.what();
   }
-  MPI_Bcast(&go, 1, MPI_INT, 0, comm);
+  sleepy_broadcast(comm, go);
   if (!go) {
-    std::fprintf(stderr, "iclsweep %s: error: %s\n", o.command.c_str(), error.c_str());
+    std::fprintf(stderr, "iclsweep %s: %s%s\n", o.command.c_str(), error_code == kExitIncomplete ? "" : "error: ",
+                 error.c_str());
     return error_code;
   }
   const std::size_t already = job->size() - work.size();
   if (!o.quiet)
     std::fprintf(stderr, "[sweep] %s: %zu points (%zu already recorded), %d rank(s), results in %s\n", o.job_path.c_str(),
                  job->size(), already, num_ranks, o.out.c_str());
-  install_drain_handlers();
   FileSink sink(*file);
   EngineOptions eo;
   eo.grace_seconds = o.grace;
+  eo.point_timeout_seconds = o.point_timeout;
+  eo.seconds_per_cost = seconds_per_cost;
   eo.progress_seconds = o.progress;
   eo.quiet = o.quiet;
-  const SweepSummary s = coordinate(comm, std::move(work), sink, eo);
+  eo.show_point_status = o.command == "train";
+  SweepSummary s;
+  try {
+    s = coordinate(comm, std::move(work), sink, eo);
+  } catch (const StoreError& e) {
+    // The results file stopped taking points (disk full, I/O error): every point committed before is
+    // safe. Workers are inside points, so the job ends here.
+    std::fprintf(stderr, "%siclsweep %s: error: %s\n", o.quiet ? "" : "\n", o.command.c_str(), e.what());
+    std::fflush(stderr);
+    std::fflush(stdout);
+    file.reset();
+    MPI_Abort(comm, kExitStore);
+    return kExitStore;
+  }
   const std::size_t done = file->count(PointStatus::Done), failed = file->count(PointStatus::Failed);
   const std::size_t pending = file->num_points() - done - failed;
   if (!o.quiet) {
     print_summary(*job, *file);
     std::printf("\n%zu done, %zu failed, %zu pending of %zu points in %s; this launch: %lld points in %.1f s, "
-                "coordinator CPU %.2f s (%.1f%% of one core)\n",
+                "coordinator CPU %.2f s (%.1f%% of one core), %lld commits\n",
                 done, failed, pending, file->num_points(), file->path().c_str(),
                 static_cast<long long>(s.done + s.failed), s.seconds, s.coordinator_cpu_seconds,
-                s.seconds > 0 ? 100.0 * s.coordinator_cpu_seconds / s.seconds : 0.0);
+                s.seconds > 0 ? 100.0 * s.coordinator_cpu_seconds / s.seconds : 0.0, static_cast<long long>(s.commits));
   }
   file->close();
-  if (s.outcome == SweepOutcome::Drained) {
-    std::fprintf(stderr, "[sweep] stopped on signal %d with %zu point(s) pending: the file is consistent; rerun the "
-                         "same command to resume\n", drain_signal(), pending);
-    std::fflush(stderr);
-    std::fflush(stdout);
-    if (s.abandoned > 0) MPI_Abort(comm, kExitIncomplete);  // workers are still inside a point
-    return kExitIncomplete;
+  int code = failed > 0 ? kExitPointsFailed : kExitOk;
+  if (s.outcome == SweepOutcome::Drained || pending > 0) {
+    code = kExitIncomplete;
+    std::fprintf(stderr, "[sweep] stopped %s%s with %zu point(s) pending: the file is consistent; rerun the same "
+                         "command to resume\n",
+                 drain_signal() ? "on signal " : "", drain_signal() ? std::to_string(drain_signal()).c_str() : "early",
+                 pending);
   }
-  if (pending > 0) return kExitIncomplete;
-  return failed > 0 ? kExitPointsFailed : kExitOk;
+  std::fflush(stderr);
+  std::fflush(stdout);
+  if (!s.unresponsive_ranks.empty()) {
+    // MPI_Finalize would wait for them forever; MPI_Abort ends the job with our exit code.
+    std::string ranks;
+    for (const int r : s.unresponsive_ranks) ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
+    std::fprintf(stderr, "[sweep] rank(s) %s stopped answering (stopped or hung); the results file is closed and "
+                         "consistent; ending the job with exit code %d\n", ranks.c_str(), code);
+    std::fflush(stderr);
+    MPI_Abort(comm, code);
+  }
+  if (s.local_worker_hung) g_exit_without_cleanup = true;  // a stuck worker thread: no static destructors
+  return code;
 }
 
 int launch(const RunOptions& o, const Args& args);
+
+// Command-line values are checked before any work (job expansion, MPI, file creation).
+void check_out_and_seconds(const RunOptions& o) {
+  OutputFile::check_path(o.out, "--out");
+  check_seconds("--grace", o.grace);
+  check_seconds("--progress", o.progress);
+  check_seconds("--point-timeout", o.point_timeout);
+}
 
 }  // namespace
 
@@ -257,9 +372,15 @@ int cmd_run(const Args& args) {
   po::options_description desc("iclsweep run JOB.ini --out RESULTS.h5 [options]");
   desc.add_options()("help,h", "this help")
       ("out,o", po::value(&o.out)->required(), "results file (created, or resumed when it exists)")
+      ("overwrite", po::bool_switch(&o.overwrite), "start afresh: replace an existing results file with a new one (refused while a running sweep holds it)")
       ("set,s", po::value(&o.sets)->composing(), "override a key: --set train.steps=2000, --set grid.data.dataset_size=2^6,2^8, --set seeds=0..1")
-      ("grace", po::value(&o.grace)->default_value(120), "seconds to wait for running points after SIGTERM/SIGUSR1")
+      ("grace", po::value(&o.grace)->default_value(120), "seconds to wait for running points after SIGTERM/SIGINT/SIGUSR1 (a second signal stops at once)")
+      ("point-timeout", po::value(&o.point_timeout)->default_value(0),
+       "seconds without progress after which a running point is handed out again (once), then recorded as failed; "
+       "0 = max(300, 10 x the cost model's estimate)")
       ("retry-failed", po::bool_switch(&o.retry_failed), "also rerun points recorded as failed")
+      ("from", po::value(&o.from)->composing(), "grow a sweep: copy the done points this job shares (same point id) "
+       "from an older results file instead of recomputing them; repeatable")
       ("progress", po::value(&o.progress)->default_value(0), "seconds between progress lines (0: 2 on a terminal, 30 otherwise)")
       ("sync", po::bool_switch(&o.sync), "fsync the results file at every commit (survives node crashes)")
       ("quiet,q", po::bool_switch(&o.quiet), "no progress or summary output");
@@ -271,7 +392,7 @@ int cmd_run(const Args& args) {
                           "4 complete with failed points, 5 results-file problem.\n",
                           vm, &hidden, "job"))
     return kExitOk;
-  if (!(o.grace >= 0)) throw InputError("--grace must be >= 0 seconds");
+  check_out_and_seconds(o);
   return launch(o, args);
 }
 
@@ -286,17 +407,22 @@ int cmd_train(const Args& args) {
       "in the results-file layout (docs/results-format.md); rerunning with the same options resumes");
   desc.add_options()("help,h", "this help")
       ("out,o", po::value(&o.out)->required(), "results file")
+      ("overwrite", po::bool_switch(&o.overwrite), "replace an existing results file instead of resuming it (refused while a running sweep holds it)")
       ("set,s", po::value(&o.sets)->composing(), "a parameter: --set data.num_contexts=4 (short names work: --set num_contexts=4)")
       ("progress", po::value(&o.progress)->default_value(2), "seconds between progress lines")
       ("quiet,q", po::bool_switch(&o.quiet), "no progress or summary output");
   po::variables_map vm;
   if (!parse_command_line("train", args, desc, "", vm)) return kExitOk;
+  check_out_and_seconds(o);
   return launch(o, args);
 }
 
 namespace {
 
 int launch(const RunOptions& o, const Args& args) {
+  // First thing, on every rank: a signal during MPI start-up, job expansion or file creation must mean
+  // a drain (exit 3), not the default action (death, exit 143) that could leave a half-made file.
+  install_drain_handlers();
   int provided = 0;
   MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
   int rank = 0, size = 1;
@@ -308,12 +434,16 @@ int launch(const RunOptions& o, const Args& args) {
       std::fprintf(stderr, "[sweep] warning: the MPI library does not promise MPI_THREAD_FUNNELED\n");
     code = coordinator_main(o, args, MPI_COMM_WORLD, size);
   } else {
-    install_drain_handlers();  // workers finish their point; rank 0 decides
+    // Workers ignore drain signals (the handler only sets a flag): they finish their point; rank 0 decides.
     int go = 0;
-    MPI_Bcast(&go, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    sleepy_broadcast(MPI_COMM_WORLD, go);
     if (go) serve_as_worker(MPI_COMM_WORLD);
   }
   MPI_Finalize();
+  if (g_exit_without_cleanup) {
+    std::fflush(nullptr);
+    std::_Exit(code);
+  }
   return code;
 }
 

@@ -3,6 +3,7 @@
 // inspection in Python (h5py) and for checking the generator against the spec.
 #include <boost/program_options.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "iclsweep/data/pool.hpp"
 #include "iclsweep/data/splits.hpp"
 #include "iclsweep/store/h5.hpp"
+#include "iclsweep/store/output_file.hpp"
 
 namespace po = boost::program_options;
 
@@ -98,8 +100,10 @@ class SequenceWriter {
 int cmd_sample(const Args& args) {
   po::options_description visible(
       "iclsweep sample [options]: write sequences of one data split to an HDF5 file (datasets labels, inputs, "
-      "label_dist, classes, positions; parameters as root attributes)");
+      "label_dist, classes, positions; the split's effective data.* parameters as root attributes, the training "
+      "value as training.<key> where the split differs)");
   std::string split_name = "train", out_path;
+  bool overwrite = false;
   long long count = 100;
   visible.add_options()
       ("help,h", "show this help")
@@ -107,13 +111,15 @@ int cmd_sample(const Args& args) {
       ("split", po::value<std::string>(&split_name)->default_value("train"),
        "train (the training minibatches of steps 0, 1, ...), pretraining, or eval-<relevance>-<conditioning>[-flip_label]")
       ("count", po::value<long long>(&count)->default_value(100), "number of sequences K")
-      ("out,o", po::value<std::string>(&out_path), "output file (.h5), replaced if it exists");
+      ("out,o", po::value<std::string>(&out_path), "output file (.h5); refused if it exists, unless --overwrite")
+      ("overwrite", po::bool_switch(&overwrite), "replace an existing file (never one a running sweep holds)");
   std::string footer = "\nSplits: train";
   for (const auto& s : evaluation_splits()) footer += ", " + s.name;
   footer += "\nKeys: iclsweep keys.\n";
   po::variables_map vm;
   if (!parse_command_line("sample", args, visible, footer, vm)) return kExitOk;
-  if (out_path.empty()) throw InputError("missing --out FILE.h5 (see iclsweep sample --help)");
+  if (!vm.count("out")) throw InputError("missing --out FILE.h5 (see iclsweep sample --help)");
+  OutputFile::check_path(out_path, "--out");
 
   ParamMap params = ParamMap::defaults(registry());
   if (vm.count("set"))
@@ -139,23 +145,16 @@ int cmd_sample(const Args& args) {
                      quote(split_name) + (count > max_count ? " (" + std::to_string(count) + " sequences would be " + size_text(count) + ")" : "") +
                      "; lower --count");
   const auto K = static_cast<std::int64_t>(count);
+  const auto Kd = static_cast<hsize_t>(K);
   const auto train_pool = std::make_shared<const Pool>(Pool::training(data));
 
-  h5::File file(out_path, h5::FileMode::Truncate);
-  SequenceWriter writer(file, static_cast<hsize_t>(K), S, D, C);
-  std::vector<std::int64_t> positions;
-  Batch batch;
-  if (train_split) {
-    // The minibatches training consumes, in step order (train.batch_size per step, the last one cut to K).
-    const int batch_size = params.get_int32("train.batch_size");
-    if (batch_size < 1) throw ParamError("train.batch_size", std::to_string(batch_size), "must be >= 1");
-    for (std::int64_t step = 0; writer.written() < K; ++step) {
-      training_positions(data.seed, train_pool->size(), step, batch_size, positions);
-      positions.resize(static_cast<std::size_t>(std::min<std::int64_t>(batch_size, K - writer.written())));
-      train_pool->assemble(positions, false, batch);
-      writer.append(batch, positions.data(), positions.size());
-    }
-  } else {
+  // The evaluation split (if one is asked for) is built and checked before the file is claimed.
+  std::unique_ptr<const EvalSet> eval;
+  std::size_t s = 0;
+  // The distribution the sequences were actually drawn from: an evaluation split has its own pool (its
+  // relevance, p', conditioning, flip and size); the training configuration is kept as training.<key>.
+  DataParams effective = data;
+  if (!train_split) {
     EvalOptions opt;
     opt.num_eval_samples = params.get_int32("eval.num_eval_samples");
     opt.pretraining_samples = params.get_int32("eval.num_pretraining_samples");
@@ -163,30 +162,74 @@ int cmd_sample(const Args& args) {
     // More pretraining draws only extend the same position list (one stream, drawn in order); more
     // evaluation draws would need a larger (different) pool, so those are capped instead.
     opt.pretraining_samples = std::max<int>(opt.pretraining_samples, static_cast<int>(K));
-    const EvalSet eval(data, train_pool, opt);
-    std::size_t s = 0;
+    eval = std::make_unique<const EvalSet>(data, train_pool, opt);
     try {
-      s = eval.find(split_name);
+      s = eval->find(split_name);
     } catch (const InputError& e) {
       throw InputError(std::string(e.what()) + " (or train)");
     }
-    if (!eval.valid(s)) std::fprintf(stderr, "iclsweep sample: warning: %s\n", eval.invalid_reason(s).c_str());
-    const auto& all = eval.positions(s);
-    if (static_cast<std::size_t>(K) > all.size())
-      throw InputError("split " + quote(split_name) + " has " + std::to_string(all.size()) + " sequences, fewer than --count " +
-                       std::to_string(K) + ": lower --count or raise eval.num_eval_samples");
-    for (std::int64_t begin = 0; begin < K; begin += 100) {
-      const int n = static_cast<int>(std::min<std::int64_t>(100, K - begin));
-      eval.pool(s).assemble(all.data() + begin, n, eval.splits()[s].flip, batch);
-      writer.append(batch, all.data() + begin, static_cast<std::size_t>(n));
-    }
+    if (!eval->valid(s)) std::fprintf(stderr, "iclsweep sample: warning: %s\n", eval->invalid_reason(s).c_str());
+    if (static_cast<std::size_t>(K) > eval->positions(s).size())
+      throw InputError("split " + quote(split_name) + " has " + std::to_string(eval->positions(s).size()) +
+                       " sequences, fewer than --count " + std::to_string(K) + ": lower --count or raise eval.num_eval_samples");
+    effective = eval->pool(s).params();
+    effective.flip_label = eval->splits()[s].flip;
   }
-  writer.flush();
-  write_parameters(file, params);
-  file.set_attribute("split", split_name);
-  file.set_attribute("count", static_cast<std::int64_t>(K));
-  file.set_attribute("iclsweep_version", std::string(build::version) + " (" + build::git_commit + ")");
-  file.close();
+  const int batch_size = params.get_int32("train.batch_size");
+  if (batch_size < 1) throw ParamError("train.batch_size", std::to_string(batch_size), "must be >= 1");
+
+  // The same way every command creates its file (store/output_file.hpp): never over an existing file
+  // without --overwrite, never over a file a live writer holds, a temporary name, then a rename.
+  const std::uint64_t data_bytes = 4 * (2 * Kd * S + Kd * S * D + Kd * C) + 8 * Kd;
+  OutputFile out = OutputFile::claim(out_path, OutputRequest{overwrite, data_bytes + data_bytes / 8 + 256 * 1024, "sample file"});
+
+  h5::File file;
+  try {
+    auto fapl = h5::PropertyList::file_access();
+    fapl.sec2_driver().file_locking(false, true);  // our writer lock, not HDF5's flock (as for results files)
+    file = h5::File(out.temp_path(), h5::FileMode::Exclusive, &fapl);
+    out.reserve();
+    // Sequences stream into the file chunk by chunk (SequenceWriter): memory does not grow with --count.
+    SequenceWriter writer(file, Kd, S, D, C);
+    std::vector<std::int64_t> positions;
+    Batch batch;
+    if (train_split) {
+      // The minibatches training consumes, in step order (train.batch_size per step, the last one cut to K).
+      for (std::int64_t step = 0; writer.written() < K; ++step) {
+        training_positions(data.seed, train_pool->size(), step, batch_size, positions);
+        positions.resize(static_cast<std::size_t>(std::min<std::int64_t>(batch_size, K - writer.written())));
+        train_pool->assemble(positions, false, batch);
+        writer.append(batch, positions.data(), positions.size());
+      }
+    } else {
+      const auto& all = eval->positions(s);
+      for (std::int64_t begin = 0; begin < K; begin += 100) {
+        const int n = static_cast<int>(std::min<std::int64_t>(100, K - begin));
+        eval->pool(s).assemble(all.data() + begin, n, eval->splits()[s].flip, batch);
+        writer.append(batch, all.data() + begin, static_cast<std::size_t>(n));
+      }
+    }
+    writer.flush();
+    ParamMap effective_params = params;
+    effective.write_to(effective_params);
+    write_parameters(file, effective_params);
+    for (const auto& [key, value] : params.values())  // what training would use, where the split differs
+      if (key.compare(0, 5, "data.") == 0 && effective_params.get_string(key) != value && !value.empty())
+        file.set_attribute("training." + key, value);
+    file.set_attribute("split", split_name);
+    file.set_attribute("count", static_cast<std::int64_t>(K));
+    file.set_attribute("iclsweep_version", std::string(build::version) + " (" + build::git_commit + ")");
+    file.flush();
+    out.commit(file.contents_size());
+    file.close();
+  } catch (const StoreError& e) {
+    if (out.committed()) throw;
+    file.discard();
+    const std::string kept = overwrite ? "the existing file is unchanged" : "nothing was written";
+    if (e.sys_errno == ENOSPC || e.sys_errno == EDQUOT)
+      throw StoreError(out.disk_full_message(kept), e.sys_errno, e.detail.empty() ? e.headline : e.detail);
+    throw StoreError("cannot write sample file " + quote(out_path) + " (" + kept + "): " + e.headline, e.sys_errno, e.detail);
+  }
   std::printf("wrote %lld sequences of split %s to %s\n", static_cast<long long>(K), quote(split_name).c_str(),
               printable(out_path, 4 * kQuoteMaxChars).c_str());
   return kExitOk;

@@ -8,9 +8,13 @@
 #include "iclsweep/cli/commands.hpp"
 #include "iclsweep/cli/exit_codes.hpp"
 #include "iclsweep/cli/options.hpp"
+#include "iclsweep/cli/registry.hpp"
 #include "iclsweep/cli/table.hpp"
+#include "iclsweep/cli/where.hpp"
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/store/merge.hpp"
 #include "iclsweep/store/results_file.hpp"
+#include "iclsweep/sweep/engine.hpp"
 
 namespace po = boost::program_options;
 
@@ -19,8 +23,11 @@ namespace icl::cli {
 int cmd_status(const Args& args) {
   std::string path;
   int max_errors = 10;
+  std::vector<std::string> where;
   po::options_description desc("iclsweep status RESULTS.h5 [options]");
-  desc.add_options()("help,h", "this help")("errors", po::value(&max_errors)->default_value(10), "failed points to list");
+  desc.add_options()("help,h", "this help")("errors", po::value(&max_errors)->default_value(10), "failed points to list")
+      ("where", po::value(&where)->composing(),
+       "count only points with KEY=VALUE (short names work; KEY=a,b: either; repeatable), e.g. --where seed=0");
   po::options_description hidden;
   hidden.add_options()("file", po::value(&path)->required(), "results file");
   po::variables_map vm;
@@ -28,12 +35,48 @@ int cmd_status(const Args& args) {
                           "\nExit code: 0 when every point is done, 3 when points remain, 4 when some failed.\n", vm,
                           &hidden, "file"))
     return kExitOk;
+  check_count("--errors", max_errors, 0, 1000000);
 
+  const WhereFilter filter(where, registry());
   const ResultsFile file = ResultsFile::open(path, /*writable=*/false);
-  const std::size_t total = file.num_points(), done = file.count(PointStatus::Done),
-                    failed = file.count(PointStatus::Failed), pending = total - done - failed;
-  std::printf("%s: %zu points, grid hash %s\n  done %zu (%.1f%%), failed %zu, remaining %zu\n", path.c_str(), total,
-              file.grid_hash().c_str(), done, total ? 100.0 * done / total : 0.0, failed, pending);
+  const bool writing = ResultsFile::writer_active(path);
+  const std::size_t total = file.num_points();
+  const auto params_text = file.params_texts();
+  std::vector<bool> selected(total, true);
+  if (!filter.empty())
+    for (std::size_t i = 0; i < total; ++i) selected[i] = filter.matches(params_from_text(params_text[i]));
+  std::size_t done = 0, failed = 0, considered = 0;
+  for (std::size_t i = 0; i < total; ++i) {
+    if (!selected[i]) continue;
+    ++considered;
+    done += file.statuses()[i] == PointStatus::Done;
+    failed += file.statuses()[i] == PointStatus::Failed;
+  }
+  const std::size_t pending = considered - done - failed;
+  std::printf("%s: %zu points, grid hash %s\n", path.c_str(), total, file.grid_hash().c_str());
+  if (!filter.empty()) std::printf("  --where %s: %zu of them\n", filter.describe().c_str(), considered);
+  std::printf("  done %zu (%.1f%%), failed %zu, remaining %zu\n", done, considered ? 100.0 * done / considered : 0.0,
+              failed, pending);
+  // "Running now" = some process holds the writer lock (`iclsweep run` / `train` on this file).
+  const auto launches_so_far = file.launches();
+  if (writing) {
+    const double since = launches_so_far.empty() ? NAN : launches_so_far.back().start_time;
+    const auto ends = file.end_times();
+    std::size_t finished = 0;
+    for (std::size_t i = 0; i < total; ++i)
+      if (selected[i] && file.statuses()[i] != PointStatus::Pending && ends[i] >= since) ++finished;
+    const double elapsed = unix_time() - since;
+    std::printf("  running now: a writer holds %s.lock (launch started %.0f s ago, %zu point(s) finished since)\n",
+                path.c_str(), elapsed, finished);
+    if (pending > 0 && finished > 0 && elapsed > 0)
+      std::printf("  ETA %s for the %zu remaining point(s), at this launch's rate of %.3g points/min (by count, not "
+                  "cost; `iclsweep run` prints a cost-weighted ETA)\n",
+                  format_duration_cell(pending * elapsed / finished).c_str(), pending, 60.0 * finished / elapsed);
+    else if (pending > 0)
+      std::printf("  ETA: not yet known (no point finished in this launch)\n");
+  } else if (pending > 0) {
+    std::printf("  not running now (no writer holds the lock): rerun the same `iclsweep run` command to resume\n");
+  }
 
   // Per-rank throughput over the points each rank finished (done or failed).
   const auto statuses = file.statuses();
@@ -47,7 +90,7 @@ int cmd_status(const Args& args) {
   };
   std::map<int, Stats> per_rank;
   for (std::size_t i = 0; i < total; ++i) {
-    if (statuses[i] == PointStatus::Pending) continue;
+    if (statuses[i] == PointStatus::Pending || !selected[i]) continue;
     auto& s = per_rank[ranks[i]];
     ++s.points;
     if (std::isfinite(walls[i])) s.seconds += walls[i];
@@ -84,12 +127,21 @@ int cmd_status(const Args& args) {
     const auto ids = file.point_ids();
     std::printf("\nfailed points%s:\n", failed > static_cast<std::size_t>(max_errors) ? " (first ones)" : "");
     int shown = 0;
+    const auto grid = file.grid_keys();
     for (std::size_t i = 0; i < total && shown < max_errors; ++i)
-      if (statuses[i] == PointStatus::Failed) {
-        std::printf("  #%zu %s: %s\n", i, ids[i].c_str(), errors[i].c_str());
+      if (statuses[i] == PointStatus::Failed && selected[i]) {
+        const ParamMap p = params_from_text(params_text[i]);
+        std::string described;
+        for (const auto& k : grid) {
+          const auto it = p.values().find(k);
+          described += (described.empty() ? "" : ", ") + k + "=" +
+                       (it == p.values().end() || it->second.empty() ? std::string("unset") : it->second);
+        }
+        std::printf("  #%zu %s (%s): %s\n", i, ids[i].c_str(), described.c_str(), errors[i].c_str());
         ++shown;
       }
-    std::printf("rerun with `iclsweep run ... --retry-failed` to retry them\n");
+    std::printf("rerun with `iclsweep run ... --retry-failed` to retry them; `iclsweep show %s INDEX` for one point\n",
+                path.c_str());
   }
   if (pending > 0) return kExitIncomplete;
   return failed > 0 ? kExitPointsFailed : kExitOk;

@@ -4,7 +4,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <cstdlib>
 #include <functional>
+
+#include "iclsweep/store/output_file.hpp"
 
 namespace icl::h5 {
 
@@ -61,10 +64,20 @@ std::string error_stack_text() {
   return text;
 }
 
+int stack_errno(const std::string& stack) {
+  // The sec2 driver reports the system call's failure as "..., errno = 28, error message = '...'".
+  const auto at = stack.find("errno = ");
+  if (at == std::string::npos) return 0;
+  return std::atoi(stack.c_str() + at + 8);
+}
+
 void throw_store_error(const std::string& operation, const std::string& subject) {
   std::string stack = error_stack_text();
   if (stack.empty()) stack = "no HDF5 error stack";
-  throw StoreError("HDF5: cannot " + operation + " '" + subject + "': " + stack);
+  const int err = stack_errno(stack);
+  // The cause a user can act on comes first; HDF5's stack follows as detail.
+  if (err != 0) throw StoreError(system_cause(err) + ": cannot " + operation + " '" + subject + "'", err, "HDF5: " + stack);
+  throw StoreError("HDF5: cannot " + operation + " '" + subject + "'", 0, stack);
 }
 
 void Handle::close() {
@@ -654,11 +667,35 @@ File::File(const std::string& path, FileMode mode, const PropertyList* fapl) : p
 void File::flush() const { check_status(H5Fflush(id_, H5F_SCOPE_LOCAL), "flush file", path_); }
 
 void File::sync_to_disk() const {
+  if (::fsync(descriptor()) != 0) {
+    const int err = errno;
+    throw StoreError(system_cause(err) + ": cannot fsync '" + path_ + "'", err);
+  }
+}
+
+int File::descriptor() const {
   void* handle = nullptr;
   check_status(H5Fget_vfd_handle(id_, H5P_DEFAULT, &handle), "get file descriptor", path_);
   if (!handle) throw StoreError("HDF5: no file descriptor for '" + path_ + "'");
-  if (::fsync(*static_cast<int*>(handle)) != 0)
-    throw StoreError("cannot fsync '" + path_ + "': " + std::strerror(errno));
+  return *static_cast<int*>(handle);
+}
+
+std::uint64_t File::contents_size() const {
+  haddr_t eoa = 0;
+  check_status(H5Fget_eoa(id_, &eoa), "get end of allocation", path_);
+  return static_cast<std::uint64_t>(eoa);
+}
+
+void File::discard() noexcept {
+  if (id_ < 0) return;
+  // Dropping the contents first leaves HDF5's final metadata flush a sparse, nearly empty file to write
+  // into, so H5Fclose succeeds even on a full disk. A failed H5Fclose would leave an id behind whose
+  // clean-up at library exit (MPI_Finalize, atexit) crashes the process.
+  void* handle = nullptr;
+  if (H5Fget_vfd_handle(id_, H5P_DEFAULT, &handle) >= 0 && handle) (void)::ftruncate(*static_cast<int*>(handle), 0);
+  H5Eclear2(H5E_DEFAULT);
+  reset();
+  H5Eclear2(H5E_DEFAULT);
 }
 
 bool File::is_hdf5(const std::string& path) {

@@ -12,11 +12,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <map>
 #include <set>
+#include <sys/stat.h>
 
 #include "iclsweep/build_info.hpp"
 #include "iclsweep/core/error.hpp"
 #include "iclsweep/store/h5.hpp"  // before <mpi.h>: sets OMPI_SKIP_MPICXX
+#include "iclsweep/store/output_file.hpp"
 
 #include <mpi.h>
 
@@ -159,44 +163,6 @@ void validate_schema(const ResultSchema& schema) {
         throw StoreError("results schema: field '" + a + "' is also the parent of '" + b + "': rename one of them");
 }
 
-// Advisory single-writer lock on <path>.lock (flock is released when the process dies, even by kill -9).
-class WriterLock {
- public:
-  WriterLock() = default;
-  explicit WriterLock(const std::string& results_path) {
-    const std::string lock_path = results_path + ".lock";
-    fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) return;  // read-only directory etc.: go on unguarded rather than refuse to work
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      const int err = errno;
-      ::close(fd_);
-      fd_ = -1;
-      if (err == EWOULDBLOCK)
-        throw StoreError("results file '" + results_path + "' is already open for writing by another process (lock '" +
-                         lock_path + "' is held): is another `iclsweep run` of this job still running? Check with "
-                         "squeue / ps, and wait for it or stop it first");
-      // ENOLCK / ENOSYS: file system without flock; go on unguarded.
-    }
-  }
-  ~WriterLock() { release(); }
-  WriterLock(WriterLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  WriterLock& operator=(WriterLock&& o) noexcept {
-    if (this != &o) {
-      release();
-      fd_ = o.fd_;
-      o.fd_ = -1;
-    }
-    return *this;
-  }
-  void release() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
-
 struct FieldSlot {
   FieldSpec spec;
   h5::Dataset data;   // (P, *dims)
@@ -210,7 +176,7 @@ struct ResultsFile::Impl {
   std::string path;
   Options options;
   bool writable = false;
-  WriterLock lock;
+  WriterLock lock;  // declared before `file`: released after the file is closed
   h5::File file;
   std::size_t num_points = 0;
   std::string grid_hash;
@@ -219,6 +185,7 @@ struct ResultsFile::Impl {
   h5::Dataset id, status, error, rank, host, start_time, end_time, wall_time;
   h5::Dataset run_used, run_start, run_slurm, run_ranks, run_host, run_commit, run_command;
   std::vector<PointStatus> statuses;
+  std::vector<std::pair<std::size_t, PointStatus>> staged;  // written, status byte not yet
   std::size_t launches_used = 0;
 
   void require_writable(const char* what) const {
@@ -232,14 +199,6 @@ struct ResultsFile::Impl {
   void flush() {
     file.flush();
     if (options.sync_to_disk) file.sync_to_disk();
-  }
-  // The commit step: everything written so far reaches the OS before the status byte does.
-  void commit_status(std::size_t index, PointStatus s) {
-    flush();
-    const auto byte = static_cast<std::uint8_t>(s);
-    status.write_row<std::uint8_t>(index, &byte, 1);
-    flush();
-    statuses[index] = s;
   }
   void write_meta(std::size_t index, const PointMeta& meta) {
     std::string err = meta.error;
@@ -266,10 +225,9 @@ struct ResultsFile::Impl {
 
 // ---- creation -----------------------------------------------------------------------------
 
-static void build_file(const std::string& tmp_path, const SweepManifest& m, const ResultSchema& schema) {
+// Writes every dataset and attribute of a new results file into the open, empty file `f`.
+static void build_file(h5::File& f, const SweepManifest& m, const ResultSchema& schema) {
   const std::size_t P = m.point_params.size();
-  const auto fapl = results_fapl();
-  h5::File f(tmp_path, h5::FileMode::Truncate, &fapl);
 
   // Root attributes: identity, provenance, the job and grid as text.
   f.set_attribute("format", std::string(ResultsFile::kFormatName));
@@ -333,7 +291,7 @@ static void build_file(const std::string& tmp_path, const SweepManifest& m, cons
       else all_numeric = false;
     }
     h5::Dataset d;
-    if (numeric && all_numeric) {
+    if (all_numeric && (numeric || m.numeric_keys.count(key))) {
       std::vector<double> v(P, kNaN);
       for (std::size_t i = 0; i < P; ++i)
         if (!text[i].empty()) v[i] = std::strtod(text[i].c_str(), nullptr);
@@ -390,8 +348,51 @@ static void build_file(const std::string& tmp_path, const SweepManifest& m, cons
   runs.create_dataset("command_line", h5::Datatype::fixed_string(ResultsFile::kCommandWidth), {K}, preallocated());
 
   f.flush();
-  f.sync_to_disk();  // the rename below must not overtake the content
-  f.close();
+}
+
+std::uint64_t ResultsFile::estimated_bytes(const SweepManifest& m, const ResultSchema& schema) {
+  // An upper bound of what build_file() allocates: raw storage exactly; variable-length strings as
+  // global-heap objects (16-byte reference + 16-byte header + the text, 8-aligned); measured object
+  // sizes of HDF5 1.10 (h5stat -F: ~650 bytes per dataset header with its attributes, ~1.1 KB per
+  // group's B-tree and heap) with room to spare. tests/unit/test_sweep_files.cpp checks the bound
+  // against real files of 1 to 200 points.
+  const std::uint64_t P = m.point_params.size();
+  auto vlen = [](std::size_t n) -> std::uint64_t { return 32 + ((n + 8) / 8) * 8; };
+  std::uint64_t raw = P * (8 + 8 + kIdWidth + 1 + kErrorWidth + 4 + kHostWidth + 3 * 8);
+  std::uint64_t datasets = 12 + 7, attributes = 32, heap = 0;
+  std::set<std::string> groups = {"/", "points", "points/params", "runs"};
+  std::map<std::string, std::pair<bool, std::uint64_t>> keys;  // key -> (every value a number, string bytes)
+  for (const auto& p : m.point_params) {
+    heap += vlen(p.canonical_text().size());
+    for (const auto& [k, v] : p.values()) {
+      auto& [numeric, text] = keys.try_emplace(k, true, 0).first->second;
+      if (!v.empty() && !parses_as_real(v)) numeric = false;
+      text += vlen(v.size());
+    }
+  }
+  for (const auto& [k, column] : keys) raw += column.first ? 8 * P : column.second;  // float64, or strings
+  datasets += keys.size();
+  attributes += keys.size();
+  for (const auto& f : schema.fields) {
+    std::uint64_t row = 1;
+    for (auto d : f.dims) row *= static_cast<std::uint64_t>(d);
+    raw += P * row * (f.type == FieldType::Float64 ? 8 : 4);
+    if (!f.dims.empty()) raw += P * f.dims.size() * 4;
+    datasets += f.dims.empty() ? 1 : 2;
+    attributes += 4 + f.attributes.size();
+    heap += vlen(f.description.size()) + vlen(f.path.size());
+    for (const auto& [k, v] : f.attributes) heap += vlen(v.size());
+    for (auto slash = f.path.find('/'); slash != std::string::npos; slash = f.path.find('/', slash + 1))
+      groups.insert("points/" + f.path.substr(0, slash));
+  }
+  raw += kMaxLaunches * (1 + 8 + kSlurmIdWidth + 4 + kHostWidth + kCommitWidth + kCommandWidth);
+  heap += vlen(m.job_text.size()) + vlen(m.grid_json.size()) + 20 * vlen(64);
+  for (const auto& k : m.grid_keys) heap += vlen(k.size());
+  for (const auto& [k, v] : m.provenance) heap += vlen(v.size());
+  heap += 4096 * (2 + heap / 4096 / 8);  // partly filled heap collections
+  const std::uint64_t meta = 16 * 1024 + datasets * 800 + groups.size() * 1400 + attributes * 64;
+  const std::uint64_t total = raw + heap + meta;
+  return total + total / 10 + 16 * 1024;
 }
 
 ResultsFile ResultsFile::create(const std::string& path, const SweepManifest& m, const ResultSchema& schema,
@@ -409,26 +410,42 @@ ResultsFile ResultsFile::create(const std::string& path, const SweepManifest& m,
       throw StoreError("results file '" + path + "': point id '" + m.point_ids[i] + "' of point " + std::to_string(i) +
                        " is longer than " + std::to_string(kIdWidth) + " characters");
   validate_schema(schema);
-  if (!options.overwrite && ::access(path.c_str(), F_OK) == 0)
-    throw StoreError("results file '" + path + "' already exists: resume it with `iclsweep run` on the same job, "
-                     "choose another output path, or pass --overwrite to replace it");
-  // Replacing a file that a running sweep still writes would orphan that sweep's writes: same lock as open().
-  WriterLock guard(path);
-  // Built under a temporary name and renamed: a kill during creation leaves no half-made file at `path`.
-  const std::string tmp = path + ".creating-" + std::to_string(::getpid());
+  // The one way a command creates a file (store/output_file.hpp): refuses an existing file unless
+  // overwrite and a file a live writer holds in any case, checks free space, builds under a temporary
+  // name, preallocated, and renames it into place, so `path` is either absent (or the old file) or complete.
+  OutputFile out = OutputFile::claim(path, OutputRequest{options.overwrite, estimated_bytes(m, schema), "results file"});
+  const auto fapl = results_fapl();
+  h5::File f;
   try {
-    build_file(tmp, m, schema);
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
+    f = h5::File(out.temp_path(), h5::FileMode::Exclusive, &fapl);
+    out.reserve();
+    build_file(f, m, schema);
+    out.commit(f.contents_size());  // fsync, then the rename: it never overtakes the contents
+  } catch (const StoreError& e) {
+    f.discard();
+    const std::string kept = out.request().overwrite ? "the existing file is unchanged" : "nothing was written";
+    if (e.sys_errno == ENOSPC || e.sys_errno == EDQUOT)
+      throw StoreError(out.disk_full_message(kept), e.sys_errno, e.detail.empty() ? e.headline : e.detail);
+    if (e.sys_errno == EROFS || e.sys_errno == EACCES || e.sys_errno == EPERM)
+      throw StoreError(system_cause(e.sys_errno) + ": cannot create results file '" + path + "' in '" +
+                           std::filesystem::path(out.temp_path()).parent_path().string() + "'; " + kept +
+                           ": choose another --out directory",
+                       e.sys_errno, e.detail.empty() ? e.headline : e.detail);
+    throw StoreError("cannot create results file '" + path + "' (" + kept + "): " + e.headline, e.sys_errno, e.detail);
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw StoreError("cannot move the new results file into place as '" + path + "': " + why);
-  }
-  guard.release();  // open() takes it again (flock conflicts between two descriptors of one process)
-  return open(path, true, options);
+  // The lock was taken on the new file under its temporary name and follows it through the rename;
+  // the HDF5 file stays open, so no descriptor of it is closed while the lock is held (NFS: closing
+  // any descriptor of a file drops a process's locks on it).
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->options = options;
+  impl->writable = true;
+  impl->lock = out.take_lock();
+  impl->file = std::move(f);
+  impl->num_points = P;
+  impl->grid_hash = m.grid_hash;
+  impl->open_datasets();
+  return ResultsFile(std::move(impl));
 }
 
 // ---- opening ------------------------------------------------------------------------------
@@ -490,23 +507,57 @@ void ResultsFile::Impl::open_datasets() {
   launches_used = static_cast<std::size_t>(std::count(used.begin(), used.end(), std::uint8_t{1}));
 }
 
-ResultsFile ResultsFile::open(const std::string& path, bool writable, const Options& options) {
-  if (::access(path.c_str(), F_OK) != 0)
-    throw StoreError("results file '" + path + "' does not exist: check the path, or start the sweep with `iclsweep run`");
-  if (!h5::File::is_hdf5(path))
+namespace {
+
+// The causes a user can act on, found before HDF5 is asked: missing, a directory, unreadable, not HDF5.
+void check_readable_results_file(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    if (err == ENOENT)
+      throw StoreError("results file '" + path + "' does not exist: check the path, or start the sweep with `iclsweep run`",
+                       err);
+    throw StoreError(system_cause(err) + ": cannot open results file '" + path + "'", err);
+  }
+  if (S_ISDIR(st.st_mode))
+    throw StoreError("'" + path + "' is a directory, not a results file: pass the .h5 file `iclsweep run` wrote", EISDIR);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    const int err = errno;
+    throw StoreError(system_cause(err) + ": cannot read results file '" + path + "': check its permissions (ls -l)", err);
+  }
+  ::close(fd);
+  if (!S_ISREG(st.st_mode) || !h5::File::is_hdf5(path))
     throw StoreError("'" + path + "' is not an HDF5 file, so not an iclsweep results file: pass the .h5 file that "
                      "`iclsweep run` wrote, or choose a new output path");
+}
+
+}  // namespace
+
+ResultsFile ResultsFile::open_validated(const std::string& path, bool writable, const Options& options, WriterLock lock) {
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   impl->options = options;
   impl->writable = writable;
-  if (writable) impl->lock = WriterLock(path);
+  impl->lock = std::move(lock);
   const auto fapl = results_fapl();
   impl->file = h5::File(path, writable ? h5::FileMode::ReadWrite : h5::FileMode::ReadOnly, &fapl);
+  if (writable && impl->lock.valid()) {
+    // The name must still lead to the file we locked (not one put there between the lock and the open).
+    struct stat st;
+    if (::fstat(impl->file.descriptor(), &st) != 0 || st.st_dev != impl->lock.identity().device ||
+        st.st_ino != impl->lock.identity().inode)
+      throw StoreError("results file '" + path + "' was replaced by another process while it was being opened: rerun "
+                       "the command",
+                       EBUSY);
+  }
   auto& f = impl->file;
   if (!f.has_attribute("format") || f.attribute<std::string>("format") != kFormatName)
     throw StoreError("'" + path + "' is an HDF5 file but not an iclsweep results file (no root attribute format = '" +
                      std::string(kFormatName) + "'): pass the file `iclsweep run` wrote, or choose a new output path");
+  if (!f.has_attribute("format_version"))
+    throw StoreError("results file '" + path + "' has no root attribute format_version: the file is damaged or was not "
+                     "written by iclsweep; start a new results file");
   const auto version = f.attribute<std::int32_t>("format_version");
   if (version != kFormatVersion) {
     const std::string writer = f.has_attribute("git_commit") ? f.attribute<std::string>("git_commit") : "unknown";
@@ -519,6 +570,20 @@ ResultsFile ResultsFile::open(const std::string& path, bool writable, const Opti
   impl->grid_hash = f.attribute<std::string>("grid_hash");
   impl->open_datasets();
   return ResultsFile(std::move(impl));
+}
+
+ResultsFile ResultsFile::open(const std::string& path, bool writable, const Options& options) {
+  check_readable_results_file(path);
+  if (!writable) return open_validated(path, false, options, WriterLock{});
+  // Everything that can refuse the file is checked on a read-only open first, so a refused resume
+  // (another grid, another layout, a damaged file, a live writer) never opens it for writing: opening
+  // for writing alone rewrites the superblock's flags and the file's mtime.
+  {
+    const ResultsFile probe = open_validated(path, false, options, WriterLock{});
+    if (options.check_before_writing) options.check_before_writing(probe);
+  }
+  WriterLock lock = WriterLock::acquire(path, "results file");
+  return open_validated(path, true, options, std::move(lock));
 }
 
 ResultsFile::ResultsFile(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -538,6 +603,11 @@ void ResultsFile::close() { impl_.reset(); }
 // ---- writing ------------------------------------------------------------------------------
 
 void ResultsFile::write_point(std::size_t index, const PointMeta& meta, const PointRecord& record) {
+  stage_point(index, meta, record);
+  commit_staged();
+}
+
+void ResultsFile::stage_point(std::size_t index, const PointMeta& meta, const PointRecord& record) {
   auto& s = *impl_;
   s.require_writable("write points");
   s.require_index(index);
@@ -605,16 +675,34 @@ void ResultsFile::write_point(std::size_t index, const PointMeta& meta, const Po
     if (rank > 0) slot.shape.write_row<std::int32_t>(index, shape_row);
   }
   s.write_meta(index, meta);
-  s.commit_status(index, meta.status == PointStatus::Failed ? PointStatus::Failed : PointStatus::Done);
+  s.staged.emplace_back(index, meta.status == PointStatus::Failed ? PointStatus::Failed : PointStatus::Done);
 }
 
 void ResultsFile::mark_failed(std::size_t index, const PointMeta& meta) {
+  stage_failure(index, meta);
+  commit_staged();
+}
+
+void ResultsFile::stage_failure(std::size_t index, const PointMeta& meta) {
   auto& s = *impl_;
   s.require_writable("mark points failed");
   s.require_index(index);
   s.reset_to_pending(index);
   s.write_meta(index, meta);
-  s.commit_status(index, PointStatus::Failed);
+  s.staged.emplace_back(index, PointStatus::Failed);
+}
+
+void ResultsFile::commit_staged() {
+  auto& s = *impl_;
+  if (s.staged.empty()) return;
+  s.flush();  // every staged row reaches the OS before any of their status bytes
+  for (const auto& [index, status] : s.staged) {
+    const auto byte = static_cast<std::uint8_t>(status);
+    s.status.write_row<std::uint8_t>(index, &byte, 1);
+  }
+  s.flush();
+  for (const auto& [index, status] : s.staged) s.statuses[index] = status;
+  s.staged.clear();
 }
 
 std::optional<std::size_t> ResultsFile::record_launch(const LaunchInfo& launch) {
@@ -649,6 +737,28 @@ std::vector<double> ResultsFile::start_times() const { return impl_->start_time.
 std::vector<double> ResultsFile::end_times() const { return impl_->end_time.read<double>(); }
 std::vector<double> ResultsFile::wall_times() const { return impl_->wall_time.read<double>(); }
 std::vector<std::string> ResultsFile::errors() const { return impl_->error.read_strings(); }
+std::vector<std::string> ResultsFile::params_texts() const { return impl_->file.read_strings("points/params_text"); }
+std::vector<std::int64_t> ResultsFile::seeds() const { return impl_->file.read_dataset<std::int64_t>("points/seed"); }
+
+std::vector<std::string> ResultsFile::grid_keys() const {
+  return impl_->file.attribute<std::vector<std::string>>("grid_keys");
+}
+std::vector<std::string> ResultsFile::numeric_param_keys() const {
+  std::vector<std::string> out;
+  const auto params = impl_->file.open_group("points/params");
+  for (const auto& key : params.member_names())
+    if (params.dataset(key).type().type_class() == H5T_FLOAT) out.push_back(key);
+  return out;
+}
+
+bool ResultsFile::writer_active(const std::string& path) {
+  const std::string lock_path = path + ".lock";
+  const int fd = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;  // no lock file: nobody ever wrote it, or it was cleaned up
+  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // releases our shared lock, if we got it
+  return held;
+}
 
 std::vector<LaunchInfo> ResultsFile::launches() const {
   const auto& s = *impl_;

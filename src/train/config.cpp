@@ -2,6 +2,8 @@
 
 #include "iclsweep/core/error.hpp"
 
+#include <string>
+
 namespace icl {
 
 std::vector<ParamSpec> train_param_specs() {
@@ -15,6 +17,10 @@ std::vector<ParamSpec> train_param_specs() {
       {"eval.num_pretraining_samples", T::Int, "10000", "draws of the `pretraining` split from the training pool (§1.7)", {}, 1, std::int64_t{1} << 24},
       {"eval.batch_size", T::Int, "100", "evaluation batch size", {}, 1, 65536},
       {"eval.default_p_relevant_context", T::Real, "", "p' of the `default` splits (§1.8); unset = the training p_rel", {}},
+      {"train.selection_precision", T::String, "double",
+       "accumulation of the evaluation loss that is recorded and drives checkpoint selection (§6.1): double, or "
+       "float32 (per-sample loss and batch means in float, as the reference code; for exact parity)",
+       {"double", "float32"}},
   };
 }
 
@@ -42,6 +48,13 @@ TrainConfig TrainConfig::read(const ParamMap& p) {
   c.num_pretraining_samples = p.get_int32("eval.num_pretraining_samples");
   c.eval_batch_size = p.get_int32("eval.batch_size");
   if (p.has("eval.default_p_relevant_context")) c.default_p_relevant = p.get_real("eval.default_p_relevant_context");
+  const std::string precision = p.get_string("train.selection_precision");
+  if (precision == "double")
+    c.selection_precision = LossPrecision::Double;
+  else if (precision == "float32")
+    c.selection_precision = LossPrecision::Float32;
+  else  // the registry's choices refuse anything else first; a guard for maps built without it
+    throw ParamError("train.selection_precision", precision, "must be double or float32");
   return c;
 }
 

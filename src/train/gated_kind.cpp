@@ -79,8 +79,9 @@ std::vector<ParamSpec> gated_param_specs() {
   return {
       {"model.gated_protocol", T::String, "p2",
        "gated model (§3): how the mixture is trained after P0-g and P0-h: p1 (alpha on frozen g, h; Adam), p2 (alpha, g, h "
-       "jointly; Adam), p3 (alpha on frozen g, h; plain SGD with gated.sgd_learning_rate)",
-       {"p1", "p2", "p3"}},
+       "jointly from P0's g, h; Adam), p2_fresh (alpha, g, h jointly from a fresh init; Adam; what the paper's stylized "
+       "figures show, docs/gated-protocols.md), p3 (alpha on frozen g, h; plain SGD with gated.sgd_learning_rate)",
+       {"p1", "p2", "p2_fresh", "p3"}},
       {"model.ic_temperature", T::String, "double_exp",
        "gated model: temperature of h, T = exp(exp(theta)) + 1e-8 (double_exp, quirk Q8) or exp(theta) + 1e-8 (exp)",
        {"double_exp", "exp"}},
@@ -101,8 +102,8 @@ GatedParams GatedParams::from(const ParamMap& p) {
   else
     throw ParamError("model.ic_temperature", temp, "must be double_exp or exp");
   g.protocol = p.get_string("model.gated_protocol");
-  if (g.protocol != "p1" && g.protocol != "p2" && g.protocol != "p3")
-    throw ParamError("model.gated_protocol", g.protocol, "must be p1, p2 or p3");
+  if (g.protocol != "p1" && g.protocol != "p2" && g.protocol != "p2_fresh" && g.protocol != "p3")
+    throw ParamError("model.gated_protocol", g.protocol, "must be p1, p2, p2_fresh or p3");
   g.p0_steps = p.has("gated.p0_steps") ? p.get_int("gated.p0_steps") : p.get_int("train.steps");
   g.p0_checkpoint_interval =
       p.has("gated.p0_checkpoint_interval") ? p.get_int("gated.p0_checkpoint_interval") : p.get_int("train.checkpoint_interval");
@@ -139,10 +140,6 @@ double GatedSplitMetrics::p_iwl_ge_half_given_context() const {
 }
 double GatedSplitMetrics::ic_pred() const { return ratio(ic_correct, count); }
 double GatedSplitMetrics::iw_pred() const { return ratio(iw_correct, count); }
-double GatedSplitMetrics::ic_error() const { return ratio(ic_errors, count); }
-double GatedSplitMetrics::ic_mean_loss() const { return ratio(ic_loss, count); }
-double GatedSplitMetrics::iw_error() const { return ratio(iw_errors, count); }
-double GatedSplitMetrics::iw_mean_loss() const { return ratio(iw_loss, count); }
 
 std::vector<GatedSplitMetrics> evaluate_gated_splits(GatedModel& model, const EvalSet& eval, std::uint64_t seed,
                                                      std::size_t checkpoint) {
@@ -159,13 +156,8 @@ std::vector<GatedSplitMetrics> evaluate_gated_splits(GatedModel& model, const Ev
       eval.assemble(s, k, batch);
       model.outputs(batch, o);
       // g alone and h alone through the trainer's own metric code (error vs the observed label, loss vs label_dist).
-      SplitMetrics ic, iw;
-      ic.add(o.ic_logits, batch);
-      iw.add(o.g_logits, batch);
-      m.ic_errors += ic.errors;
-      m.ic_loss += ic.loss;
-      m.iw_errors += iw.errors;
-      m.iw_loss += iw.loss;
+      m.ic.add(o.ic_logits, batch);
+      m.iw.add(o.g_logits, batch);
       // Row-major copies so each sample's distribution is contiguous for sampling.
       const RowMat<float> h = o.h, p = o.p_g;
       for (int b = 0; b < batch.size; ++b, ++sample) {
@@ -219,10 +211,18 @@ ResultSchema GatedKind::schema(const ParamMap& point) const {
                std::string("at the mixture's selected checkpoint, h alone: ") + m, {}});
       s.merge({"alpha/selected_iw/" + sp.name + "/" + m, FieldType::Float32, {},
                std::string("at the mixture's selected checkpoint, g alone: ") + m, {}});
+      s.merge({"alpha/own_selected_ic/" + sp.name + "/" + m, FieldType::Float32, {},
+               std::string("the mixture's h alone at its own selected checkpoint (alpha/own_selected_ic/index): ") + m, {}});
+      s.merge({"alpha/own_selected_iw/" + sp.name + "/" + m, FieldType::Float32, {},
+               std::string("the mixture's g alone at its own selected checkpoint (alpha/own_selected_iw/index): ") + m, {}});
     }
   }
+  s.merge({"alpha/own_selected_ic/index", FieldType::Int32, {},
+           "mixture checkpoint index with the last minimal pretraining loss of h alone (how the paper reads its h line)", {}});
+  s.merge({"alpha/own_selected_iw/index", FieldType::Int32, {},
+           "mixture checkpoint index with the last minimal pretraining loss of g alone (how the paper reads its g line)", {}});
   s.merge({"alpha/checkpoint/temperature", FieldType::Float32, {n_mix}, "h temperature T at each mixture checkpoint", {}});
-  s.merge({"ic/temperature", FieldType::Float32, {}, "h temperature T after P0-h (the mixture's starting T)", {}});
+  s.merge({"ic/temperature", FieldType::Float32, {}, "h temperature T after P0-h (the mixture's starting T, except p2_fresh)", {}});
   s.merge({"alpha/temperature", FieldType::Float32, {}, "h temperature T after the mixture stage", {}});
   s.merge({"model/num_parameters", FieldType::Int32, {}, "trainable parameters of g, h (theta) and alpha together", {}});
   return s;
@@ -248,6 +248,7 @@ PointRecord GatedKind::run(const ParamMap& point, const ProgressFn& progress) co
   GatedConfig cfg;
   cfg.temperature = gp.temperature;
   GatedModel model(cfg, data.data.num_classes(), data.data.num_contexts, data.data.num_dims, data.data.seed);
+  const std::vector<float> fresh_init = model.parameter_values();  // g, θ, α as initialised from the seed
   PointRecord record;
   record.set_scalar("model/num_parameters", static_cast<double>(model.num_parameters()));
 
@@ -259,10 +260,13 @@ PointRecord GatedKind::run(const ParamMap& point, const ProgressFn& progress) co
   train_and_evaluate(model, data, "ic/", record, progress, end_g, end_h);
   record.set_scalar("ic/temperature", model.temperature());
 
-  // The mixture: α fresh (untouched so far), g and θ as P0 left them.
+  // The mixture: α fresh (untouched so far), g and θ as P0 left them, or for p2_fresh back at the init
+  // P0 started from (α was frozen through P0, so it is at its init either way).
   data.train = mixture_tc;
+  if (gp.protocol == "p2_fresh") model.set_parameter_values(fresh_init);
   const bool sgd = gp.protocol == "p3";
-  const GatedTrainable trainable = gp.protocol == "p2" ? GatedTrainable{true, true, true} : GatedTrainable{false, false, true};
+  const bool joint = gp.protocol == "p2" || gp.protocol == "p2_fresh";
+  const GatedTrainable trainable = joint ? GatedTrainable{true, true, true} : GatedTrainable{false, false, true};
   model.set_stage(GatedOutput::Mixture, trainable, sgd ? GatedOptimizer::Sgd : GatedOptimizer::Adam,
                   sgd ? gp.sgd_learning_rate : gp.learning_rate);
 
@@ -275,10 +279,11 @@ PointRecord GatedKind::run(const ParamMap& point, const ProgressFn& progress) co
   const auto hook = [&](std::size_t c) {
     temperature[c] = model.temperature();
     const auto m = evaluate_gated_splits(model, *data.eval, data.data.seed, c);
+    const LossPrecision precision = mixture_tc.selection_precision;
     for (std::size_t s = 0; s < num_splits; ++s) {
       if (!data.eval->valid(s)) continue;
       const double g[5] = {m[s].p_iwl(), m[s].p_iwl_ge_half(), m[s].p_iwl_ge_half_given_context(), m[s].ic_pred(), m[s].iw_pred()};
-      const double a[4] = {m[s].ic_error(), m[s].ic_mean_loss(), m[s].iw_error(), m[s].iw_mean_loss()};
+      const double a[4] = {m[s].ic.error(), m[s].ic.mean_loss(precision), m[s].iw.error(), m[s].iw.mean_loss(precision)};
       for (int i = 0; i < 5; ++i) gate[s][i][c] = g[i];
       for (int i = 0; i < 4; ++i) alone[s][i][c] = a[i];
     }
@@ -290,6 +295,12 @@ PointRecord GatedKind::run(const ParamMap& point, const ProgressFn& progress) co
   const auto& sel_field = record.fields.at("alpha/selected/index");
   const int selected = sel_field.values.empty() ? -1 : static_cast<int>(sel_field.values[0]);
   auto at_selected = [&](const std::vector<double>& v) { return selected >= 0 ? v[static_cast<std::size_t>(selected)] : kNaN; };
+  // g and h each at its own checkpoint: the last minimal pretraining loss of g alone / h alone (§6.1's rule).
+  const std::size_t pre = data.eval->find("pretraining");
+  const int own_ic = select_checkpoint(alone[pre][1]), own_iw = select_checkpoint(alone[pre][3]);
+  record.set_scalar("alpha/own_selected_ic/index", own_ic);
+  record.set_scalar("alpha/own_selected_iw/index", own_iw);
+  auto at = [](const std::vector<double>& v, int i) { return i >= 0 ? v[static_cast<std::size_t>(i)] : kNaN; };
   for (std::size_t s = 0; s < num_splits; ++s) {
     const std::string& n = splits[s].name;
     for (int i = 0; i < 5; ++i) {
@@ -301,6 +312,8 @@ PointRecord GatedKind::run(const ParamMap& point, const ProgressFn& progress) co
       record.set_vector("alpha/eval_iw/" + n + "/" + kAloneMetricNames[i], alone[s][2 + i]);
       record.set_scalar("alpha/selected_ic/" + n + "/" + kAloneMetricNames[i], at_selected(alone[s][i]));
       record.set_scalar("alpha/selected_iw/" + n + "/" + kAloneMetricNames[i], at_selected(alone[s][2 + i]));
+      record.set_scalar("alpha/own_selected_ic/" + n + "/" + kAloneMetricNames[i], at(alone[s][i], own_ic));
+      record.set_scalar("alpha/own_selected_iw/" + n + "/" + kAloneMetricNames[i], at(alone[s][2 + i], own_iw));
     }
   }
   return record;

@@ -1,5 +1,6 @@
 #include "iclsweep/train/metrics.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -15,6 +16,7 @@ int argmax_lowest(const float* row, int n) {
 void SplitMetrics::add(const Eigen::Ref<const Eigen::MatrixXf>& logits, const Batch& batch) {
   const int C = batch.num_classes;
   std::vector<float> row(static_cast<std::size_t>(C));
+  float batch_sum = 0;  // float32 path: the batch's summed loss, as jnp.mean would accumulate it
   for (int b = 0; b < batch.size; ++b) {
     for (int c = 0; c < C; ++c) row[static_cast<std::size_t>(c)] = logits(b, c);
     if (argmax_lowest(row.data(), C) != batch.target(b)) errors += 1;
@@ -27,9 +29,29 @@ void SplitMetrics::add(const Eigen::Ref<const Eigen::MatrixXf>& logits, const Ba
     const float* dist = batch.label_dist.data() + static_cast<std::size_t>(b) * C;
     for (int c = 0; c < C; ++c)
       if (dist[c] > 0) loss -= dist[c] * (row[static_cast<std::size_t>(c)] - log_z);
+    // The same loss in float throughout: x - max - log(sum exp(x - max)), as jax.nn.log_softmax.
+    float mx_f = -std::numeric_limits<float>::infinity();
+    for (int c = 0; c < C; ++c) mx_f = std::max(mx_f, row[static_cast<std::size_t>(c)]);
+    float z_f = 0;
+    for (int c = 0; c < C; ++c) z_f += std::exp(row[static_cast<std::size_t>(c)] - mx_f);
+    const float log_z_f = std::log(z_f);
+    float loss_f = 0;
+    for (int c = 0; c < C; ++c)
+      if (dist[c] > 0) loss_f -= dist[c] * (row[static_cast<std::size_t>(c)] - mx_f - log_z_f);
+    batch_sum += loss_f;
     if (batch.context_contains_query(b)) context_has_query += 1;
     ++count;
   }
+  if (batch.size > 0) {
+    const float batch_mean = batch_sum / static_cast<float>(batch.size);
+    weighted_batch_means += static_cast<float>(batch.size) * batch_mean;
+  }
+}
+
+double SplitMetrics::mean_loss(LossPrecision precision) const {
+  if (!count) return 0.0;
+  if (precision == LossPrecision::Float32) return static_cast<double>(weighted_batch_means / static_cast<float>(count));
+  return loss / static_cast<double>(count);
 }
 
 int select_checkpoint(const std::vector<double>& values) {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <iomanip>
 #include <sstream>
 
 #include "iclsweep/core/error.hpp"
@@ -79,13 +80,20 @@ void train_and_evaluate(Model& model, const TrainingData& data, const std::strin
   // metric[split][metric][checkpoint]
   std::vector<std::vector<std::vector<double>>> metric(
       num_splits, std::vector<std::vector<double>>(3, std::vector<double>(num_ckpt, kNaN)));
+  std::string last_eval;  // "eval @ step S: pretraining loss L, error E" for the progress line
   auto evaluate_checkpoint = [&](std::size_t c) {
     const auto m = evaluate_splits(model, eval);
     for (std::size_t s = 0; s < num_splits; ++s) {
       if (!eval.valid(s)) continue;
       metric[s][0][c] = m[s].error();
-      metric[s][1][c] = m[s].mean_loss();
+      metric[s][1][c] = m[s].mean_loss(tc.selection_precision);
       metric[s][2][c] = m[s].context_fraction();
+      if (splits[s].name == "pretraining") {
+        std::ostringstream os;
+        os << "eval @ step " << checkpoints[c] << ": pretraining loss " << std::setprecision(3) << m[s].mean_loss()
+           << ", error " << m[s].error();
+        last_eval = os.str();
+      }
     }
     if (on_checkpoint) on_checkpoint(c);
   };
@@ -125,7 +133,8 @@ void train_and_evaluate(Model& model, const TrainingData& data, const std::strin
       last_report = now;
       const double f = static_cast<double>(t + 1) / static_cast<double>(tc.steps);
       std::ostringstream status;
-      status << "step " << t + 1 << "/" << tc.steps << " loss " << (log_loss.empty() ? loss : log_loss.back());
+      status << prefix << "step " << t + 1 << "/" << tc.steps << " loss " << std::setprecision(4)
+             << (log_loss.empty() ? loss : log_loss.back()) << (last_eval.empty() ? "" : " | ") << last_eval;
       progress(progress_from + (progress_to - progress_from) * f, status.str());
     }
   }

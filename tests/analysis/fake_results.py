@@ -13,7 +13,7 @@ import numpy as np
 SPLITS = ["pretraining"] + [f"eval-{r}-{c}{f}" for r in ("default", "relevant_context", "irrelevant_context")
                             for c in ("none", "high_prob", "low_prob") for f in ("", "-flip_label")]
 INT_FIELDS = ("checkpoint/step", "train/step", "selected/index", "selected/index_by_error", "iw/selected/index",
-              "ic/selected/index", "alpha/selected/index")
+              "ic/selected/index", "alpha/selected/index", "alpha/own_selected_iw/index", "alpha/own_selected_ic/index")
 V1_SPLITS = [f"eval-{r}-{c}{f}" for f in ("", "-flip_label") for r in ("relevant_context", "irrelevant_context")
              for c in ("high_prob", "low_prob")]
 
@@ -96,8 +96,10 @@ def gated_point(params, seed, n_ckpt=3, rng=None, splits=V1_SPLITS, store_select
     """One stylized (run.model_kind = gated) point with the engine's field names (src/train/gated_kind.cpp).
 
     Random values in [0, 1]: the errors of g and h from P0 (iw/, ic/) and from the mixture stage
-    (alpha/selected_iw, alpha/selected_ic), the mixture's error and the gate metrics p_iwl, p_iwl_ge_half.
-    With store_selected=False only the per-checkpoint curves and the selected indices are stored.
+    (alpha/selected_iw, alpha/selected_ic at the mixture's checkpoint; alpha/own_selected_iw, _ic each at its
+    own checkpoint from a random pretraining-loss curve), the mixture's error and the gate metrics p_iwl,
+    p_iwl_ge_half. With store_selected=False only the per-checkpoint curves and the selected indices are
+    stored (and not the own indices, which the figure then recomputes from the loss curves).
     """
     rng = rng or np.random.default_rng(seed)
     fields = {"alpha/selected/index": int(rng.integers(n_ckpt)), "iw/selected/index": int(rng.integers(n_ckpt)),
@@ -109,11 +111,22 @@ def gated_point(params, seed, n_ckpt=3, rng=None, splits=V1_SPLITS, store_select
         for metric in ("p_iwl", "p_iwl_ge_half"):
             curves[f"alpha/eval/{split}/{metric}"] = rng.uniform(0, 1, n_ckpt).round(3)
     fields.update(curves)
+    # The mixture's g and h alone, each with its own selection: last minimal pretraining loss (§6.1).
+    for part in ("iw", "ic"):
+        loss = rng.uniform(0, 1, n_ckpt).round(3)
+        fields[f"alpha/eval_{part}/pretraining/loss"] = loss
+        fields[f"alpha/own_selected_{part}/index"] = last_min(list(loss))
     if store_selected:
         for path, curve in curves.items():
             stage, rest = path.split("/eval", 1)  # "alpha", "_iw/<split>/error"
             index = fields[f"{stage}/selected/index"]
             fields[f"{stage}/selected{rest}"] = curve[index]
+            if stage == "alpha" and rest[:4] in ("_iw/", "_ic/"):
+                own = fields[f"alpha/own_selected{rest[:3]}/index"]
+                fields[f"alpha/own_selected{rest}"] = curve[own]
+    else:
+        for part in ("iw", "ic"):
+            del fields[f"alpha/own_selected_{part}/index"]  # as in files written before the engine stored it
     params = {**DEFAULT_PARAMS, "run.model_kind": "gated", "data.p_relevant_context": 0.9, **params,
               "data.seed": float(seed)}
     return {"params": params, "seed": seed, "status": 1, "fields": fields}
@@ -156,6 +169,7 @@ def write_file(path, points, grid_keys=()):
     strings = h5py.string_dtype()
     with h5py.File(path, "w") as f:
         f.attrs["format"] = "iclsweep-results"
+        f.attrs["format_version"] = np.int32(1)
         f.attrs.create("grid_keys", list(grid_keys), dtype=strings)
         g = f.create_group("points")
         g.create_dataset("error", data=[p.get("error", "").encode() for p in points], dtype="S512")

@@ -17,7 +17,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 REL_CL = "eval-relevant_context-low_prob"
 STYLIZED_JOBS = ("jobs/paper/stylized_noisy_inputs.ini", "jobs/paper/stylized_p_high.ini",
                  "jobs/paper/stylized_num_contexts.ini", "jobs/paper/stylized_num_low_freq.ini",
-                 "jobs/lite/stylized_noisy_inputs.ini")
+                 "jobs/lite/stylized_noisy_inputs.ini", "jobs/lite/stylized_p_high.ini")
 
 
 class PngCase(TempDirCase):
@@ -76,7 +76,7 @@ class StylizedTest(PngCase):
     def test_hand_computed_mean_and_standard_error(self):
         res = load(fr.write_file(self.path("hand.h5"), hand_gated_points()))
         self.assertEqual(figures.stylized_settings(res), ([], [()]))
-        mixture = figures.stylized_curves(res, REL_CL)
+        mixture = figures.stylized_curves(res, REL_CL, gh="mixture")
         np.testing.assert_allclose(mixture["alpha"].x, [6.0, 8.0])
         # p_iwl (0.1, 0.2, 0.6): mean 0.3, population std sqrt(0.14 / 3), SE = that / sqrt(3); N = 256: one seed
         np.testing.assert_allclose(mixture["alpha"].mean, [0.3, 0.95], rtol=1e-6)
@@ -98,6 +98,35 @@ class StylizedTest(PngCase):
         points[1]["fields"].update({f"alpha/eval/{REL_CL}/p_iwl": [0.1, 0.3, 0.8], "alpha/selected/index": 2})
         res = load(fr.write_file(self.path("curves.h5"), points))
         self.assertAlmostEqual(figures.stylized_curves(res, REL_CL)["alpha"].mean[0], 0.5, places=6)  # (0.2 + 0.8) / 2
+
+    def test_g_and_h_default_to_their_own_selected_checkpoints(self):
+        # g alone's pretraining loss is last minimal at checkpoint 0 for seed 0 and at 2 for seed 1 (ties go
+        # to the later one); h's at 1 and 1. The mixture's own selection (index 1 for both) must not be used.
+        def points(store):
+            out = [fr.gated_point({"data.dataset_size": 64.0}, seed, store_selected=store) for seed in (0, 1)]
+            for p, g_loss, h_loss in ((out[0], [0.1, 0.5, 0.3], [0.9, 0.2, 0.4]), (out[1], [0.3, 0.2, 0.2], [0.5, 0.1, 0.6])):
+                p["fields"].update({"alpha/eval_iw/pretraining/loss": g_loss, "alpha/eval_ic/pretraining/loss": h_loss,
+                                    f"alpha/eval_iw/{REL_CL}/error": [0.6, 0.1, 0.8],
+                                    f"alpha/eval_ic/{REL_CL}/error": [0.0, 0.4, 1.0], "alpha/selected/index": 1})
+            return out
+        recomputed = load(fr.write_file(self.path("curves.h5"), points(False)))  # files without the own fields
+        own = figures.stylized_curves(recomputed, REL_CL)
+        self.assertAlmostEqual(own["g"].mean[0], (0.6 + 0.8) / 2, places=6)
+        self.assertAlmostEqual(own["h"].mean[0], 0.4, places=6)
+        self.assertAlmostEqual(figures.stylized_curves(recomputed, REL_CL, gh="mixture")["g"].mean[0], 0.1, places=6)
+        stored = points(True)
+        for p, g, h in ((stored[0], 0.25, 0.5), (stored[1], 0.75, 0.0)):  # the engine's scalars win when present
+            p["fields"].update({f"alpha/own_selected_iw/{REL_CL}/error": g, f"alpha/own_selected_ic/{REL_CL}/error": h})
+        res = load(fr.write_file(self.path("stored.h5"), stored))
+        self.assertAlmostEqual(figures.stylized_curves(res, REL_CL)["g"].mean[0], 0.5, places=6)
+        self.assertAlmostEqual(figures.stylized_curves(res, REL_CL)["h"].mean[0], 0.25, places=6)
+        self.assert_pngs(figures.draw("stylized", res, self.path("out"), gh="mixture"), ["stylized_mixture.png"])
+
+    def test_title_names_the_protocol(self):
+        points = fr.gated_points({"data.input_noise_std": [0.0]}, n_values=(64,), seeds=(0,), **{"model.gated_protocol": "p2_fresh"})
+        res = load(fr.write_file(self.path("proto.h5"), points))
+        self.assertIn("P2-fresh", figures._protocol_text(res, {}))
+        self.assertIsNone(figures._protocol_text(res, {"model.gated_protocol": "p2_fresh"}))  # a setting: named there
 
     def test_alpha_metric_option(self):
         points = hand_gated_points()
@@ -124,7 +153,7 @@ class StylizedTest(PngCase):
             for key in [k for k in p["fields"] if k.startswith("alpha/") and "_iw/" in k]:
                 del p["fields"][key]
         res = load(fr.write_file(self.path("noiw.h5"), points))
-        self.assert_refuses("stylized", res, "alpha/selected_iw/eval-relevant_context-high_prob/error",
+        self.assert_refuses("stylized", res, "alpha/own_selected_iw/eval-relevant_context-high_prob/error",
                             "alpha/eval_iw/", *STYLIZED_JOBS)
         self.assert_pngs(figures.draw("stylized", res, self.path("p0"), gh="p0"),
                          ["stylized_sigma0_p0.png", "stylized_sigma0.4_p0.png"])

@@ -65,7 +65,7 @@ printf '[run]\nmodel_kind = online\n[grid]\nseeds = -9223372036854775807..922337
 expect 2 "18446744073709551615 values.*1000000" "$engine" list seeds_wide.ini
 expect 2 "count 4294967297.*bytes" "$engine" sample --count 4294967297 --out big.h5
 "$engine" keys > keys.txt
-grep -qE "^train.batch_size +32 +1\.\.2\^16 " keys.txt || fail "iclsweep keys does not show the range of train.batch_size"
+grep -qE "^train.batch_size +int +32 +1\.\.2\^16 " keys.txt || fail "iclsweep keys does not show the range of train.batch_size"
 
 # 4: caps first, linear checks (an 80001-value list with a repeat)
 { printf '[run]\nmodel_kind = online\n[grid]\nseeds = '; seq -s, 0 79999 | tr -d '\n'; printf ',17\n'; } > long_list.ini

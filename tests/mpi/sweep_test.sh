@@ -11,6 +11,17 @@
 #     failing      a point whose loss diverges is recorded as failed (exit 4), the others complete
 #     mismatch     a results file from another grid is refused (exit 5) and left untouched
 #     bad_job      a job file with several mistakes: exit 2, every problem listed with its line
+#     signal_early SIGTERM/SIGINT to a single-process run at several moments, from the first milliseconds
+#                  (before job expansion and file creation) to mid-sweep: exit 3 every time, the file
+#                  absent or consistent; the resume is bit-identical to an uninterrupted run
+#     signal_mpirun the documented mpirun launch (scripts/mpirun-drain): SIGTERM, a terminal's Ctrl-C (SIGINT
+#                  to the process group), `timeout`, each early and mid-sweep: exit 3, file consistent,
+#                  resume bit-identical
+#     second_signal a second SIGINT cuts the drain short (single process and under mpirun): exit 3 without
+#                  waiting for the running points, committed points kept, resume bit-identical
+#     hung_worker  SIGSTOP of a worker rank: its point shows no progress for --point-timeout, is handed out again,
+#                  the sweep completes (exit 0) with values bit-identical to an uninterrupted run; a stopped
+#                  rank that is continued late does not duplicate a point
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 scenario=${1:?scenario}; shift
@@ -46,6 +57,46 @@ same_values() {  # same_values A B
   for p in /points/status /points/id /points/train /points/checkpoint /points/eval /points/selected /points/model; do
     h5diff -q "$a" "$b" "$p" "$p" || { h5diff -r "$a" "$b" "$p" "$p" | head -20; return 1; }
   done
+}
+
+# The file opens and its counts add up (or it does not exist).
+consistent_or_absent() {  # consistent_or_absent FILE
+  [ -e "$1" ] || return 0
+  local d f r
+  read -r d f r < <(status_counts "$1") || return 1
+  [ -n "$d" ] && [ $((d + f + r)) = 8 ] || { "$engine" status "$1"; return 1; }
+}
+
+wait_handler() {  # wait_handler PID: until the process catches SIGTERM (bit 14 of SigCgt)
+  local mask
+  for _ in $(seq 1 2000); do
+    mask=$(awk '/^SigCgt:/ {print $2}' "/proc/$1/status" 2>/dev/null) || true
+    [ -n "$mask" ] && (( (16#$mask >> 14) & 1 )) && return 0
+    sleep 0.005
+  done
+  fail "process $1 never installed its SIGTERM handler"
+}
+
+reference() {  # one uninterrupted single-process run, shared by the signal scenarios
+  [ -e reference.h5 ] && return 0
+  local rc; rc=$(run_mpi 1 reference.h5 "$@"); [ "$rc" = 0 ] || fail "reference run exit $rc"
+}
+
+wait_done() {  # wait_done FILE N: until N points are committed (60 s at most)
+  local d
+  for _ in $(seq 1 600); do
+    d=$(status_counts "$1" 2>/dev/null | awk '{print $1}') || true
+    [ "${d:-0}" -ge "$2" ] && return 0
+    sleep 0.1
+  done
+  fail "fewer than $2 points committed within 60 s"
+}
+
+# Resume FILE with the same command until it is complete; the values must equal the reference.
+resume_matches_reference() {  # resume_matches_reference FILE [args...]
+  local out=$1; shift
+  local rc; rc=$(run_mpi 2 "$out" "$@"); [ "$rc" = 0 ] || { cat "$out.log"; fail "resume of $out exit $rc"; }
+  same_values reference.h5 "$out" || fail "$out: resumed results differ from an uninterrupted run"
 }
 
 status_counts() {  # prints "done failed remaining"
@@ -163,6 +214,118 @@ INI
     grep -q "bad.ini:9:" bad.log || fail "empty grid list not reported with its line"
     [ ! -e bad.h5 ] || fail "a results file was created for an invalid job"
     say "PASS: bad job rejected with every problem listed"
+    ;;
+  signal_early)
+    reference
+    n=0
+    for sig in TERM INT; do
+      # Delays count from the moment main() installed the handlers (the ~50 ms of dynamic loading before it
+      # are outside any program's reach): job expansion, file creation, first points, mid-sweep.
+      for delay in 0 0.05 0.2 0.6 1.5; do
+        n=$((n + 1)); out=early$n.h5
+        "$engine" run "$job" --out "$out" --progress 1 > "$out.log" 2>&1 &
+        pid=$!
+        wait_handler "$pid"
+        sleep "$delay"
+        kill -s "$sig" "$pid"
+        set +e; wait "$pid"; rc=$?; set -e
+        [ "$rc" = 3 ] || { cat "$out.log"; fail "SIG$sig after ${delay}s: exit $rc, expected 3"; }
+        consistent_or_absent "$out" || fail "SIG$sig after ${delay}s: $out is not consistent"
+        state=absent; [ -e "$out" ] && state="consistent ($( (status_counts "$out" || true) | cut -d' ' -f1) done)"
+        resume_matches_reference "$out"
+        say "SIG$sig after ${delay}s: exit 3, file $state, resume identical"
+      done
+    done
+    say "PASS: a signal at any moment of a single-process run gives exit 3 and a resumable file"
+    ;;
+  signal_mpirun)
+    reference
+    drain="$here/../../scripts/mpirun-drain"
+    n=0
+    for how in term ctrl_c timeout; do
+      for delay in 0.05 0.5 2.5; do
+        n=$((n + 1)); out=mpi$n.h5
+        cmd=("$drain" -np 2 "$engine" run "$job" --out "$out" --progress 1)
+        set +e
+        case "$how" in
+          term)
+            "${cmd[@]}" > "$out.log" 2>&1 &
+            pid=$!; sleep "$delay"; kill -TERM "$pid"; wait "$pid"; rc=$? ;;
+          ctrl_c)   # a terminal sends SIGINT to its whole foreground process group (job control: a group of
+                    # its own, and SIGINT not ignored as it is for a script's background commands)
+            set -m; "${cmd[@]}" > "$out.log" 2>&1 & pid=$!; set +m
+            sleep "$delay"; kill -INT -- "-$pid"; wait "$pid"; rc=$? ;;
+          timeout)  # coreutils timeout signals the command and its process group
+            timeout --preserve-status -s TERM "$delay" "${cmd[@]}" > "$out.log" 2>&1; rc=$? ;;
+        esac
+        set -e
+        [ "$rc" = 3 ] || { cat "$out.log"; fail "$how after ${delay}s: exit $rc, expected 3"; }
+        consistent_or_absent "$out" || fail "$how after ${delay}s: $out is not consistent"
+        resume_matches_reference "$out"
+        say "$how after ${delay}s: exit 3, resume identical"
+      done
+    done
+    say "PASS: SIGTERM, Ctrl-C and timeout on the mpirun launch drain (exit 3) and resume bit-identically"
+    ;;
+  second_signal)
+    long=(--set train.steps=1500 --set seeds=0)   # 4 points of a few seconds each
+    job_args=("${long[@]}")
+    reference "${job_args[@]}"
+    # single process
+    "$engine" run "$job" --out single.h5 --progress 1 --grace 600 "${job_args[@]}" > single.log 2>&1 &
+    pid=$!
+    wait_done single.h5 1
+    kill -INT "$pid"; sleep 1; kill -INT "$pid"
+    set +e; wait "$pid"; rc=$?; set -e
+    [ "$rc" = 3 ] || { cat single.log; fail "single process: exit $rc after two SIGINTs, expected 3"; }
+    grep -q "second signal: abandoning 1 running point" single.log || { cat single.log; fail "the second SIGINT did not cut the drain short"; }
+    consistent_or_absent single.h5 || true
+    resume_matches_reference single.h5 "${job_args[@]}"
+    # under mpirun (the wrapper forwards both signals)
+    set -m   # as at a terminal: the wrapper in a process group of its own, SIGINT not ignored
+    "$here/../../scripts/mpirun-drain" -np 2 "$engine" run "$job" --out mpi.h5 --progress 1 --grace 600 "${job_args[@]}" > mpi.log 2>&1 &
+    pid=$!
+    set +m
+    wait_done mpi.h5 1
+    kill -INT -- "-$pid"; sleep 1; kill -INT -- "-$pid"   # Ctrl-C twice
+    set +e; wait "$pid"; rc=$?; set -e
+    [ "$rc" = 3 ] || { cat mpi.log; fail "mpirun: exit $rc after two SIGINTs, expected 3"; }
+    grep -q "second signal: abandoning [12] running point" mpi.log || { cat mpi.log; fail "mpirun: the second SIGINT did not cut the drain short"; }
+    if grep -q "MPI_ABORT" mpi.log; then cat mpi.log; fail "the abandoned worker had to be killed"; fi
+    resume_matches_reference mpi.h5 "${job_args[@]}"
+    say "PASS: a second SIGINT stops at once (exit 3), committed points kept, resume identical"
+    ;;
+  hung_worker)
+    job_args=(--set train.steps=600)   # points of a few seconds, progress reported every 2 s
+    reference "${job_args[@]}"
+    rank_pid() {  # rank_pid MPIRUN_PID RANK
+      local k
+      for k in $(pgrep -P "$1"); do
+        tr '\0' '\n' < "/proc/$k/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && { echo "$k"; return 0; }
+      done
+      return 1
+    }
+    for variant in never_continued continued_late; do
+      out=$variant.h5
+      mpirun -np 3 "$engine" run "$job" --out "$out" --progress 1 --point-timeout 8 "${job_args[@]}" > "$out.log" 2>&1 &
+      pid=$!
+      wait_done "$out" 1
+      r1=$(rank_pid "$pid" 1) || fail "rank 1 not found"
+      kill -STOP "$r1"
+      say "$variant: rank 1 (pid $r1) stopped"
+      if [ "$variant" = continued_late ]; then
+        for _ in $(seq 1 300); do grep -q "no progress from rank 1" "$out.log" && break; sleep 0.1; done
+        sleep 1; kill -CONT "$r1"; say "rank 1 continued"
+      fi
+      set +e; wait "$pid"; rc=$?; set -e
+      [ "$rc" = 0 ] || { cat "$out.log"; fail "$variant: exit $rc, expected 0"; }
+      grep -q "no progress from rank 1 for 8 s (point timeout.*handed out again" "$out.log" || { cat "$out.log"; fail "$variant: no timeout message"; }
+      read -r d f r < <(status_counts "$out")
+      [ "$d" = 8 ] && [ "$f" = 0 ] && [ "$r" = 0 ] || fail "$variant: done=$d failed=$f remaining=$r"
+      same_values reference.h5 "$out" || fail "$variant: results differ from an uninterrupted run"
+      say "$variant: complete, identical to the uninterrupted run"
+    done
+    say "PASS: a stopped worker's point is handed out again; the sweep completes bit-identically"
     ;;
   *) echo "unknown scenario $scenario" >&2; exit 2 ;;
 esac

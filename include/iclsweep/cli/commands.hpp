@@ -24,5 +24,7 @@ int cmd_run(const Args& args);
 int cmd_train(const Args& args);
 int cmd_status(const Args& args);
 int cmd_list(const Args& args);  // src/cli/list.cpp
+int cmd_show(const Args& args);  // src/cli/show.cpp
+int cmd_merge(const Args& args);  // src/cli/merge.cpp
 
 }  // namespace icl::cli

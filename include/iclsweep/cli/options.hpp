@@ -17,4 +17,9 @@ bool parse_command_line(const std::string& command, const Args& args,
                         const boost::program_options::options_description* hidden = nullptr,
                         const char* positional = nullptr);
 
+// Option values (not job parameters): InputError naming the option, the value and the rule.
+void check_seconds(const std::string& option, double seconds);  // finite, 0 ..= 1e7
+void check_count(const std::string& option, long long value, long long min, long long max);
+std::string format_option_value(double v);
+
 }  // namespace icl::cli

@@ -31,9 +31,15 @@ struct NumericError : Error {
   using Error::Error;
 };
 
-// An HDF5 call failed; carries HDF5's own error stack text.
+// A results/output file problem (exit 5). what() starts with one line a user can act on (the cause and
+// the fix); HDF5's own error stack, when there is one, follows on the next line as `detail`.
+// sys_errno is the operating-system cause when known (ENOSPC, EROFS, EACCES, ...), else 0.
 struct StoreError : Error {
-  using Error::Error;
+  explicit StoreError(const std::string& headline, int sys_errno = 0, const std::string& detail = "")
+      : Error(detail.empty() ? headline : headline + "\n  detail: " + detail),
+        headline(headline), detail(detail), sys_errno(sys_errno) {}
+  std::string headline, detail;
+  int sys_errno = 0;
 };
 
 }  // namespace icl

@@ -364,6 +364,13 @@ class File : public Container {
   // fsync(2) of the file descriptor (sec2 driver only): flush() hands data to the OS, which survives a
   // killed process; fsync also survives a crashed node, at the cost of a disk round trip.
   void sync_to_disk() const;
+  // The sec2 driver's file descriptor (HDF5 keeps owning it).
+  int descriptor() const;
+  // Bytes HDF5 has allocated in the file (its end-of-allocation address): the size of the contents.
+  std::uint64_t contents_size() const;
+  // Closes a file that is being thrown away (a temporary file after a failure): truncates it to zero
+  // bytes first, so that HDF5's final flush cannot fail for lack of space and leave an unclosable id.
+  void discard() noexcept;
   // True if `path` is an HDF5 file (H5Fis_hdf5); false for missing or non-HDF5 files.
   static bool is_hdf5(const std::string& path);
   Group root() const;

@@ -8,9 +8,11 @@
 //
 // Single writer: the coordinator on rank 0 is the only process that opens a results file for writing.
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,6 +35,9 @@ struct SweepManifest {
   std::vector<std::string> point_ids;      // one per point, 16 hex digits (point_id(params))
   std::vector<std::int64_t> point_seeds;   // one per point; empty = taken from "data.seed" (else -1)
   std::string grid_hash;
+  // Keys whose values are numbers by type (Int/Real/Bool): their /points/params column is float64 (NaN =
+  // unset) even when no point sets them, so a numeric key has one dtype in every file.
+  std::set<std::string> numeric_keys;
   // Extra root attributes (e.g. "mpi_library", "slurm_cluster"); names must not clash with ours.
   std::vector<std::pair<std::string, std::string>> provenance;
 };
@@ -58,10 +63,17 @@ struct LaunchInfo {
   std::string command_line;  // truncated to kCommandWidth bytes
 };
 
+class ResultsFile;
+
 struct ResultsFileOptions {
-  bool overwrite = false;     // create(): replace an existing file instead of refusing
+  bool overwrite = false;     // create(): replace an existing file instead of refusing (never one a live writer holds)
   bool sync_to_disk = false;  // fsync at each commit step: survives node crashes, costs a disk round trip
+  // open(writable): runs on a read-only view of the file before it is locked and opened for writing;
+  // throwing refuses the open without touching the file (the grid check of a resume).
+  std::function<void(const ResultsFile&)> check_before_writing;
 };
+
+class WriterLock;
 
 class ResultsFile {
  public:
@@ -77,16 +89,22 @@ class ResultsFile {
 
   using Options = ResultsFileOptions;
 
-  // Builds the whole file under a temporary name and renames it into place, so `path` is either
-  // absent or complete. Refuses an existing `path` unless options.overwrite. Returns it open for writing.
+  // Builds the whole file under a temporary name, preallocated, and renames it into place, so `path` is
+  // either absent (or, with overwrite, the old file) or complete: OutputFile::claim (output_file.hpp)
+  // refuses an existing `path` unless options.overwrite, a file a live writer holds, and a disk without
+  // room for estimated_bytes(). Returns it open for writing, holding the writer lock.
   static ResultsFile create(const std::string& path, const SweepManifest& manifest, const ResultSchema& schema,
                             const Options& options);
   static ResultsFile create(const std::string& path, const SweepManifest& manifest, const ResultSchema& schema) {
     return create(path, manifest, schema, Options{});
   }
   // Opens and validates an existing results file (format name and version, every dataset present with
-  // the expected shape). Throws StoreError naming the file and the fix otherwise.
+  // the expected shape, status bytes 0/1/2). Throws StoreError naming the file and the fix otherwise.
+  // For writing it takes the writer lock on the file itself (store/output_file.hpp), after every check
+  // has passed on a read-only open: a refused open never modifies the file, not even its mtime.
   static ResultsFile open(const std::string& path, bool writable = true, const Options& options = Options{});
+  // An upper bound of the bytes create() allocates (checked against free space, then preallocated).
+  static std::uint64_t estimated_bytes(const SweepManifest& manifest, const ResultSchema& schema);
 
   ResultsFile(ResultsFile&&) noexcept;
   ResultsFile& operator=(ResultsFile&&) noexcept;
@@ -104,6 +122,13 @@ class ResultsFile {
   void write_point(std::size_t index, const PointMeta& meta, const PointRecord& record);
   // Commits a failure without data (meta.status is taken as Failed).
   void mark_failed(std::size_t index, const PointMeta& meta);
+  // Batched commits (short points): stage_point / stage_failure write a point's rows and meta like
+  // write_point / mark_failed but not its status byte; commit_staged() then does one flush, every staged
+  // status byte, one flush. A kill before it returns leaves each staged point pending or committed,
+  // never half-written. stage_point validates (and throws) before writing anything.
+  void stage_point(std::size_t index, const PointMeta& meta, const PointRecord& record);
+  void stage_failure(std::size_t index, const PointMeta& meta);
+  void commit_staged();
   // Appends a launch to /runs (same commit protocol). Returns the slot, or nullopt when all
   // kMaxLaunches slots are used (the launch is then not recorded; the sweep goes on).
   std::optional<std::size_t> record_launch(const LaunchInfo& launch);
@@ -118,6 +143,12 @@ class ResultsFile {
   std::vector<double> end_times() const;
   std::vector<double> wall_times() const;
   std::vector<std::string> errors() const;
+  std::vector<std::string> params_texts() const;  // /points/params_text: "key=value;..." per point
+  std::vector<std::int64_t> seeds() const;
+  std::vector<std::string> grid_keys() const;          // root attribute grid_keys
+  std::vector<std::string> numeric_param_keys() const; // keys whose /points/params column is float64
+  // True while some process holds the writer lock of `path` (an `iclsweep run` is writing it now).
+  static bool writer_active(const std::string& path);
   std::vector<LaunchInfo> launches() const;  // recorded launches, in order
   PointMeta meta(std::size_t index) const;
   // The stored values of one point, unpadded to the recorded shape (scalars: dims {}).
@@ -133,6 +164,7 @@ class ResultsFile {
 
  private:
   explicit ResultsFile(std::unique_ptr<Impl> impl);
+  static ResultsFile open_validated(const std::string& path, bool writable, const Options& options, WriterLock lock);
   std::unique_ptr<Impl> impl_;
 };
 

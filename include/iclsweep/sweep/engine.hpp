@@ -30,12 +30,29 @@ class ResultSink {
   virtual ~ResultSink() = default;
   // Makes the result durable before returning (a point reported done is never lost).
   virtual void commit(const wire::Result& result) = 0;
+  // Makes several results durable together (one commit step for all of them, see ResultsFile::commit_staged).
+  virtual void commit_batch(const std::vector<wire::Result>& results) {
+    for (const auto& r : results) commit(r);
+  }
 };
 
 struct EngineOptions {
   double grace_seconds = 120;      // after a drain signal, wait this long for in-flight points
   double progress_seconds = 0;     // 0 = 2 s on a terminal, 30 s otherwise
+  bool show_point_status = false;  // append the locally running point's status text (iclsweep train)
   bool quiet = false;
+  // A running point that shows no progress (no progress report with a larger fraction: the heartbeat) for
+  // this long is handed out again (once), then recorded as failed.
+  // 0 = derived from the cost model: max(min_point_timeout, 10 x cost x seconds per cost unit), where
+  // seconds per cost unit is the larger of `seconds_per_cost` and the slowest rate measured so far.
+  double point_timeout_seconds = 0;
+  double min_point_timeout_seconds = 300;
+  double seconds_per_cost = 0.15e-3;  // prior for the auto timeout (the cost model's ms per token-step)
+  // Finished results are committed together once the oldest has waited this long (or 256 are waiting):
+  // short points are not bound by one commit each; a kill loses at most this much finished work.
+  double commit_delay_seconds = 0.25;
+  // After a cut-short drain (second signal, or --grace ran out), how long ranks get to drop their point.
+  double abandon_wait_seconds = 10;
 };
 
 enum class SweepOutcome { Complete, CompleteWithFailures, Drained };
@@ -43,8 +60,14 @@ enum class SweepOutcome { Complete, CompleteWithFailures, Drained };
 struct SweepSummary {
   SweepOutcome outcome = SweepOutcome::Complete;
   std::int64_t done = 0, failed = 0, abandoned = 0;
+  std::int64_t timed_out = 0;           // point attempts that ran into the point timeout
+  std::int64_t commits = 0;             // commit steps (batches) for done + failed points
   double seconds = 0;
   double coordinator_cpu_seconds = 0;  // main thread CPU time: shows the coordinator does not spin
+  // Ranks (or rank 0's worker thread, reported as rank 0) that never answered after a timeout or an
+  // abandon: the job cannot end with MPI_Finalize; the caller ends it with MPI_Abort(exit code).
+  std::vector<int> unresponsive_ranks;
+  bool local_worker_hung = false;       // rank 0's worker thread is stuck in a point: end with _Exit
 };
 
 // Rank 0: run `work` (already ordered) to completion or drain; ranks > 0: call serve_as_worker.
@@ -55,9 +78,16 @@ void serve_as_worker(MPI_Comm comm);
 wire::Result run_point(const wire::Assignment& assignment, int rank, const ProgressFn& progress);
 
 // Installs SIGTERM/SIGUSR1/SIGINT handlers that request a drain; drain_requested() reads the flag.
+// Install them first thing (before MPI_Init, job expansion and file creation): a signal at any
+// moment of a run then means exit 3. A second signal (drain_signal_count() >= 2) cuts the drain short.
 void install_drain_handlers();
 bool drain_requested();
-int drain_signal();
+int drain_signal();         // the first drain signal received (0 = none)
+int drain_signal_count();   // how many drain signals arrived
+
+// Broadcasts one int from rank 0 without busy-polling (Open MPI's blocking MPI_Bcast spins a core on the
+// workers for as long as rank 0 expands the job and creates the file).
+void sleepy_broadcast(MPI_Comm comm, int& value);
 
 // Orders work for hand-out: most expensive first, ties by canonical index (deterministic).
 void order_by_cost(std::vector<WorkItem>& work);

@@ -8,6 +8,15 @@
 
 namespace icl {
 
+// How the evaluation loss that drives checkpoint selection is accumulated (train.selection_precision).
+//   Double:  per-sample log-softmax and the running sum in double (the default; a confident wrong
+//            answer never rounds to inf and 10^4 summands lose nothing).
+//   Float32: the reference code's arithmetic: per-sample log-softmax in float, each batch's mean loss
+//            in float, and the split's loss = the float mean of the batch means, weighted by batch size.
+// SplitMetrics accumulates both; the precision chooses which one every split's recorded `loss` is, and
+// so which one checkpoint selection (§6.1) sees.
+enum class LossPrecision { Double, Float32 };
+
 struct TrainConfig {
   // Most training-loss entries a stage may log (each point stores them all).
   static constexpr std::int64_t kMaxLogEntries = 1'000'000;
@@ -20,6 +29,7 @@ struct TrainConfig {
   int num_pretraining_samples = 10000;     // the `pretraining` split, drawn from the training pool
   int eval_batch_size = 100;
   std::optional<double> default_p_relevant;  // p' of §1.8 for the `default` splits (unset: training p_rel)
+  LossPrecision selection_precision = LossPrecision::Double;  // train.selection_precision
 
   // Checkpoint steps: 0, interval, 2*interval, ..., and steps (always last, once).
   std::vector<std::int64_t> checkpoint_steps() const;

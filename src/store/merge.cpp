@@ -1,0 +1,205 @@
+#include "iclsweep/store/merge.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include <xxhash.h>
+
+#include "iclsweep/core/error.hpp"
+
+namespace icl {
+
+ParamMap params_from_text(const std::string& text) {
+  ParamMap m;
+  std::size_t begin = 0;
+  while (begin < text.size()) {
+    std::size_t end = text.find(';', begin);
+    if (end == std::string::npos) end = text.size();
+    const std::string item = text.substr(begin, end - begin);
+    const auto eq = item.find('=');
+    if (eq != std::string::npos) m.set_raw(item.substr(0, eq), item.substr(eq + 1));
+    begin = end + 1;
+  }
+  return m;
+}
+
+namespace {
+
+bool same_values(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t k = 0; k < a.size(); ++k)
+    if (!(a[k] == b[k] || (std::isnan(a[k]) && std::isnan(b[k])))) return false;
+  return true;
+}
+
+// As Job::grid_hash (sweep/job.cpp): XXH64 of the concatenated point ids, so a merged file whose points are
+// exactly a job's, in that job's order, resumes under that job.
+std::string grid_hash_of_ids(const std::string& concatenated_ids) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx",
+                static_cast<unsigned long long>(XXH64(concatenated_ids.data(), concatenated_ids.size(), 0)));
+  return buf;
+}
+
+// The output file's path is taken only when it is complete: link() fails if `out` exists (no-replace).
+// harden-files' output mechanism (--overwrite, writer lock) replaces this one call.
+void publish_new_file(const std::string& tmp, const std::string& out) {
+  if (::link(tmp.c_str(), out.c_str()) != 0) {
+    const int e = errno;
+    std::remove(tmp.c_str());
+    if (e == EEXIST)
+      throw StoreError("merge: output '" + out + "' already exists; choose another --out (merge never replaces a file)");
+    throw StoreError("merge: cannot create '" + out + "': " + std::strerror(e));
+  }
+  std::remove(tmp.c_str());
+}
+
+}  // namespace
+
+void copy_point(const ResultsFile& src, std::size_t from, ResultsFile& dst, std::size_t to) {
+  const PointMeta meta = src.meta(from);
+  if (meta.status == PointStatus::Pending) return;
+  if (meta.status == PointStatus::Failed) {
+    dst.mark_failed(to, meta);
+    return;
+  }
+  PointRecord rec = src.read_point(from);
+  for (auto it = rec.fields.begin(); it != rec.fields.end();) {
+    // Scalars are always read back (NaN when never written); only values that exist need a home.
+    const bool unset_scalar = it->second.dims.empty() && !it->second.values.empty() && std::isnan(it->second.values[0]);
+    if (!dst.schema().find(it->first)) {
+      if (unset_scalar) {
+        it = rec.fields.erase(it);
+        continue;
+      }
+      throw StoreError("point " + std::to_string(from) + " of '" + src.path() + "' has field '" + it->first +
+                       "', which '" + dst.path() + "' does not hold (another model kind or version)");
+    }
+    ++it;
+  }
+  dst.write_point(to, meta, rec);
+}
+
+std::string point_difference(const ResultsFile& a, std::size_t i, const ResultsFile& b, std::size_t j) {
+  if (a.params_texts()[i] != b.params_texts()[j]) return "the parameters differ";
+  const auto sa = a.statuses()[i], sb = b.statuses()[j];
+  if (sa != sb) return std::string("status ") + to_string(sa) + " vs " + to_string(sb);
+  if (sa != PointStatus::Done) return "";
+  const auto ra = a.read_point(i), rb = b.read_point(j);
+  for (const auto& [path, va] : ra.fields) {
+    const auto it = rb.fields.find(path);
+    if (it == rb.fields.end()) {
+      if (va.dims.empty() && std::isnan(va.values[0])) continue;
+      return "field '" + path + "' is only in the first file";
+    }
+    if (va.dims != it->second.dims || !same_values(va.values, it->second.values)) return "field '" + path + "' differs";
+  }
+  return "";
+}
+
+MergeSummary merge_results(const std::vector<std::string>& inputs, const std::string& out) {
+  if (inputs.size() < 2) throw InputError("merge: give at least two results files");
+  if (::access(out.c_str(), F_OK) == 0)
+    throw StoreError("merge: output '" + out + "' already exists; choose another --out (merge never replaces a file)");
+  std::vector<ResultsFile> files;
+  for (const auto& p : inputs) files.push_back(ResultsFile::open(p, /*writable=*/false));
+
+  // The union by id, in input order; for each id the file to copy from (done beats failed beats pending).
+  struct Source {
+    std::size_t file, row;
+  };
+  std::vector<std::string> ids;
+  std::map<std::string, std::size_t> slot;
+  std::vector<Source> chosen;
+  std::vector<std::string> conflicts;
+  MergeSummary summary;
+  auto rank = [](PointStatus s) { return s == PointStatus::Done ? 2 : s == PointStatus::Failed ? 1 : 0; };
+  for (std::size_t f = 0; f < files.size(); ++f) {
+    const auto file_ids = files[f].point_ids();
+    const auto statuses = files[f].statuses();
+    for (std::size_t r = 0; r < file_ids.size(); ++r) {
+      const auto found = slot.find(file_ids[r]);
+      if (found == slot.end()) {
+        slot[file_ids[r]] = ids.size();
+        ids.push_back(file_ids[r]);
+        chosen.push_back({f, r});
+        continue;
+      }
+      ++summary.duplicates;
+      Source& have = chosen[found->second];
+      const auto old_status = files[have.file].statuses()[have.row];
+      if (old_status == PointStatus::Done && statuses[r] == PointStatus::Done) {
+        const std::string why = point_difference(files[have.file], have.row, files[f], r);
+        if (!why.empty())
+          conflicts.push_back("point " + file_ids[r] + " (" + inputs[have.file] + " #" + std::to_string(have.row) +
+                              ", " + inputs[f] + " #" + std::to_string(r) + "): " + why);
+      } else if (rank(statuses[r]) > rank(old_status)) {
+        have = {f, r};
+      }
+    }
+  }
+  if (!conflicts.empty()) {
+    std::string msg = "merge: " + std::to_string(conflicts.size()) +
+                      " point(s) are done in two files with different results, so the files are not parts of one "
+                      "sweep (another binary or another data version?); nothing was written:";
+    for (std::size_t k = 0; k < conflicts.size() && k < 5; ++k) msg += "\n  " + conflicts[k];
+    if (conflicts.size() > 5) msg += "\n  ... and " + std::to_string(conflicts.size() - 5) + " more";
+    throw StoreError(msg);
+  }
+
+  SweepManifest m;
+  ResultSchema schema;
+  std::set<std::string> grid_keys;
+  m.job_text = "# iclsweep merge of " + std::to_string(inputs.size()) + " files\n";
+  for (std::size_t f = 0; f < files.size(); ++f) {
+    for (const auto& fs : files[f].schema().fields) schema.merge(fs);
+    m.job_text += "# ---- " + inputs[f] + " (grid hash " + files[f].grid_hash() + ")\n" +
+                  files[f].root_attribute("job_text") + "\n";
+    for (const auto& k : files[f].grid_keys())
+      if (grid_keys.insert(k).second) m.grid_keys.push_back(k);
+    for (const auto& k : files[f].numeric_param_keys()) m.numeric_keys.insert(k);
+  }
+  std::string id_concat;
+  for (std::size_t p = 0; p < ids.size(); ++p) {
+    const auto& src = chosen[p];
+    m.point_params.push_back(params_from_text(files[src.file].params_texts()[src.row]));
+    m.point_ids.push_back(ids[p]);
+    m.point_seeds.push_back(files[src.file].seeds()[src.row]);
+    id_concat += ids[p];
+  }
+  m.grid_hash = grid_hash_of_ids(id_concat);
+  m.grid_json = "{\"merged_from\": [";
+  for (std::size_t f = 0; f < inputs.size(); ++f) m.grid_json += (f ? ", \"" : "\"") + inputs[f] + "\"";
+  m.grid_json += "]}";
+  m.provenance = {{"merged_from", m.grid_json}};
+
+  const std::string tmp = out + ".merging-" + std::to_string(::getpid());
+  try {
+    ResultsFile dst = ResultsFile::create(tmp, m, schema);
+    for (std::size_t p = 0; p < ids.size(); ++p) {
+      copy_point(files[chosen[p].file], chosen[p].row, dst, p);
+      const auto s = files[chosen[p].file].statuses()[chosen[p].row];
+      ++(s == PointStatus::Done ? summary.done : s == PointStatus::Failed ? summary.failed : summary.pending);
+    }
+    for (const auto& f : files)
+      for (const auto& l : f.launches()) dst.record_launch(l);
+    dst.close();
+  } catch (...) {
+    std::remove(tmp.c_str());
+    std::remove((tmp + ".lock").c_str());
+    throw;
+  }
+  std::remove((tmp + ".lock").c_str());
+  publish_new_file(tmp, out);
+  summary.points = ids.size();
+  return summary;
+}
+
+}  // namespace icl

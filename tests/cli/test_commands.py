@@ -1,0 +1,163 @@
+"""The everyday commands on real (tiny) results files made by the engine: show, merge, run --from, status
+--where / running now / failed parameters, list --where, keys, sample's effective parameters, and the
+float64 dtype of numeric parameters. Usage: test_commands.py /path/to/iclsweep"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import h5py
+import numpy as np
+
+BINARY = None
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_rmaps_base_oversubscribe="1")
+TINY = ["--set", "train.steps=60", "--set", "train.checkpoint_interval=30", "--set", "train.log_interval=10",
+        "--set", "eval.num_eval_samples=20", "--set", "eval.num_pretraining_samples=40", "--set", "dataset_size=64"]
+
+
+def run(*args, check=True):
+    proc = subprocess.run([BINARY, *args], capture_output=True, text=True, env=ENV, timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"iclsweep {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+class CommandsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="iclsweep-cli-")
+        cls.job = cls.path("small.ini")
+        with open(cls.job, "w") as f:
+            f.write("[data]\ndataset_size = 64\n[train]\nsteps = 60\ncheckpoint_interval = 30\nlog_interval = 10\n"
+                    "[eval]\nnum_eval_samples = 20\nnum_pretraining_samples = 40\n[grid]\n"
+                    "data.p_relevant_context = 0.0, 0.9\nseeds = 0\n")
+        cls.grown = cls.path("grown.ini")
+        with open(cls.grown, "w") as f:
+            with open(cls.job) as small:
+                f.write(small.read().replace("seeds = 0", "seeds = 0..1"))
+        run("run", cls.job, "--out", cls.path("a.h5"), "-q")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def path(cls, name):
+        return os.path.join(cls.tmp, name)
+
+    def test_show_by_index_and_id(self):
+        with h5py.File(self.path("a.h5"), "r") as f:
+            point_id = f["points/id"][1].decode()
+            selected = int(f["points/selected/index"][1])
+            err = float(f["points/selected/eval-default-none-flip_label/error"][1])
+        for token in ("1", point_id):
+            out = run("show", self.path("a.h5"), token).stdout
+            self.assertIn(f"point 1 of {self.path('a.h5')}: id {point_id}, seed 0, done", out)
+            self.assertRegex(out, r"data.p_relevant_context +0.9 \*")
+            self.assertIn(f"selected checkpoint of the model: index {selected}, step {30 * selected}", out)
+            row = next(line for line in out.splitlines() if line.startswith("eval-default-none-flip_label "))
+            self.assertAlmostEqual(float(row.split()[1]), err, places=3)
+            self.assertIn("run: rank 0 on", out)
+        bad = run("show", self.path("a.h5"), "7", check=False)
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("outside 0..1", bad.stderr)
+
+    def test_grow_with_from_and_merge(self):
+        # The grown job (2 seeds) reuses the 2 points of a.h5: only the 2 new ones are trained.
+        proc = run("run", self.grown, "--out", self.path("g.h5"), "--from", self.path("a.h5"))
+        self.assertIn("copied 2 done point(s)", proc.stderr)
+        self.assertIn("4 points (2 already recorded)", proc.stderr)
+        with h5py.File(self.path("a.h5"), "r") as a, h5py.File(self.path("g.h5"), "r") as g:
+            ids_g = [x.decode() for x in g["points/id"][:]]
+            self.assertTrue(np.all(g["points/status"][:] == 1))
+            for i, point_id in enumerate(x.decode() for x in a["points/id"][:]):
+                j = ids_g.index(point_id)
+                np.testing.assert_array_equal(a["points/eval/pretraining/loss"][i], g["points/eval/pretraining/loss"][j])
+        # merge: the seed-0 points are in both files (kept once), the seed-1 points only in g.h5
+        proc = run("merge", self.path("a.h5"), self.path("g.h5"), "--out", self.path("m.h5"))
+        self.assertIn("4 points (4 done, 0 failed, 0 pending) from 2 files; 2 duplicate ids kept once", proc.stdout)
+        with h5py.File(self.path("m.h5"), "r") as m:
+            self.assertEqual(len(set(m["points/id"][:])), 4)
+            self.assertIn("data.seed", [k.decode() if isinstance(k, bytes) else k for k in m.attrs["grid_keys"]])
+        again = run("merge", self.path("a.h5"), self.path("g.h5"), "--out", self.path("m.h5"), check=False)
+        self.assertEqual(again.returncode, 5)
+        self.assertIn("already exists", again.stderr)
+        # A conflicting point (same id, other numbers) is refused and nothing is written.
+        shutil.copy(self.path("a.h5"), self.path("c.h5"))
+        with h5py.File(self.path("c.h5"), "r+") as c:
+            c["points/eval/pretraining/loss"][0, 0] += 1.0
+        conflict = run("merge", self.path("a.h5"), self.path("c.h5"), "--out", self.path("x.h5"), check=False)
+        self.assertEqual(conflict.returncode, 5)
+        self.assertIn("different results", conflict.stderr)
+        self.assertIn("eval/pretraining/loss", conflict.stderr)
+        self.assertFalse(os.path.exists(self.path("x.h5")))
+
+    def test_status_where_and_failed_parameters(self):
+        out = run("status", self.path("a.h5"), "--where", "p_relevant_context=0.9").stdout
+        self.assertIn("--where data.p_relevant_context=0.9: 1 of them", out)
+        self.assertIn("done 1 (100.0%)", out)
+        shutil.copy(self.path("a.h5"), self.path("f.h5"))
+        with h5py.File(self.path("f.h5"), "r+") as f:
+            f["points/status"][1] = 2
+            f["points/error"][1] = b"training diverged"
+        proc = run("status", self.path("f.h5"), check=False)
+        self.assertEqual(proc.returncode, 4)
+        self.assertIn("(data.p_relevant_context=0.9, data.seed=0): training diverged", proc.stdout)
+        with h5py.File(self.path("f.h5"), "r+") as f:
+            f["points/status"][1] = 0
+        proc = run("status", self.path("f.h5"), check=False)
+        self.assertIn("not running now", proc.stdout)
+
+    def test_status_sees_a_running_writer(self):
+        import fcntl
+        shutil.copy(self.path("a.h5"), self.path("r.h5"))
+        with h5py.File(self.path("r.h5"), "r+") as f:
+            f["points/status"][1] = 0
+        with open(self.path("r.h5") + ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            out = run("status", self.path("r.h5"), check=False).stdout
+        self.assertIn("running now: a writer holds", out)
+
+    def test_list_where_and_keys(self):
+        out = run("list", self.grown, "--where", "seed=1").stdout
+        self.assertIn("2 of 4 points match --where data.seed=1", out)
+        bad = run("list", self.grown, "--where", "nosuchkey=1", check=False)
+        self.assertEqual(bad.returncode, 2)
+        keys = run("keys", "train.").stdout.splitlines()
+        self.assertTrue(keys and all(line.startswith("train.") for line in keys))
+        self.assertIn("one of: none | high_prob | low_prob", run("keys", "data.conditioning").stdout)
+        self.assertIn("PREFIX", run("keys", "--help").stdout)
+        self.assertEqual(run("keys", "nope.", check=False).returncode, 2)
+
+    def test_numeric_keys_are_float64_even_when_unset(self):
+        with h5py.File(self.path("a.h5"), "r") as f:
+            for key in ("data.num_relevant_contexts", "eval.default_p_relevant_context", "data.p_high"):
+                ds = f["points/params/" + key]
+                self.assertEqual(ds.dtype, np.float64, key)
+            self.assertTrue(np.all(np.isnan(f["points/params/data.num_relevant_contexts"][:])))
+            self.assertEqual(h5py.check_string_dtype(f["points/params/data.conditioning"].dtype).encoding, "utf-8")
+
+    def test_sample_records_the_split_it_drew(self):
+        out = self.path("s.h5")
+        run("sample", "--set", "p_relevant_context=0.9", "--split", "eval-irrelevant_context-none-flip_label",
+            "--count", "5", "--out", out)
+        with h5py.File(out, "r") as f:
+            self.assertEqual(f.attrs["data.p_relevant_context"], 0.0)
+            self.assertEqual(f.attrs["data.flip_label"], 1)
+            self.assertEqual(f.attrs["data.dataset_size"], 5000)  # the evaluation pool: 5 x num_eval_samples
+            self.assertEqual(f.attrs["training.data.p_relevant_context"], "0.9")
+
+    def test_train_progress_shows_step_loss_and_evaluation(self):
+        proc = run("train", *TINY, "--set", "train.steps=3000", "--set", "train.checkpoint_interval=1000",
+                   "--progress", "0.5", "--out", self.path("t.h5"))
+        line = next((x for x in proc.stderr.splitlines() if "| step " in x), None)
+        self.assertIsNotNone(line, proc.stderr)
+        self.assertRegex(line, r"ETA \S+ \| step \d+/3000 loss [0-9.e-]+ \| eval @ step \d+: pretraining loss")
+
+
+if __name__ == "__main__":
+    BINARY = os.path.abspath(sys.argv.pop(1))
+    unittest.main()
