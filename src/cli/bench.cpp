@@ -14,6 +14,7 @@
 #include "iclsweep/cli/commands.hpp"
 #include "iclsweep/cli/exit_codes.hpp"
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/core/quote.hpp"
 #include "iclsweep/data/pool.hpp"
 #include "iclsweep/lm/lm_speed.hpp"
 #include "iclsweep/model/speed.hpp"
@@ -32,7 +33,7 @@ std::vector<int> parse_int_list(const std::string& option, const std::string& te
       if (used != item.size() || v < 0) throw std::invalid_argument(item);
       out.push_back(v);
     } catch (const std::exception&) {
-      throw InputError(option + " '" + text + "': expected a comma-separated list of non-negative integers, e.g. 1,4,8,16");
+      throw InputError(option + " " + quote(text) + ": expected a comma-separated list of non-negative integers, e.g. 1,4,8,16");
     }
   }
   if (out.empty()) throw InputError(option + ": empty list");
@@ -45,7 +46,7 @@ int parse_int(const std::string& option, const std::string& text, int min) {
     if (used == text.size() && v >= min) return v;
   } catch (const std::exception&) {
   }
-  throw InputError(option + " '" + text + "': expected an integer >= " + std::to_string(min));
+  throw InputError(option + " " + quote(text) + ": expected an integer >= " + std::to_string(min));
 }
 std::string load_average() {
   std::ifstream f("/proc/loadavg");
@@ -164,8 +165,8 @@ int cmd_bench(const Args& args) {
     static const char* const known[] = {"--L", "--batch", "--classes", "--blocks", "--heads", "--embed", "--chunks", "--steps",
                                         "--model", "--image-size"};
     if (std::find(std::begin(known), std::end(known), a) == std::end(known))
-      throw InputError("bench: unknown option '" + a + "' (see iclsweep bench --help)");
-    if (i + 1 >= args.size()) throw InputError("bench: option '" + a + "' needs a value (see iclsweep bench --help)");
+      throw InputError("bench: unknown option " + quote(a) + " (see iclsweep bench --help)");
+    if (i + 1 >= args.size()) throw InputError("bench: option " + quote(a) + " needs a value (see iclsweep bench --help)");
     const std::string& v = args[++i];
     if (a == "--L") contexts = parse_int_list(a, v), set_contexts = true;
     else if (a == "--batch") batch = parse_int(a, v, 1);
@@ -179,7 +180,7 @@ int cmd_bench(const Args& args) {
     else if (a == "--embed") config.embed_dim = parse_int(a, v, 2);
     else if (a == "--chunks") chunks = parse_int(a, v, 1), set_chunks = true;
     else if (a == "--steps") steps = parse_int(a, v, 1), set_steps = true;
-    else throw InputError("bench: unknown option '" + a + "' (see iclsweep bench --help)");
+    else throw InputError("bench: unknown option " + quote(a) + " (see iclsweep bench --help)");
   }
   config.validate();
   if (model == "omniglot") {

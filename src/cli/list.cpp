@@ -1,7 +1,10 @@
 // `iclsweep list JOB [--set k=v ...] [--all-params]`: expands and validates a job, shows its points and a
 // cost estimate, and runs nothing.
 #include <boost/program_options.hpp>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <set>
@@ -14,6 +17,7 @@
 #include "iclsweep/cli/registry.hpp"
 #include "iclsweep/cli/where.hpp"
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/core/quote.hpp"
 #include "iclsweep/sweep/job.hpp"
 #include "iclsweep/sweep/model_kinds.hpp"
 
@@ -62,7 +66,21 @@ int cmd_list(const Args& args) {
   if (!(ms_per_step > 0)) throw InputError("--ms-per-token-step must be a positive number of milliseconds");
 
   register_model_kind_validators();
-  const Job job = Job::load(vm["job"].as<std::string>(), overrides, registry());
+  // Checking a large job takes seconds (10^6 points: ~20 s of CPU): show progress on a terminal.
+  const auto started = std::chrono::steady_clock::now();
+  auto last = started;
+  const bool terminal = isatty(fileno(stderr));
+  const PointCheckProgress progress = [&](std::size_t done, std::size_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!terminal || (done < total && now - last < std::chrono::seconds(1))) return;
+    last = now;
+    const double seconds = std::chrono::duration<double>(now - started).count();
+    const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+    std::fprintf(stderr, "\rchecking points: %zu/%zu (%.0f/s, ETA %.0f s)   %s", done, total, rate,
+                 rate > 0 ? static_cast<double>(total - done) / rate : 0.0, done == total ? "\n" : "");
+    std::fflush(stderr);
+  };
+  const Job job = Job::load(vm["job"].as<std::string>(), overrides, registry(), progress);
   const WhereFilter filter(vm.count("where") ? vm["where"].as<std::vector<std::string>>() : std::vector<std::string>{},
                            registry());
 
@@ -79,9 +97,9 @@ int cmd_list(const Args& args) {
     widths.push_back(w);
   }
 
-  std::printf("job %s: %zu point%s, grid hash %s\n", job.source_name().c_str(), job.size(), job.size() == 1 ? "" : "s",
+  std::printf("job %s: %zu point%s, grid hash %s\n", printable(job.source_name(), 4 * kQuoteMaxChars).c_str(), job.size(), job.size() == 1 ? "" : "s",
               job.grid_hash().c_str());
-  for (const auto& o : overrides) std::printf("  --set %s\n", o.c_str());
+  for (const auto& o : overrides) std::printf("  --set %s\n", printable(o, 4 * kQuoteMaxChars).c_str());
   if (vm.count("all-params")) {
     std::printf("parameters of every point (* = varies over the grid, (set) = differs from the default):\n");
     const ParamMap defaults = ParamMap::defaults(registry());
@@ -98,7 +116,9 @@ int cmd_list(const Args& args) {
   std::printf("  %10s\n", "est.cost");
   double total = 0;
   std::size_t shown = 0;
-  for (const auto& p : job.points()) {
+  // Points are built one at a time and printed as they come: a million-point job lists in bounded memory.
+  for (std::size_t i = 0; i < job.size(); ++i) {
+    const JobPoint p = job.point(i);
     if (!filter.matches(p.params)) continue;
     ++shown;
     const double cost = model_kind(p.params.get_string("run.model_kind")).cost(p.params);

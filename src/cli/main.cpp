@@ -9,6 +9,7 @@
 #include "iclsweep/cli/exit_codes.hpp"
 #include "iclsweep/cli/registry.hpp"
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/core/quote.hpp"
 
 namespace po = boost::program_options;
 
@@ -53,7 +54,7 @@ int cmd_keys(const Args& args) {
     po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
-    throw InputError(std::string(e.what()) + " (see iclsweep keys --help)");
+    throw InputError(printable(e.what(), 4 * kQuoteMaxChars) + " (see iclsweep keys --help)");
   }
   if (vm.count("help")) {
     std::cout << desc << "\nJob-file syntax: docs/job-files.md. Short names (num_contexts) work in job files and --set.\n";
@@ -80,12 +81,14 @@ int cmd_keys(const Args& args) {
       for (const auto& v : s.choices) c += (c.empty() ? "" : " | ") + v;
       rule = "one of: " + c + ". " + rule;
     }
-    std::printf("%-34s %-5s %-14s %s\n", s.key.c_str(), type_name(s.type),
-                s.default_value.empty() ? "(unset)" : s.default_value.c_str(), rule.c_str());
+    // Integer keys show their declared range, checked before any value is used (docs/job-files.md).
+    std::printf("%-34s %-5s %-14s %-11s %s\n", s.key.c_str(), type_name(s.type),
+                s.default_value.empty() ? "(unset)" : s.default_value.c_str(),
+                s.type == ParamType::Int ? range_text(s).c_str() : "-", rule.c_str());
   }
   if (shown == 0) {
     std::string all_prefixes;
-    for (const auto& p : prefixes) all_prefixes += (all_prefixes.empty() ? "" : ", ") + p;
+    for (const auto& p : prefixes) all_prefixes += (all_prefixes.empty() ? "" : ", ") + quote(p);
     throw InputError("no parameter key starts with " + all_prefixes +
                      " (the sections are data., run., train., eval., model., gated., theory., online.)");
   }
@@ -121,7 +124,7 @@ int main(int argc, char** argv) {
       return kExitFailure;
     }
   }
-  std::fprintf(stderr, "iclsweep: unknown command '%s'\n\n", name.c_str());
+  std::fprintf(stderr, "iclsweep: unknown command %s\n\n", quote(name).c_str());
   usage(stderr);
   return kExitUsage;
 }

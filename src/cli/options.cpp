@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/core/quote.hpp"
 
 namespace po = boost::program_options;
 
@@ -26,7 +27,8 @@ bool parse_command_line(const std::string& command, const Args& args, const po::
     }
     po::notify(vm);
   } catch (const po::error& e) {
-    throw InputError(std::string(e.what()) + " (see iclsweep " + command + " --help)");
+    // Boost echoes the offending argument raw: escape and truncate it like every other echo of input.
+    throw InputError(printable(e.what(), 4 * kQuoteMaxChars) + " (see iclsweep " + command + " --help)");
   }
   return true;
 }

@@ -16,6 +16,7 @@
 #include "iclsweep/cli/options.hpp"
 #include "iclsweep/cli/registry.hpp"
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/core/quote.hpp"
 #include "iclsweep/data/pool.hpp"
 #include "iclsweep/data/splits.hpp"
 #include "iclsweep/store/h5.hpp"
@@ -26,6 +27,9 @@ namespace po = boost::program_options;
 namespace icl::cli {
 
 namespace {
+
+// Most sequences one sample file may hold (the train split streams, so only the file's size bounds it).
+constexpr long long kMaxSampleCount = (1LL << 31) - 1;
 
 // Every parameter as a typed root attribute (Int/Bool -> int64, Real -> double, String -> string);
 // unset optional parameters are left out.
@@ -43,14 +47,53 @@ void write_parameters(const h5::File& file, const ParamMap& params) {
   }
 }
 
-// Appends `batch` (B sequences) to the flat output buffers.
-void append(const Batch& batch, std::vector<std::int32_t>& labels, std::vector<std::int32_t>& classes,
-            std::vector<float>& inputs, std::vector<float>& label_dist) {
-  labels.insert(labels.end(), batch.labels.begin(), batch.labels.end());
-  classes.insert(classes.end(), batch.classes.begin(), batch.classes.end());
-  inputs.insert(inputs.end(), batch.inputs.begin(), batch.inputs.end());
-  label_dist.insert(label_dist.end(), batch.label_dist.begin(), batch.label_dist.end());
-}
+// Sequences go to the file in chunks of kChunkRows, so memory stays bounded whatever --count is
+// (10^7 sequences used to die in std::bad_alloc while collecting them all first).
+class SequenceWriter {
+ public:
+  static constexpr std::size_t kChunkRows = 8192;
+
+  SequenceWriter(const h5::File& file, hsize_t K, hsize_t S, hsize_t D, hsize_t C)
+      : labels_ds_(file.create_dataset<std::int32_t>("labels", {K, S})),
+        inputs_ds_(file.create_dataset<float>("inputs", {K, S, D})),
+        label_dist_ds_(file.create_dataset<float>("label_dist", {K, C})),
+        classes_ds_(file.create_dataset<std::int32_t>("classes", {K, S})),
+        positions_ds_(file.create_dataset<std::int64_t>("positions", {K})) {
+    labels_ds_.set_attribute("description", std::string("observed labels: OOBD shift, then label noise; column L is the query target"));
+    inputs_ds_.set_attribute("description", std::string("inputs mu_c + sigma * xi (sequence, position, feature)"));
+    label_dist_ds_.set_attribute("description", std::string("evaluation target from the clean shifted query (PAPER-SPEC 1.5)"));
+    classes_ds_.set_attribute("description", std::string("clean classes after the OOBD shift, before label noise"));
+    positions_ds_.set_attribute("description", std::string("pool positions the sequences were drawn from"));
+  }
+
+  // Appends `batch` (B sequences, drawn from `positions`).
+  void append(const Batch& batch, const std::int64_t* positions, std::size_t n) {
+    labels_.insert(labels_.end(), batch.labels.begin(), batch.labels.end());
+    classes_.insert(classes_.end(), batch.classes.begin(), batch.classes.end());
+    inputs_.insert(inputs_.end(), batch.inputs.begin(), batch.inputs.end());
+    label_dist_.insert(label_dist_.end(), batch.label_dist.begin(), batch.label_dist.end());
+    positions_.insert(positions_.end(), positions, positions + n);
+    if (positions_.size() >= kChunkRows) flush();
+  }
+  void flush() {
+    const auto n = static_cast<hsize_t>(positions_.size());
+    labels_ds_.write_rows(written_, n, labels_);
+    inputs_ds_.write_rows(written_, n, inputs_);
+    label_dist_ds_.write_rows(written_, n, label_dist_);
+    classes_ds_.write_rows(written_, n, classes_);
+    positions_ds_.write_rows(written_, n, positions_);
+    written_ += n;
+    labels_.clear(), classes_.clear(), inputs_.clear(), label_dist_.clear(), positions_.clear();
+  }
+  std::int64_t written() const { return static_cast<std::int64_t>(written_ + positions_.size()); }
+
+ private:
+  h5::Dataset labels_ds_, inputs_ds_, label_dist_ds_, classes_ds_, positions_ds_;
+  std::vector<std::int32_t> labels_, classes_;
+  std::vector<float> inputs_, label_dist_;
+  std::vector<std::int64_t> positions_;
+  hsize_t written_ = 0;
+};
 
 }  // namespace
 
@@ -77,7 +120,6 @@ int cmd_sample(const Args& args) {
   if (!parse_command_line("sample", args, visible, footer, vm)) return kExitOk;
   if (!vm.count("out")) throw InputError("missing --out FILE.h5 (see iclsweep sample --help)");
   OutputFile::check_path(out_path, "--out");
-  if (count < 1) throw InputError("--count must be >= 1, got " + std::to_string(count));
 
   ParamMap params = ParamMap::defaults(registry());
   if (vm.count("set"))
@@ -86,64 +128,63 @@ int cmd_sample(const Args& args) {
     throw InputError("iclsweep sample writes the stylized distribution; run.model_kind = omniglot is not supported "
                      "(an Omniglot run records its minibatch stream's C_L query counts in train/low_prob_queries)");
   const DataParams data = DataParams::from(params);
-  const auto Kd = static_cast<hsize_t>(count), S = static_cast<hsize_t>(data.num_contexts + 1),
-             D = static_cast<hsize_t>(data.num_dims), C = static_cast<hsize_t>(data.num_classes());
+
+  // --count is checked against what the split can give and the size of the file before anything is drawn.
+  const auto S = static_cast<hsize_t>(data.num_contexts + 1), D = static_cast<hsize_t>(data.num_dims),
+             C = static_cast<hsize_t>(data.num_classes());
+  const double bytes_per_sequence = 4.0 * (2 * S + S * D + C) + 8.0;  // labels, classes, inputs, label_dist, positions
+  auto size_text = [&](long long k) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.0f bytes (%.3g GB)", bytes_per_sequence * static_cast<double>(k),
+                  bytes_per_sequence * static_cast<double>(k) / 1e9);
+    return std::string(buf);
+  };
+  const bool train_split = split_name == "train";
+  // The train split is drawn step by step; pretraining draws one position list of --count entries, bounded
+  // like eval.num_pretraining_samples; the evaluation splits have their fixed size (checked below).
+  const long long max_count = train_split ? kMaxSampleCount : registry().resolve("eval.num_pretraining_samples").int_max;
+  if (count < 1 || count > max_count)
+    throw InputError("--count " + std::to_string(count) + ": must be between 1 and " + std::to_string(max_count) + " for split " +
+                     quote(split_name) + (count > max_count ? " (" + std::to_string(count) + " sequences would be " + size_text(count) + ")" : "") +
+                     "; lower --count");
+  const auto K = static_cast<std::int64_t>(count);
+  const auto Kd = static_cast<hsize_t>(K);
+  const auto train_pool = std::make_shared<const Pool>(Pool::training(data));
+
+  // The evaluation split (if one is asked for) is built and checked before the file is claimed.
+  std::unique_ptr<const EvalSet> eval;
+  std::size_t s = 0;
+  // The distribution the sequences were actually drawn from: an evaluation split has its own pool (its
+  // relevance, p', conditioning, flip and size); the training configuration is kept as training.<key>.
+  DataParams effective = data;
+  if (!train_split) {
+    EvalOptions opt;
+    opt.num_eval_samples = params.get_int32("eval.num_eval_samples");
+    opt.pretraining_samples = params.get_int32("eval.num_pretraining_samples");
+    if (params.has("eval.default_p_relevant_context")) opt.default_p_relevant = params.get_real("eval.default_p_relevant_context");
+    // More pretraining draws only extend the same position list (one stream, drawn in order); more
+    // evaluation draws would need a larger (different) pool, so those are capped instead.
+    opt.pretraining_samples = std::max<int>(opt.pretraining_samples, static_cast<int>(K));
+    eval = std::make_unique<const EvalSet>(data, train_pool, opt);
+    try {
+      s = eval->find(split_name);
+    } catch (const InputError& e) {
+      throw InputError(std::string(e.what()) + " (or train)");
+    }
+    if (!eval->valid(s)) std::fprintf(stderr, "iclsweep sample: warning: %s\n", eval->invalid_reason(s).c_str());
+    if (static_cast<std::size_t>(K) > eval->positions(s).size())
+      throw InputError("split " + quote(split_name) + " has " + std::to_string(eval->positions(s).size()) +
+                       " sequences, fewer than --count " + std::to_string(K) + ": lower --count or raise eval.num_eval_samples");
+    effective = eval->pool(s).params();
+    effective.flip_label = eval->splits()[s].flip;
+  }
+  const int batch_size = params.get_int32("train.batch_size");
+  if (batch_size < 1) throw ParamError("train.batch_size", std::to_string(batch_size), "must be >= 1");
+
   // The same way every command creates its file (store/output_file.hpp): never over an existing file
   // without --overwrite, never over a file a live writer holds, a temporary name, then a rename.
   const std::uint64_t data_bytes = 4 * (2 * Kd * S + Kd * S * D + Kd * C) + 8 * Kd;
   OutputFile out = OutputFile::claim(out_path, OutputRequest{overwrite, data_bytes + data_bytes / 8 + 256 * 1024, "sample file"});
-  const auto train_pool = std::make_shared<const Pool>(Pool::training(data));
-
-  std::vector<std::int32_t> labels, classes;
-  std::vector<float> inputs, label_dist;
-  std::vector<std::int64_t> positions;
-  Batch batch;
-  const int K = static_cast<int>(count);
-  // The distribution the sequences were actually drawn from: an evaluation split has its own pool (its
-  // relevance, p', conditioning, flip and size); the training configuration is kept as training.<key>.
-  DataParams effective = data;
-  if (split_name == "train") {
-    // The minibatches training consumes, in step order (train.batch_size per step, the last one cut to K).
-    const int batch_size = params.has("train.batch_size") ? static_cast<int>(params.get_int("train.batch_size")) : 32;
-    if (batch_size < 1) throw ParamError("train.batch_size", std::to_string(batch_size), "must be >= 1");
-    std::vector<std::int64_t> step_positions;
-    for (std::int64_t step = 0; static_cast<int>(positions.size()) < K; ++step) {
-      training_positions(data.seed, train_pool->size(), step, batch_size, step_positions);
-      step_positions.resize(std::min<std::size_t>(static_cast<std::size_t>(batch_size), K - positions.size()));
-      train_pool->assemble(step_positions, false, batch);
-      append(batch, labels, classes, inputs, label_dist);
-      positions.insert(positions.end(), step_positions.begin(), step_positions.end());
-    }
-  } else {
-    EvalOptions opt;
-    if (params.has("eval.num_eval_samples")) opt.num_eval_samples = static_cast<int>(params.get_int("eval.num_eval_samples"));
-    if (params.has("eval.num_pretraining_samples"))
-      opt.pretraining_samples = static_cast<int>(params.get_int("eval.num_pretraining_samples"));
-    if (params.has("eval.default_p_relevant_context")) opt.default_p_relevant = params.get_real("eval.default_p_relevant_context");
-    // More pretraining draws only extend the same position list (one stream, drawn in order); more
-    // evaluation draws would need a larger (different) pool, so those are capped instead.
-    opt.pretraining_samples = std::max(opt.pretraining_samples, K);
-    const EvalSet eval(data, train_pool, opt);
-    std::size_t s = 0;
-    try {
-      s = eval.find(split_name);
-    } catch (const InputError& e) {
-      throw InputError(std::string(e.what()) + " (or train)");
-    }
-    if (!eval.valid(s)) std::fprintf(stderr, "iclsweep sample: warning: %s\n", eval.invalid_reason(s).c_str());
-    const auto& all = eval.positions(s);
-    if (static_cast<std::size_t>(K) > all.size())
-      throw InputError("split '" + split_name + "' has " + std::to_string(all.size()) + " sequences, fewer than --count " +
-                       std::to_string(K) + ": lower --count or raise eval.num_eval_samples");
-    positions.assign(all.begin(), all.begin() + K);
-    effective = eval.pool(s).params();
-    effective.flip_label = eval.splits()[s].flip;
-    for (int begin = 0; begin < K; begin += 100) {
-      const int n = std::min(100, K - begin);
-      eval.pool(s).assemble(positions.data() + begin, n, eval.splits()[s].flip, batch);
-      append(batch, labels, classes, inputs, label_dist);
-    }
-  }
 
   h5::File file;
   try {
@@ -151,16 +192,27 @@ int cmd_sample(const Args& args) {
     fapl.sec2_driver().file_locking(false, true);  // our writer lock, not HDF5's flock (as for results files)
     file = h5::File(out.temp_path(), h5::FileMode::Exclusive, &fapl);
     out.reserve();
-    file.write_dataset<std::int32_t>("labels", {Kd, S}, labels)
-        .set_attribute("description", std::string("observed labels: OOBD shift, then label noise; column L is the query target"));
-    file.write_dataset<float>("inputs", {Kd, S, D}, inputs)
-        .set_attribute("description", std::string("inputs mu_c + sigma * xi (sequence, position, feature)"));
-    file.write_dataset<float>("label_dist", {Kd, C}, label_dist)
-        .set_attribute("description", std::string("evaluation target from the clean shifted query (PAPER-SPEC 1.5)"));
-    file.write_dataset<std::int32_t>("classes", {Kd, S}, classes)
-        .set_attribute("description", std::string("clean classes after the OOBD shift, before label noise"));
-    file.write_dataset<std::int64_t>("positions", {Kd}, positions)
-        .set_attribute("description", std::string("pool positions the sequences were drawn from"));
+    // Sequences stream into the file chunk by chunk (SequenceWriter): memory does not grow with --count.
+    SequenceWriter writer(file, Kd, S, D, C);
+    std::vector<std::int64_t> positions;
+    Batch batch;
+    if (train_split) {
+      // The minibatches training consumes, in step order (train.batch_size per step, the last one cut to K).
+      for (std::int64_t step = 0; writer.written() < K; ++step) {
+        training_positions(data.seed, train_pool->size(), step, batch_size, positions);
+        positions.resize(static_cast<std::size_t>(std::min<std::int64_t>(batch_size, K - writer.written())));
+        train_pool->assemble(positions, false, batch);
+        writer.append(batch, positions.data(), positions.size());
+      }
+    } else {
+      const auto& all = eval->positions(s);
+      for (std::int64_t begin = 0; begin < K; begin += 100) {
+        const int n = static_cast<int>(std::min<std::int64_t>(100, K - begin));
+        eval->pool(s).assemble(all.data() + begin, n, eval->splits()[s].flip, batch);
+        writer.append(batch, all.data() + begin, static_cast<std::size_t>(n));
+      }
+    }
+    writer.flush();
     ParamMap effective_params = params;
     effective.write_to(effective_params);
     write_parameters(file, effective_params);
@@ -178,7 +230,8 @@ int cmd_sample(const Args& args) {
     file.discard();
     throw out.failure(e);
   }
-  std::printf("wrote %d sequences of split '%s' to %s\n", K, split_name.c_str(), out_path.c_str());
+  std::printf("wrote %lld sequences of split %s to %s\n", static_cast<long long>(K), quote(split_name).c_str(),
+              printable(out_path, 4 * kQuoteMaxChars).c_str());
   return kExitOk;
 }
 

@@ -1,12 +1,15 @@
 #include "iclsweep/core/params.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <sstream>
 
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/core/quote.hpp"
 
 namespace icl {
 
@@ -42,6 +45,7 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 
 std::vector<std::string> ParamRegistry::suggestions(const std::string& key, std::size_t max) const {
   std::vector<std::pair<std::size_t, std::string>> scored;
+  if (key.size() > 2 * kQuoteMaxChars) return {};  // no key is that long; spares a quadratic edit distance
   const bool has_section = key.find('.') != std::string::npos;
   for (const auto& s : specs_) {
     const std::string candidate = has_section ? s.key : short_name(s.key);
@@ -73,10 +77,10 @@ const ParamSpec& ParamRegistry::resolve(const std::string& key) const {
       match = &s;
     }
     if (data_match) return *data_match;
-    if (!ambiguous.empty()) throw InputError("parameter '" + key + "' is ambiguous (" + ambiguous + "): write the full key");
+    if (!ambiguous.empty()) throw InputError("parameter " + quote(key) + " is ambiguous (" + ambiguous + "): write the full key");
     if (match) return *match;
   }
-  std::string msg = "unknown parameter '" + key + "'";
+  std::string msg = "unknown parameter " + quote(key);
   const auto near = suggestions(key);
   if (!near.empty()) {
     msg += "; did you mean ";
@@ -108,56 +112,224 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
+// ---- numbers ------------------------------------------------------------------------------------
+
+namespace {
+
+enum class NumberParse { Ok, NotNumber, NotInteger, Overflow };
+
+// Splits a decimal or scientific spelling ("-12", "1.50e1", ".5", "2.") into sign, digits and a power
+// of ten. Anything else (hex, inf, nan, spaces, a lone ".") is not a number.
+bool split_decimal(const std::string& t, bool& negative, std::string& digits, long long& exp10) {
+  std::size_t i = 0;
+  negative = false;
+  if (i < t.size() && (t[i] == '+' || t[i] == '-')) negative = t[i++] == '-';
+  std::string int_part, frac_part;
+  while (i < t.size() && t[i] >= '0' && t[i] <= '9') int_part += t[i++];
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') frac_part += t[i++];
+  }
+  if (int_part.empty() && frac_part.empty()) return false;
+  long long exponent = 0;
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    bool exp_negative = false;
+    if (i < t.size() && (t[i] == '+' || t[i] == '-')) exp_negative = t[i++] == '-';
+    const std::size_t first = i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') {
+      exponent = std::min<long long>(exponent * 10 + (t[i] - '0'), 1'000'000);  // saturates: 1e999999999 overflows
+      ++i;
+    }
+    if (i == first) return false;
+    if (exp_negative) exponent = -exponent;
+  }
+  if (i != t.size()) return false;
+  digits = int_part + frac_part;
+  digits.erase(0, std::min(digits.find_first_not_of('0'), digits.size()));
+  exp10 = exponent - static_cast<long long>(frac_part.size());
+  return true;
+}
+
+// The exact integer a spelling denotes, in 64 bits.
+NumberParse parse_exact_integer(const std::string& t, std::int64_t& out) {
+  bool negative = false;
+  std::string digits;
+  long long exp10 = 0;
+  if (!split_decimal(t, negative, digits, exp10)) return NumberParse::NotNumber;
+  if (digits.empty()) {
+    out = 0;  // every spelling of zero, -0 included
+    return NumberParse::Ok;
+  }
+  while (exp10 < 0) {
+    if (digits.back() != '0') return NumberParse::NotInteger;
+    digits.pop_back();
+    ++exp10;
+  }
+  if (static_cast<long long>(digits.size()) + exp10 > 19) return NumberParse::Overflow;
+  digits.append(static_cast<std::size_t>(exp10), '0');
+  std::uint64_t magnitude = 0;
+  for (const char c : digits) {
+    if (magnitude > (std::numeric_limits<std::uint64_t>::max() - static_cast<std::uint64_t>(c - '0')) / 10)
+      return NumberParse::Overflow;
+    magnitude = magnitude * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  const std::uint64_t limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) + (negative ? 1 : 0);
+  if (magnitude > limit) return NumberParse::Overflow;
+  out = negative ? static_cast<std::int64_t>(0 - magnitude) : static_cast<std::int64_t>(magnitude);
+  return NumberParse::Ok;
+}
+
+// "b^e" with integer b and e >= 0, in checked 64-bit arithmetic. NotNumber when the text is no power.
+NumberParse parse_power(const std::string& t, std::int64_t& out) {
+  const auto caret = t.find('^');
+  if (caret == std::string::npos) return NumberParse::NotNumber;
+  std::int64_t base = 0, exponent = 0;
+  const auto is_plain = [](const std::string& s) {
+    return !s.empty() && s.find_first_not_of("+-0123456789") == std::string::npos;
+  };
+  const std::string b = t.substr(0, caret), e = t.substr(caret + 1);
+  if (!is_plain(b) || !is_plain(e)) return NumberParse::NotNumber;
+  const NumberParse pb = parse_exact_integer(b, base), pe = parse_exact_integer(e, exponent);
+  if (pb == NumberParse::NotNumber || pe == NumberParse::NotNumber || exponent < 0) return NumberParse::NotNumber;
+  if (pb == NumberParse::Overflow || pe == NumberParse::Overflow) return NumberParse::Overflow;
+  std::int64_t v = 1;
+  if (base == 0 || base == 1) {
+    v = exponent == 0 ? 1 : base;
+  } else if (base == -1) {
+    v = exponent % 2 ? -1 : 1;
+  } else {
+    for (std::int64_t k = 0; k < exponent; ++k)
+      if (__builtin_mul_overflow(v, base, &v)) return NumberParse::Overflow;  // at most 63 rounds
+  }
+  out = v;
+  return NumberParse::Ok;
+}
+
+enum class RealParse { Ok, NotNumber, Overflow, Subnormal };
+
+RealParse parse_strict_real(const std::string& t, double& out) {
+  bool negative = false;
+  std::string digits;
+  long long exp10 = 0;
+  if (!split_decimal(t, negative, digits, exp10)) return RealParse::NotNumber;
+  errno = 0;
+  char* end = nullptr;
+  const double v = std::strtod(t.c_str(), &end);
+  if (end != t.c_str() + t.size()) return RealParse::NotNumber;
+  if (std::isinf(v)) return RealParse::Overflow;
+  // A non-zero spelling that lands on 0 or on a subnormal has lost its precision.
+  if ((v == 0.0 && !digits.empty()) || std::fpclassify(v) == FP_SUBNORMAL) return RealParse::Subnormal;
+  out = v == 0.0 ? 0.0 : v;  // -0 is 0: one value, one spelling
+  return RealParse::Ok;
+}
+
+// The first byte of `text` that a value may not hold (a control character or DEL), or npos.
+std::size_t first_control_byte(const std::string& text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7F) return i;
+  }
+  return std::string::npos;
+}
+
+}  // namespace
+
+std::string bound_text(std::int64_t v) {
+  const auto power_of_two = [](std::uint64_t x) { return x && !(x & (x - 1)); };
+  const auto log2 = [](std::uint64_t x) { return 63 - __builtin_clzll(x); };
+  if (v == std::numeric_limits<std::int64_t>::min()) return "-2^63";
+  const std::uint64_t m = static_cast<std::uint64_t>(v < 0 ? -v : v);
+  if (m >= 1024 && power_of_two(m)) return std::string(v < 0 ? "-" : "") + "2^" + std::to_string(log2(m));
+  if (v > 0 && m >= 1023 && power_of_two(m + 1)) return "2^" + std::to_string(log2(m + 1)) + "-1";
+  return std::to_string(v);
+}
+
+std::string range_text(const ParamSpec& spec) {
+  if (spec.type != ParamType::Int) return "";
+  return bound_text(spec.int_min) + ".." + bound_text(spec.int_max);
+}
+
+std::int64_t parse_int_value(const std::string& key, const std::string& text) {
+  std::int64_t v = 0;
+  if (parse_exact_integer(text, v) == NumberParse::Ok) return v;
+  throw ParamError(key, text, "is not a 64-bit integer (a results file or parameter map written by another program?)");
+}
+
+double parse_real_value(const std::string& key, const std::string& text) {
+  errno = 0;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  bool negative = false;
+  std::string digits;
+  long long exp10 = 0;
+  if (!split_decimal(text, negative, digits, exp10) || end != text.c_str() + text.size() || !std::isfinite(v))
+    throw ParamError(key, text, "is not a finite real number");
+  return v;
+}
+
 std::string canonical_value(const ParamSpec& spec, const std::string& raw) {
   const std::string text = trim(raw);
   auto fail = [&](const std::string& expected) -> std::string {
-    throw InputError("parameter '" + spec.key + "' = '" + raw + "': expected " + expected);
+    throw InputError("parameter '" + spec.key + "' = " + quote(raw) + ": " + expected);
   };
+  if (const auto at = first_control_byte(text); at != std::string::npos) {
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "\\x%02X", static_cast<unsigned char>(text[at]));
+    return fail(std::string("holds the control character ") + byte + " at byte " + std::to_string(at) +
+                "; values are plain text: remove it (a binary or corrupted file?)");
+  }
   if (text.empty()) {
     if (spec.default_value.empty()) return "";  // optional parameter left unset
     fail("a value (or leave the key out to use the default " + spec.default_value + ")");
   }
   switch (spec.type) {
     case ParamType::Int: {
-      char* end = nullptr;
-      errno = 0;
-      const long long v = std::strtoll(text.c_str(), &end, 10);
-      if (*end == '\0' && errno == 0) return std::to_string(v);
-      // Accept integral reals such as 1e5 and 2^10.
-      const auto caret = text.find('^');
-      if (caret != std::string::npos) {
-        const std::string base = text.substr(0, caret), exp = text.substr(caret + 1);
-        char *e1 = nullptr, *e2 = nullptr;
-        const long long b = std::strtoll(base.c_str(), &e1, 10), x = std::strtoll(exp.c_str(), &e2, 10);
-        if (*e1 == '\0' && *e2 == '\0' && !base.empty() && !exp.empty() && x >= 0 && x < 63) {
-          const double p = std::pow(static_cast<double>(b), static_cast<double>(x));
-          if (p < 9.2e18) return std::to_string(static_cast<long long>(std::llround(p)));
-        }
+      const std::string range = "between " + std::to_string(spec.int_min) + " and " + std::to_string(spec.int_max) +
+                                " (" + range_text(spec) + ", see iclsweep keys)";
+      std::int64_t v = 0;
+      NumberParse r = parse_power(text, v);
+      if (r == NumberParse::NotNumber) r = parse_exact_integer(text, v);
+      switch (r) {
+        case NumberParse::Ok: break;
+        case NumberParse::Overflow: return fail("is beyond the 64-bit integer range; must be " + range);
+        case NumberParse::NotInteger: return fail("is not a whole number; must be an integer " + range);
+        case NumberParse::NotNumber: return fail("expected an integer (e.g. 4, 1e5 or 2^10) " + range);
       }
-      const double d = std::strtod(text.c_str(), &end);
-      if (*end == '\0' && std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.2e18)
-        return std::to_string(static_cast<long long>(d));
-      return fail("an integer (e.g. 4, 1e5 or 2^10)");
+      if (v < spec.int_min || v > spec.int_max) return fail("out of range: must be " + range);
+      return std::to_string(v);
     }
     case ParamType::Real: {
-      char* end = nullptr;
-      const double v = std::strtod(text.c_str(), &end);
-      if (*end != '\0' || !std::isfinite(v)) return fail("a finite real number");
-      return format_real(v);
+      double v = 0;
+      switch (parse_strict_real(text, v)) {
+        case RealParse::Ok: return format_real(v);
+        case RealParse::Overflow: return fail("expected a finite real number; this one overflows a double (above 1.8e308)");
+        case RealParse::Subnormal:
+          return fail("is too close to 0 for a double (a subnormal, below 2.2e-308, loses precision): write 0 or a larger value");
+        case RealParse::NotNumber: return fail("expected a finite real number (e.g. 0.5, 1e-3)");
+      }
+      return text;
     }
     case ParamType::Bool: {
       std::string l = text;
       std::transform(l.begin(), l.end(), l.begin(), ::tolower);
       if (l == "1" || l == "true" || l == "yes" || l == "on") return "1";
       if (l == "0" || l == "false" || l == "no" || l == "off") return "0";
-      return fail("a boolean (0/1, true/false)");
+      return fail("expected a boolean (0/1, true/false)");
     }
     case ParamType::String: {
-      if (spec.choices.empty()) return text;
+      if (spec.choices.empty()) {
+        for (std::size_t i = 0; i < text.size();) {
+          const std::size_t n = utf8_sequence_length(text, i);
+          if (n == 0) return fail("is not UTF-8 text; write the value as plain text");
+          i += n;
+        }
+        return text;
+      }
       if (std::find(spec.choices.begin(), spec.choices.end(), text) != spec.choices.end()) return text;
       std::string list;
       for (const auto& c : spec.choices) list += (list.empty() ? "" : " | ") + c;
-      return fail("one of " + list);
+      return fail("expected one of " + list);
     }
   }
   return text;
@@ -177,7 +349,7 @@ void ParamMap::set(const ParamRegistry& registry, const std::string& key, const 
 void ParamMap::set_assignment(const ParamRegistry& registry, const std::string& assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
-    throw InputError("'" + assignment + "' is not an assignment: write key=value (e.g. --set data.num_contexts=4)");
+    throw InputError(quote(assignment) + " is not an assignment: write key=value (e.g. --set data.num_contexts=4)");
   set(registry, assignment.substr(0, eq), assignment.substr(eq + 1));
 }
 
@@ -195,13 +367,22 @@ const std::string& ParamMap::get_string(const std::string& key) const {
 std::int64_t ParamMap::get_int(const std::string& key) const {
   const auto& v = get_string(key);
   if (v.empty()) throw InputError("parameter '" + key + "' is unset but needed here: set it with " + key + "=VALUE");
-  return std::stoll(v);
+  return parse_int_value(key, v);
+}
+
+int ParamMap::get_int32(const std::string& key) const {
+  const std::int64_t v = get_int(key);
+  if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max())
+    throw ParamError(key, std::to_string(v), "is outside the 32-bit range this reader keeps it in; must be between " +
+                                                 std::to_string(std::numeric_limits<int>::min()) + " and " +
+                                                 std::to_string(std::numeric_limits<int>::max()));
+  return static_cast<int>(v);
 }
 
 double ParamMap::get_real(const std::string& key) const {
   const auto& v = get_string(key);
   if (v.empty()) throw InputError("parameter '" + key + "' is unset but needed here: set it with " + key + "=VALUE");
-  return std::stod(v);
+  return parse_real_value(key, v);
 }
 
 bool ParamMap::get_bool(const std::string& key) const { return get_int(key) != 0; }

@@ -10,19 +10,19 @@ namespace icl {
 std::vector<ParamSpec> data_param_specs() {
   using T = ParamType;
   return {
-      {"data.dataset_size", T::Int, "1024", "N: sequences in the fixed training pool (N >= C)", {}},
-      {"data.num_contexts", T::Int, "1", "L: context (input, label) pairs before the query (L >= 1)", {}},
-      {"data.num_high_prob_classes", T::Int, "5", "H: high-frequency classes 0..H-1", {}},
-      {"data.num_low_prob_classes", T::Int, "5", "Lo: low-frequency classes H..H+Lo-1", {}},
+      {"data.dataset_size", T::Int, "1024", "N: sequences in the fixed training pool (N >= C)", {}, 1, std::int64_t{1} << 31},
+      {"data.num_contexts", T::Int, "1", "L: context (input, label) pairs before the query (L >= 1)", {}, 1, 1024},
+      {"data.num_high_prob_classes", T::Int, "5", "H: high-frequency classes 0..H-1", {}, 1, 65534},
+      {"data.num_low_prob_classes", T::Int, "5", "Lo: low-frequency classes H..H+Lo-1", {}, 1, 65534},
       {"data.p_high", T::Real, "0.9", "total probability of the H frequent classes; 0 < p_high < 1 and p_high/H >= (1-p_high)/Lo", {}},
       {"data.p_relevant_context", T::Real, "0.9", "p_rel in [0,1]: probability a sequence (or slot, per_slot) is relevant", {}},
-      {"data.num_dims", T::Int, "64", "D: input dimension (must equal model.embed_dim with the identity tokenizer)", {}},
+      {"data.num_dims", T::Int, "64", "D: input dimension (must equal model.embed_dim with the identity tokenizer)", {}, 1, 65536},
       {"data.input_noise_std", T::Real, "0", "sigma >= 0: input = prototype + sigma * N(0, I)", {}},
       {"data.label_noise", T::Real, "0", "eps_lab in [0,1): probability a label is replaced by (label+1) mod C", {}},
-      {"data.num_relevant_contexts", T::Int, "", "L_rel (unset, or 1 <= L_rel <= L): exact number of relevant contexts", {}},
+      {"data.num_relevant_contexts", T::Int, "", "L_rel (unset, or 1 <= L_rel <= L): exact number of relevant contexts", {}, 1, 1024},
       {"data.conditioning", T::String, "none", "restrict the query class to a group", {"none", "high_prob", "low_prob"}},
       {"data.flip_label", T::Bool, "0", "1 = OOBD within-group label shift", {}},
-      {"data.seed", T::Int, "0", "run seed: data seed = model-init seed = run seed (PAPER-SPEC §1.1)", {}},
+      {"data.seed", T::Int, "0", "run seed: data seed = model-init seed = run seed (PAPER-SPEC §1.1)", {}, 0, (std::int64_t{1} << 32) - 1},
       {"data.relevance_mode", T::String, "per_sequence", "per_sequence (V-paper, default) or per_slot (V-final)", {"per_sequence", "per_slot"}},
       {"data.vfinal_bug_compat", T::Bool, "0", "per_slot only: reproduce the authors' quirks Q1-Q3", {}},
       {"data.vpaper_bug_compat", T::Bool, "0", "per_sequence with L_rel < L only: reproduce quirk Q4", {}},
@@ -48,15 +48,15 @@ DataParams DataParams::from(const ParamMap& p) {
 DataParams DataParams::read(const ParamMap& p) {
   DataParams d;
   d.dataset_size = p.get_int("data.dataset_size");
-  d.num_contexts = static_cast<int>(p.get_int("data.num_contexts"));
-  d.num_high_prob_classes = static_cast<int>(p.get_int("data.num_high_prob_classes"));
-  d.num_low_prob_classes = static_cast<int>(p.get_int("data.num_low_prob_classes"));
+  d.num_contexts = p.get_int32("data.num_contexts");
+  d.num_high_prob_classes = p.get_int32("data.num_high_prob_classes");
+  d.num_low_prob_classes = p.get_int32("data.num_low_prob_classes");
   d.p_high = p.get_real("data.p_high");
   d.p_relevant_context = p.get_real("data.p_relevant_context");
-  d.num_dims = static_cast<int>(p.get_int("data.num_dims"));
+  d.num_dims = p.get_int32("data.num_dims");
   d.input_noise_std = p.get_real("data.input_noise_std");
   d.label_noise = p.get_real("data.label_noise");
-  if (auto v = p.get_optional_int("data.num_relevant_contexts")) d.num_relevant_contexts = static_cast<int>(*v);
+  if (auto v = p.get_optional_int("data.num_relevant_contexts")) d.num_relevant_contexts = p.get_int32("data.num_relevant_contexts");
   // Values may arrive without passing canonical_value (set_raw, HDF5 attributes): reject unknown names
   // here rather than silently falling back to a default.
   const auto& cond = p.get_string("data.conditioning");
@@ -70,9 +70,11 @@ DataParams DataParams::read(const ParamMap& p) {
   d.relevance_mode = mode == "per_slot" ? RelevanceMode::PerSlot : RelevanceMode::PerSequence;
   d.vfinal_bug_compat = p.get_bool("data.vfinal_bug_compat");
   d.vpaper_bug_compat = p.get_bool("data.vpaper_bug_compat");
-  d.seed = static_cast<std::uint64_t>(p.get_int("data.seed"));
+  const std::int64_t seed = p.get_int("data.seed");
+  if (seed < 0) throw ParamError("data.seed", std::to_string(seed), "must be >= 0");
+  d.seed = static_cast<std::uint64_t>(seed);
   if (p.values().count("model.input_tokenizer")) d.input_tokenizer = p.get_string("model.input_tokenizer");
-  if (p.values().count("model.embed_dim")) d.embed_dim = static_cast<int>(p.get_int("model.embed_dim"));
+  if (p.values().count("model.embed_dim")) d.embed_dim = p.get_int32("model.embed_dim");
   return d;
 }
 

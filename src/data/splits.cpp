@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/core/quote.hpp"
 
 namespace icl {
 
@@ -69,7 +70,7 @@ std::size_t SplitSet::find(const std::string& name) const {
     if (splits_[i].name == name) return i;
   std::string list;
   for (const auto& s : splits_) list += (list.empty() ? "" : ", ") + s.name;
-  throw InputError("unknown split '" + name + "'; the splits are: " + list);
+  throw InputError("unknown split " + quote(name) + "; the splits are: " + list);
 }
 
 const std::vector<std::int64_t>& EvalSet::positions(std::size_t split) const {

@@ -8,25 +8,25 @@ namespace icl {
 std::vector<ParamSpec> model_param_specs() {
   using T = ParamType;
   return {
-      {"model.num_blocks", T::Int, "2", "pre-LN transformer blocks (>= 1)", {}},
-      {"model.num_heads", T::Int, "1", "attention heads (>= 1, must divide model.embed_dim)", {}},
-      {"model.embed_dim", T::Int, "64", "E: token width (even, >= 2; equals data.num_dims with the identity tokenizer)", {}},
-      {"model.widening_factor", T::Int, "4", "MLP hidden width = widening_factor * E (>= 1)", {}},
+      {"model.num_blocks", T::Int, "2", "pre-LN transformer blocks (>= 1)", {}, 1, 64},
+      {"model.num_heads", T::Int, "1", "attention heads (>= 1, must divide model.embed_dim)", {}, 1, 65536},
+      {"model.embed_dim", T::Int, "64", "E: token width (even, >= 2; equals data.num_dims with the identity tokenizer)", {}, 2, 65536},
+      {"model.widening_factor", T::Int, "4", "MLP hidden width = widening_factor * E (>= 1)", {}, 1, 64},
       {"model.input_tokenizer", T::String, "identity", "how inputs become tokens: identity (frozen, D = E); resnet_v1 (trainable ResNet over S x S images, §5.3; E = 64)", {"identity", "resnet_v1"}},
       {"train.learning_rate", T::Real, "0.0003", "Adam learning rate (> 0); with warmup_rsqrt, the peak rate", {}},
       {"train.lr_schedule", T::String, "constant",
        "transformer learning-rate schedule: constant (§2) or warmup_rsqrt (Omniglot §5.3: min(lr*(t+1)/W, lr*sqrt(W/(t+1))), W = train.warmup_steps)",
        {"constant", "warmup_rsqrt"}},
-      {"train.warmup_steps", T::Int, "4000", "W of train.lr_schedule = warmup_rsqrt: steps of linear warmup to train.learning_rate (>= 1)", {}},
+      {"train.warmup_steps", T::Int, "4000", "W of train.lr_schedule = warmup_rsqrt: steps of linear warmup to train.learning_rate (>= 1)", {}, 1, 1000000000},
   };
 }
 
 ModelConfig ModelConfig::from(const ParamMap& p) {
   ModelConfig c;
-  c.num_blocks = static_cast<int>(p.get_int("model.num_blocks"));
-  c.num_heads = static_cast<int>(p.get_int("model.num_heads"));
-  c.embed_dim = static_cast<int>(p.get_int("model.embed_dim"));
-  c.widening_factor = static_cast<int>(p.get_int("model.widening_factor"));
+  c.num_blocks = p.get_int32("model.num_blocks");
+  c.num_heads = p.get_int32("model.num_heads");
+  c.embed_dim = p.get_int32("model.embed_dim");
+  c.widening_factor = p.get_int32("model.widening_factor");
   c.input_tokenizer = p.get_string("model.input_tokenizer");
   c.learning_rate = p.get_real("train.learning_rate");
   c.lr_schedule = p.get_string("train.lr_schedule");

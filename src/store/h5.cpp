@@ -192,6 +192,19 @@ void Dataspace::select_rows(const std::vector<hsize_t>& rows) {
   }
 }
 
+void Dataspace::select_rows(hsize_t first, hsize_t num_rows) {
+  Dims d = dims();
+  if (d.empty()) throw StoreError("HDF5: cannot select rows of a scalar dataspace");
+  if (num_rows == 0 || first > d[0] || num_rows > d[0] - first)
+    throw StoreError("HDF5: rows " + std::to_string(first) + ".." + std::to_string(first + num_rows) +
+                     " are outside the first dimension (" + std::to_string(d[0]) + ")");
+  Dims start(d.size(), 0), count = d;
+  start[0] = first;
+  count[0] = num_rows;
+  check_status(H5Sselect_hyperslab(id_, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+               "select hyperslab", "rows " + std::to_string(first) + "+" + std::to_string(num_rows));
+}
+
 // ---- property lists -----------------------------------------------------------------------
 
 static PropertyList make_plist(hid_t cls, const char* what) {
@@ -498,6 +511,17 @@ void Dataset::write_rows(const std::vector<hsize_t>& rows, const T* data, std::s
 }
 
 template <class T>
+void Dataset::write_rows(hsize_t first, hsize_t num_rows, const std::vector<T>& data) const {
+  Dataspace file_space = space();
+  require_size(data.size(), num_rows * row_size(file_space.dims(), path_), path_, "rows");
+  if (num_rows == 0) return;
+  file_space.select_rows(first, num_rows);
+  Dataspace mem_space = Dataspace::simple({static_cast<hsize_t>(data.size())});
+  check_status(H5Dwrite(id_, native_type_id<T>(), mem_space.id(), file_space.id(), H5P_DEFAULT, data.data()),
+               "write rows", path_ + "[" + std::to_string(first) + ":" + std::to_string(first + num_rows) + "]");
+}
+
+template <class T>
 std::vector<T> Dataset::read_row(hsize_t row) const {
   Dataspace file_space = space();
   std::vector<T> out(row_size(file_space.dims(), path_));
@@ -513,6 +537,7 @@ std::vector<T> Dataset::read_row(hsize_t row) const {
   template std::vector<T> Dataset::read<T>() const;                                   \
   template void Dataset::write_row<T>(hsize_t, const T*, std::size_t) const;          \
   template void Dataset::write_rows<T>(const std::vector<hsize_t>&, const T*, std::size_t) const; \
+  template void Dataset::write_rows<T>(hsize_t, hsize_t, const std::vector<T>&) const; \
   template std::vector<T> Dataset::read_row<T>(hsize_t) const;
 ICL_H5_DATASET_TYPES(float)
 ICL_H5_DATASET_TYPES(double)

@@ -17,8 +17,8 @@ using detail::theory_value;
 TheoryParams TheoryParams::from(const ParamMap& p) {
   TheoryParams t;
   t.version = theory_value(p, "theory.version") == "v1" ? TheoryVersion::V1 : TheoryVersion::V2;
-  t.num_contexts = static_cast<int>(theory_int(p, "theory.num_contexts"));
-  t.num_classes = static_cast<int>(theory_int(p, "theory.num_classes"));
+  t.num_contexts = detail::theory_int32(p, "theory.num_contexts");
+  t.num_classes = detail::theory_int32(p, "theory.num_classes");
   t.epsilon = theory_real(p, "theory.epsilon");
   t.B = theory_real(p, "theory.B");
   t.label_noise = theory_real(p, "theory.label_noise");

@@ -194,7 +194,7 @@ OnlineParams OnlineParams::from(const ParamMap& p) {
   o.schedule = theory_value(p, "online.step_schedule") == "fixed" ? StepSchedule::Fixed : StepSchedule::SqrtT;
   o.temperature = theory_real(p, "online.temperature");
   o.epsilon = theory_real(p, "online.epsilon");
-  o.records = static_cast<int>(theory_int(p, "online.records"));
+  o.records = detail::theory_int32(p, "online.records");
   o.spacing = theory_value(p, "online.record_spacing") == "linear" ? RecordSpacing::Linear : RecordSpacing::Log;
   o.iw_key = theory_value(p, "online.iw_key") == "true_class" ? IwKey::TrueClass : IwKey::Decoded;
   const int C = o.data.num_classes();
@@ -204,7 +204,7 @@ OnlineParams OnlineParams::from(const ParamMap& p) {
   if (!(o.temperature > 0.0)) throw ParamError("online.temperature", format_real(o.temperature), "must be > 0");
   if (o.records < 2) throw ParamError("online.records", std::to_string(o.records), "must be >= 2");
   const std::string& eta = theory_value(p, "online.step_size");
-  o.step_size = eta.empty() ? theory_step_size(o.learner, o.epsilon) : std::stod(eta);
+  o.step_size = eta.empty() ? theory_step_size(o.learner, o.epsilon) : detail::theory_real(p, "online.step_size");
   if (!(o.step_size > 0.0)) throw ParamError("online.step_size", eta, "must be > 0 (or unset for the theory-guided value)");
   return o;
 }

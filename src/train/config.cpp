@@ -9,13 +9,13 @@ namespace icl {
 std::vector<ParamSpec> train_param_specs() {
   using T = ParamType;
   return {
-      {"train.steps", T::Int, "1000", "optimizer steps (paper: 50000 or 100000, §2)", {}},
-      {"train.batch_size", T::Int, "32", "sequences per step, drawn with replacement from the pool (§1.6)", {}},
-      {"train.checkpoint_interval", T::Int, "500", "evaluate every this many steps (plus step 0 and the final step)", {}},
-      {"train.log_interval", T::Int, "50", "training loss is logged as the mean over blocks of this many steps", {}},
-      {"eval.num_eval_samples", T::Int, "1000", "draws per evaluation split, from a pool of 5x this size (§1.7)", {}},
-      {"eval.num_pretraining_samples", T::Int, "10000", "draws of the `pretraining` split from the training pool (§1.7)", {}},
-      {"eval.batch_size", T::Int, "100", "evaluation batch size", {}},
+      {"train.steps", T::Int, "1000", "optimizer steps (paper: 50000 or 100000, §2)", {}, 1, (std::int64_t{1} << 31) - 1},
+      {"train.batch_size", T::Int, "32", "sequences per step, drawn with replacement from the pool (§1.6)", {}, 1, 65536},
+      {"train.checkpoint_interval", T::Int, "500", "evaluate every this many steps (plus step 0 and the final step)", {}, 1, (std::int64_t{1} << 31) - 1},
+      {"train.log_interval", T::Int, "50", "training loss is logged as the mean over blocks of this many steps", {}, 1, (std::int64_t{1} << 31) - 1},
+      {"eval.num_eval_samples", T::Int, "1000", "draws per evaluation split, from a pool of 5x this size (§1.7)", {}, 1, std::int64_t{1} << 20},
+      {"eval.num_pretraining_samples", T::Int, "10000", "draws of the `pretraining` split from the training pool (§1.7)", {}, 1, std::int64_t{1} << 24},
+      {"eval.batch_size", T::Int, "100", "evaluation batch size", {}, 1, 65536},
       {"eval.default_p_relevant_context", T::Real, "", "p' of the `default` splits (§1.8); unset = the training p_rel", {}},
       {"train.selection_precision", T::String, "double",
        "accumulation of the evaluation loss that is recorded and drives checkpoint selection (§6.1): double, or "
@@ -41,12 +41,12 @@ TrainConfig TrainConfig::from(const ParamMap& p) {
 TrainConfig TrainConfig::read(const ParamMap& p) {
   TrainConfig c;
   c.steps = p.get_int("train.steps");
-  c.batch_size = static_cast<int>(p.get_int("train.batch_size"));
+  c.batch_size = p.get_int32("train.batch_size");
   c.checkpoint_interval = p.get_int("train.checkpoint_interval");
-  c.log_interval = static_cast<int>(p.get_int("train.log_interval"));
-  c.num_eval_samples = static_cast<int>(p.get_int("eval.num_eval_samples"));
-  c.num_pretraining_samples = static_cast<int>(p.get_int("eval.num_pretraining_samples"));
-  c.eval_batch_size = static_cast<int>(p.get_int("eval.batch_size"));
+  c.log_interval = p.get_int32("train.log_interval");
+  c.num_eval_samples = p.get_int32("eval.num_eval_samples");
+  c.num_pretraining_samples = p.get_int32("eval.num_pretraining_samples");
+  c.eval_batch_size = p.get_int32("eval.batch_size");
   if (p.has("eval.default_p_relevant_context")) c.default_p_relevant = p.get_real("eval.default_p_relevant_context");
   const std::string precision = p.get_string("train.selection_precision");
   if (precision == "double")
@@ -74,6 +74,15 @@ std::vector<std::string> TrainConfig::collect_errors() const {
     rule("eval.default_p_relevant_context", format_real(*default_p_relevant), "must lie in [0, 1]");
   if (steps >= 1 && checkpoint_interval >= 1 && steps / checkpoint_interval > 100000)
     rule("train.checkpoint_interval", std::to_string(checkpoint_interval), "gives more than 100000 checkpoints: raise it");
+  // The loss curve has steps / log_interval entries, and the results file a dataset of that length per
+  // point: none (a 0-length field) or too many are refused here rather than failing every point at run time.
+  if (steps >= 1 && log_interval > steps)
+    e.push_back("parameter 'train.log_interval' = " + std::to_string(log_interval) + ": must be <= train.steps = " +
+                std::to_string(steps) + " so that at least one training loss is logged (lower it or raise train.steps)");
+  if (steps >= 1 && log_interval >= 1 && steps / log_interval > kMaxLogEntries)
+    e.push_back("parameter 'train.log_interval' = " + std::to_string(log_interval) + ": gives " +
+                std::to_string(steps / log_interval) + " logged losses over train.steps = " + std::to_string(steps) +
+                ", more than " + std::to_string(kMaxLogEntries) + ": raise it");
   return e;
 }
 

@@ -85,9 +85,9 @@ std::vector<ParamSpec> gated_param_specs() {
       {"model.ic_temperature", T::String, "double_exp",
        "gated model: temperature of h, T = exp(exp(theta)) + 1e-8 (double_exp, quirk Q8) or exp(theta) + 1e-8 (exp)",
        {"double_exp", "exp"}},
-      {"gated.p0_steps", T::Int, "", "gated model: steps of each P0 stage (g alone, h alone); unset = train.steps", {}},
+      {"gated.p0_steps", T::Int, "", "gated model: steps of each P0 stage (g alone, h alone); unset = train.steps", {}, 1, (std::int64_t{1} << 31) - 1},
       {"gated.p0_checkpoint_interval", T::Int, "",
-       "gated model: checkpoint interval of the P0 stages; unset = train.checkpoint_interval", {}},
+       "gated model: checkpoint interval of the P0 stages; unset = train.checkpoint_interval", {}, 1, (std::int64_t{1} << 31) - 1},
       {"gated.sgd_learning_rate", T::Real, "1e-05", "gated model: plain-SGD learning rate of protocol p3 (> 0)", {}},
   };
 }
@@ -115,6 +115,19 @@ GatedParams GatedParams::from(const ParamMap& p) {
   if (g.p0_steps / g.p0_checkpoint_interval > 100000)
     throw ParamError("gated.p0_checkpoint_interval", std::to_string(g.p0_checkpoint_interval),
                      "gives more than 100000 P0 checkpoints: raise it");
+  // The P0 stages log with train.log_interval: their own step count must allow one entry and not too many.
+  if (p.has("gated.p0_steps")) {
+    const std::int64_t log_interval = p.get_int("train.log_interval");
+    if (log_interval > g.p0_steps)
+      throw ParamError("gated.p0_steps", std::to_string(g.p0_steps),
+                       "must be >= train.log_interval = " + std::to_string(log_interval) +
+                           " so that each P0 stage logs at least one training loss (raise it or lower train.log_interval)");
+    if (log_interval >= 1 && g.p0_steps / log_interval > TrainConfig::kMaxLogEntries)
+      throw ParamError("gated.p0_steps", std::to_string(g.p0_steps),
+                       "gives more than " + std::to_string(TrainConfig::kMaxLogEntries) +
+                           " logged losses per P0 stage at train.log_interval = " + std::to_string(log_interval) +
+                           ": raise train.log_interval");
+  }
   if (!(g.learning_rate > 0)) throw ParamError("train.learning_rate", format_real(g.learning_rate), "must be > 0");
   if (!(g.sgd_learning_rate > 0)) throw ParamError("gated.sgd_learning_rate", format_real(g.sgd_learning_rate), "must be > 0");
   return g;

@@ -69,13 +69,16 @@ BOOST_AUTO_TEST_CASE(parameters_and_validation) {
   BOOST_TEST(d.p0_steps == 700);  // unset -> train.steps
   BOOST_TEST(d.p0_checkpoint_interval == 70);
   BOOST_TEST(d.sgd_learning_rate == 1e-5);
-  const GatedParams e = GatedParams::from(point({"model.ic_temperature=exp", "gated.p0_steps=5", "model.gated_protocol=p3"}));
+  // (train.log_interval <= gated.p0_steps, or the P0 stages would log nothing: a validation rule now.)
+  const GatedParams e = GatedParams::from(
+      point({"model.ic_temperature=exp", "gated.p0_steps=5", "train.log_interval=5", "model.gated_protocol=p3"}));
   BOOST_TEST((e.temperature == IcTemperature::Exp));
   BOOST_TEST(e.p0_steps == 5);
   BOOST_TEST(e.protocol == "p3");
   BOOST_CHECK_THROW(point({"model.gated_protocol=p4"}), InputError);  // not one of the choices
   GatedKind kind;
-  const auto errors = kind.validate(point({"gated.p0_steps=0", "gated.sgd_learning_rate=-1"}));
+  BOOST_CHECK_THROW(point({"gated.p0_steps=0"}), InputError);  // outside the key's declared range
+  const auto errors = kind.validate(point({"gated.p0_steps=10", "train.log_interval=50", "gated.sgd_learning_rate=-1"}));
   BOOST_TEST(errors.size() == 1u);  // GatedParams stops at the first broken rule
   BOOST_TEST(errors[0].find("gated.p0_steps") != std::string::npos);
   BOOST_TEST(kind.validate(tiny()).empty());

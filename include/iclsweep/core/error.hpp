@@ -4,16 +4,19 @@
 #include <stdexcept>
 #include <string>
 
+#include "iclsweep/core/quote.hpp"
+
 namespace icl {
 
 struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// A parameter value that breaks a rule of the spec: names the key, the value and the rule.
+// A parameter value that breaks a rule of the spec: names the key, the value (escaped and truncated
+// by printable(), since it may be user input) and the rule.
 struct ParamError : Error {
   ParamError(std::string key, std::string value, std::string rule)
-      : Error("parameter '" + key + "' = " + value + ": " + rule),
+      : Error("parameter '" + printable(key) + "' = " + printable(value) + ": " + rule),
         key(std::move(key)), value(std::move(value)), rule(std::move(rule)) {}
   std::string key, value, rule;
 };

@@ -6,6 +6,7 @@
 // Each room declares its keys as ParamSpecs (see data/params.hpp etc.); a ParamMap holds values as
 // canonical strings so that the same value always prints (and hashes) the same way.
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -21,7 +22,16 @@ struct ParamSpec {
   std::string default_value;  // canonical text; "" = unset (optional parameter)
   std::string help;
   std::vector<std::string> choices;  // for String: allowed values (empty = free text)
+  // For Int: the accepted range, checked by canonical_value() before any room reads the value. A key
+  // that declares none gets the 32-bit range, so no reader can silently truncate it.
+  std::int64_t int_min = std::numeric_limits<std::int32_t>::min();
+  std::int64_t int_max = std::numeric_limits<std::int32_t>::max();
 };
+
+// An Int key's range as `iclsweep keys` and docs/job-files.md show it: "1..2^16", "0..2^32-1".
+std::string range_text(const ParamSpec& spec);
+// An integer bound, as a power of two (2^k, 2^k-1, -2^k) when it is one, else in decimal.
+std::string bound_text(std::int64_t v);
 
 class ParamRegistry {
  public:
@@ -37,9 +47,17 @@ class ParamRegistry {
   std::vector<ParamSpec> specs_;
 };
 
-// Canonical text of a value of the given type ("0.90" -> "0.9", "1e3" -> "1000" for Real; "+4" -> "4" for Int).
-// Throws InputError naming the key when the text does not parse as that type or is not one of the choices.
+// Canonical text of a value of the given type, so that every spelling of one number prints, compares and
+// hashes the same: Real "0.90" -> "0.9", "1e0" -> "1", "-0" -> "0"; Int "+4" -> "4", "1.5e1" -> "15",
+// "2^10" -> "1024" (exact 64-bit arithmetic, then the key's declared range). Throws InputError naming
+// the key, the value (quoted()), the rule and the fix when the text does not parse as that type, is out
+// of range, is a subnormal real, holds a control character or is not one of the choices.
 std::string canonical_value(const ParamSpec& spec, const std::string& text);
+
+// Strict parsers of canonical (or stored) text, throwing ParamError naming `key`: what ParamMap's
+// getters use instead of std::stoll/std::stod (which name no key).
+std::int64_t parse_int_value(const std::string& key, const std::string& text);
+double parse_real_value(const std::string& key, const std::string& text);
 
 class ParamMap {
  public:
@@ -56,6 +74,8 @@ class ParamMap {
   bool has(const std::string& key) const;  // present and not unset ("")
   const std::string& get_string(const std::string& key) const;
   std::int64_t get_int(const std::string& key) const;
+  // get_int() for a reader that keeps the value in an int: throws ParamError rather than truncating.
+  int get_int32(const std::string& key) const;
   double get_real(const std::string& key) const;
   bool get_bool(const std::string& key) const;
   std::optional<std::int64_t> get_optional_int(const std::string& key) const;

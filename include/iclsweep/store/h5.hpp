@@ -163,6 +163,7 @@ class Dataspace : public Handle {
   void select_row(hsize_t row);
   // Several rows (ascending, distinct), as few hyperslabs as there are runs of consecutive rows.
   void select_rows(const std::vector<hsize_t>& rows);
+  void select_rows(hsize_t first, hsize_t num_rows);  // the slab [first, first + num_rows) x dims[1:]
 };
 
 // ---- property lists -----------------------------------------------------------------------
@@ -266,6 +267,10 @@ class Dataset : public Object {
   void write_row(hsize_t row, const T* data, std::size_t count) const;
   template <class T>
   void write_row(hsize_t row, const std::vector<T>& data) const { write_row<T>(row, data.data(), data.size()); }
+  // Rows [first, first + num_rows) in one call: data.size() must be num_rows times the row size (streamed
+  // writers such as `iclsweep sample` write a large dataset chunk by chunk).
+  template <class T>
+  void write_rows(hsize_t first, hsize_t num_rows, const std::vector<T>& data) const;
   template <class T>
   std::vector<T> read_row(hsize_t row) const;
   // Several rows (ascending, distinct) with one H5Dwrite: `data` holds rows.size() rows back to back,

@@ -18,8 +18,10 @@ namespace icl {
 //   "2^6..2^20 step 2"         -> 2^6 2^8 ... 2^20       (step counts exponents)
 //   "1, 2, 2^4..2^6"           -> 1 2 2^4 2^5 2^6        (forms mix)
 // Powers stay as "2^k" text: canonical_value() turns them into integers for Int keys.
-// Throws InputError naming the item and the accepted forms; an empty list is an error.
-std::vector<std::string> expand_value_list(const std::string& text);
+// Throws InputError naming the item and the accepted forms; an empty list is an error. The number of values
+// is computed first, in checked arithmetic, and a list of more than `max_values` is refused before any
+// value is made (no grid may have more points than that).
+std::vector<std::string> expand_value_list(const std::string& text, std::size_t max_values = 1'000'000);
 
 struct GridAxis {
   std::string key;                  // full key, e.g. "data.dataset_size"

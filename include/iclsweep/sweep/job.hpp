@@ -49,18 +49,28 @@ using PointValidator = std::function<std::vector<std::string>(const ParamMap&)>;
 void add_point_validator(const std::string& name, PointValidator validator);
 std::vector<std::pair<std::string, PointValidator>> point_validators();
 
+// Called now and then while a job's points are checked (done of total), so a command can show progress
+// for a million-point job.
+using PointCheckProgress = std::function<void(std::size_t done, std::size_t total)>;
+
 class Job {
  public:
   // Reads and validates a job file. `overrides` are the --set arguments ("train.steps=2000",
-  // "grid.data.dataset_size=2^6,2^8", "seeds=0..1"), applied after the file.
-  static Job load(const std::string& path, const std::vector<std::string>& overrides, const ParamRegistry& registry);
+  // "grid.data.dataset_size=2^6,2^8", "seeds=0..1"), applied after the file. Refuses a directory, an
+  // empty or binary file; strips a UTF-8 BOM.
+  static Job load(const std::string& path, const std::vector<std::string>& overrides, const ParamRegistry& registry,
+                  const PointCheckProgress& progress = {});
   // The same from text; `source_name` stands in for the file name in messages.
   static Job parse(const std::string& text, const std::string& source_name, const std::vector<std::string>& overrides,
-                   const ParamRegistry& registry);
+                   const ParamRegistry& registry, const PointCheckProgress& progress = {});
 
   const std::string& source_name() const { return source_name_; }
-  const std::vector<JobPoint>& points() const { return points_; }
-  std::size_t size() const { return points_.size(); }
+  std::size_t size() const { return size_; }
+  // Point `index` (< size()), built on demand from the grid: a million-point job costs no memory until
+  // its points are asked for. `iclsweep list` streams with it.
+  JobPoint point(std::size_t index) const;
+  // Every point, built on first call and kept (a full ParamMap each, ~5 KB): for callers that need them all.
+  const std::vector<JobPoint>& points() const;
   const Grid& grid() const { return grid_; }
   std::vector<std::string> grid_keys() const { return grid_.keys(); }
   // Every key at its value outside the grid: defaults <- fixed values <- fixed --set overrides.
@@ -74,9 +84,10 @@ class Job {
  private:
   std::string source_name_, file_text_, grid_hash_;
   std::vector<std::string> overrides_;
-  ParamMap base_;
+  ParamMap base_, defaults_;
   Grid grid_;
-  std::vector<JobPoint> points_;
+  std::size_t size_ = 0;
+  mutable std::vector<JobPoint> points_;
 };
 
 // A point's identity: the keys whose value differs from the registry default, "key=value;..." in key

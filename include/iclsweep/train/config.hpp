@@ -18,6 +18,9 @@ namespace icl {
 enum class LossPrecision { Double, Float32 };
 
 struct TrainConfig {
+  // Most training-loss entries a stage may log (each point stores them all).
+  static constexpr std::int64_t kMaxLogEntries = 1'000'000;
+
   std::int64_t steps = 1000;
   int batch_size = 32;
   std::int64_t checkpoint_interval = 500;  // evaluate at step 0, every interval, and the final step

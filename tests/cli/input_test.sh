@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Hostile input through the real `iclsweep` binary (issue 10, defects 3, 4, 8, 9): every case must end
+# with exit 2 and one short, escaped message naming the key or file, the rule and the fix.
+#   input_test.sh --engine PATH --work DIR
+set -euo pipefail
+engine="" work=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --engine) engine=$2; shift 2 ;;
+    --work) work=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[ -x "$engine" ] && [ -n "$work" ] || { echo "need --engine and --work" >&2; exit 2; }
+rm -rf "$work"; mkdir -p "$work"; cd "$work"
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# expect RC PATTERN CMD...: runs CMD, checks its exit code and that stderr matches PATTERN (grep -E),
+# stays under 2000 bytes and holds no control bytes besides newlines.
+expect() {
+  local want=$1 pattern=$2; shift 2
+  set +e
+  "$@" > out.txt 2> err.txt
+  local rc=$?
+  set -e
+  [ "$rc" = "$want" ] || fail "exit $rc (expected $want): $* -- $(head -c 300 err.txt)"
+  [ -z "$pattern" ] || grep -qE -- "$pattern" err.txt || fail "stderr does not match /$pattern/: $* -- $(head -c 300 err.txt)"
+  [ "$(wc -c < err.txt)" -lt 2000 ] || fail "stderr is $(wc -c < err.txt) bytes: $*"
+  if LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]' err.txt || [ "$(tr -d '\000' < err.txt | wc -c)" != "$(wc -c < err.txt)" ]; then
+    fail "stderr holds raw control bytes: $*"
+  fi
+}
+
+printf '[run]\nmodel_kind = online\n[grid]\nseeds = 0..3\n' > ok.ini
+
+# 8: a directory, an empty file, a file of comments
+mkdir jobdir
+expect 2 "is a directory" "$engine" list jobdir
+: > empty.ini
+expect 2 "is empty.*\[run\]" "$engine" list empty.ini
+printf '# only a comment\n\n' > comments.ini
+expect 2 "no settings" "$engine" list comments.ini
+expect 2 "is a directory" "$engine" run jobdir --out r.h5
+[ ! -e r.h5 ] || fail "run on a directory created r.h5"
+
+# 9: BOM stripped, binary refused, long and binary values escaped and truncated
+printf '\xef\xbb\xbf[run]\nmodel_kind = online\n' > bom.ini
+expect 0 "" "$engine" list bom.ini
+"$engine" sample --count 10 --out sample.h5 > /dev/null
+expect 2 "binary file\?" "$engine" list sample.h5
+{ printf '[data]\np_high = 0.'; head -c 1048576 /dev/zero | tr '\0' '9'; printf 'x\n'; } > long.ini
+expect 2 "p_high.*\(1048579 bytes\)" "$engine" list long.ini
+printf '[data]\nnum_dims = 6\x004\n' > nul.ini
+expect 2 "nul.ini:2: parameter 'data.num_dims' = '6\\\\x004'.*control character" "$engine" list nul.ini
+printf '[data]\nnum\x1b[2Jctx = 3\n' > esc.ini
+expect 2 "\\\\x1B" "$engine" list esc.ini
+
+# 3: integer ranges, no 32-bit truncation, checked range arithmetic
+expect 2 "train.batch_size.*4294967328.*between 1 and 65536" "$engine" list ok.ini --set train.batch_size=4294967328
+expect 2 "train.batch_size.*between 1 and 65536" "$engine" train --set train.batch_size=4294967328 --out t.h5
+printf '[run]\nmodel_kind = online\n[grid]\nseeds = 9223372036854775806..9223372036854775807\n' > seeds_top.ini
+expect 2 "seeds_top.ini:4: .*data.seed.*out of range" "$engine" list seeds_top.ini
+printf '[run]\nmodel_kind = online\n[grid]\nseeds = -9223372036854775807..9223372036854775807\n' > seeds_wide.ini
+expect 2 "18446744073709551615 values.*1000000" "$engine" list seeds_wide.ini
+expect 2 "count 4294967297.*bytes" "$engine" sample --count 4294967297 --out big.h5
+"$engine" keys > keys.txt
+grep -qE "^train.batch_size +int +32 +1\.\.2\^16 " keys.txt || fail "iclsweep keys does not show the range of train.batch_size"
+
+# 4: caps first, linear checks (an 80001-value list with a repeat)
+{ printf '[run]\nmodel_kind = online\n[grid]\nseeds = '; seq -s, 0 79999 | tr -d '\n'; printf ',17\n'; } > long_list.ini
+expect 2 "value 17 appears twice" "$engine" list long_list.ini
+printf '[run]\nmodel_kind = online\n[grid]\ndata.dataset_size = 1000..1999\nseeds = 0..1000\n' > too_many.ini
+expect 2 "more than 1000000 points" "$engine" list too_many.ini
+
+# 8: a cross-key rule broken by --set: once, naming --set; numeric spellings of one value
+expect 2 "^  --set 'train.steps=10': every point \(4\): parameter 'train.log_interval'" \
+  "$engine" list ok.ini --set model_kind=transformer --set train.steps=10
+[ "$(grep -c "train.log_interval" err.txt)" = 1 ] || fail "the --set problem is reported more than once"
+printf '[run]\nmodel_kind = online\n[grid]\ndata.input_noise_std = 0, -0\n' > minus_zero.ini
+expect 2 "value 0 \(written -0\) appears twice" "$engine" list minus_zero.ini
+printf '[run]\nmodel_kind = online\n[data]\ninput_noise_std = 1e-320\n' > subnormal.ini
+expect 2 "subnormal.ini:4: parameter 'data.input_noise_std' = '1e-320'.*subnormal" "$engine" list subnormal.ini
+
+[ "$failures" = 0 ] && echo "all input cases passed" || { echo "$failures failures"; exit 1; }
