@@ -216,6 +216,7 @@ INI
     say "PASS: bad job rejected with every problem listed"
     ;;
   signal_early)
+    job="$here/tiny_signals.ini"  # points long enough that every delay below lands mid-sweep
     reference
     n=0
     for sig in TERM INT; do
@@ -239,6 +240,7 @@ INI
     say "PASS: a signal at any moment of a single-process run gives exit 3 and a resumable file"
     ;;
   signal_mpirun)
+    job="$here/tiny_signals.ini"  # points long enough that every delay below lands mid-sweep
     reference
     drain="$here/../../scripts/mpirun-drain"
     n=0
