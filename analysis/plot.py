@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from iclsweep_analysis import figures, point_curves  # noqa: E402
 from iclsweep_analysis.load import MissingData, load_many  # noqa: E402
 from iclsweep_analysis import omniglot_figures  # noqa: E402,F401  (registers the Omniglot figures)
+from iclsweep_analysis import readout_figures  # noqa: E402,F401  (registers the ICL/IWL readout figures)
 
 
 def _stamp(path, note):
