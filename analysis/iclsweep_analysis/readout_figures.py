@@ -141,7 +141,8 @@ def fig_readout_steps(res, outdir):
             if j == 0:
                 ax.set_ylabel("fraction of predictions")
     style.legend_below(fig, axes)
-    return [F._save(fig, outdir, "readout_steps.png", "ICL/IWL readout over checkpoints (largest N)")]
+    return [F._save(fig, outdir, "readout_steps.png", "ICL/IWL readout over checkpoints (largest N drawn, lowest seed; choose "
+                    "the point with plot.py --where)", res)]
 
 
 FIGURES = {
