@@ -18,24 +18,26 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from iclsweep_analysis import figures, point_curves  # noqa: E402
 from iclsweep_analysis.load import MissingData, load_many  # noqa: E402
 from iclsweep_analysis import omniglot_figures  # noqa: E402,F401  (registers the Omniglot figures)
-from iclsweep_analysis import lm_figures  # noqa: E402
-
-figures.FIGURES.setdefault("lm_facts", lm_figures.FIGURE)
+from iclsweep_analysis import readout_figures  # noqa: E402,F401  (registers the ICL/IWL readout figures)
+from iclsweep_analysis import lm_figures  # noqa: E402,F401  (registers the lm_facts figure)
 
 
 def _stamp(path, note):
-    """Adds a strip with `note` under the PNG at `path`, pixel for pixel (labels partial or provisional figures)."""
+    """Adds a strip with `note` under the PNG at `path`, pixel for pixel (labels partial or provisional figures):
+    the figure's own pixels are copied unchanged; only the strip is rendered."""
     import matplotlib.pyplot as plt
+    import numpy as np
     image = plt.imread(path)
+    if image.shape[2] == 3:
+        image = np.dstack([image, np.ones(image.shape[:2], dtype=image.dtype)])
     height, width = image.shape[:2]
     strip = 30
-    fig = plt.figure(figsize=(width / 100, (height + strip) / 100), dpi=100)
-    ax = fig.add_axes([0, strip / (height + strip), 1, height / (height + strip)])
-    ax.imshow(image, interpolation="none")
-    ax.axis("off")
-    fig.text(0.5, strip / 2 / (height + strip), note, ha="center", va="center", fontsize=10, color="tab:red")
-    fig.savefig(path, dpi=100)
+    fig = plt.figure(figsize=(width / 100, strip / 100), dpi=100)
+    fig.text(0.5, 0.5, note, ha="center", va="center", fontsize=10, color="tab:red")
+    fig.canvas.draw()
+    text = np.asarray(fig.canvas.buffer_rgba(), dtype=np.float32)[:strip, :width] / 255.0
     plt.close(fig)
+    plt.imsave(path, np.concatenate([image.astype(np.float32), text], axis=0))
 
 
 def main(argv=None):

@@ -112,3 +112,7 @@ def fig_lm_facts(res, outdir):
 
 FIGURE = Figure(fig_lm_facts, "lm_facts", "LM analog (lm_facts points): in-context rate on ICL-conflict vs fine-tuning step, "
                 "IWL and control sets, invented vs real names")
+
+from . import figures as _figures  # noqa: E402
+
+_figures.FIGURES.setdefault("lm_facts", FIGURE)  # plot.py and figures.draw() see it by name, like the other modules

@@ -77,7 +77,7 @@ class FileSink final : public ResultSink {
       return;
     }
     try {
-      file_.stage_point(index, meta, r.record);
+      file_.stage_point(index, meta, fields_the_file_has(r.record));
     } catch (const StoreError& e) {
       // A failing write (disk full, quota, I/O error) stops the sweep: the file cannot take more points.
       if (e.sys_errno != 0) throw commit_failure(index, e);
@@ -87,6 +87,25 @@ class FileSink final : public ResultSink {
       meta.error = std::string("could not store the result: ") + e.what();
       stage_failure(index, meta);
     }
+  }
+
+  // A file created by an older iclsweep lacks fields added since (e.g. the ICL/IWL readout): resuming it
+  // stores what the file has room for and says once per field what is left out, instead of failing the point.
+  PointRecord fields_the_file_has(const PointRecord& record) {
+    const ResultSchema& schema = file_.schema();
+    bool all_known = true;
+    for (const auto& kv : record.fields) all_known = all_known && schema.find(kv.first) != nullptr;
+    if (all_known) return record;
+    PointRecord kept;
+    for (const auto& [name, values] : record.fields) {
+      if (schema.find(name)) {
+        kept.fields.emplace(name, values);
+      } else if (left_out_.insert(name).second) {
+        std::fprintf(stderr, "\n[sweep] note: field '%s' is not stored: '%s' was created by an older iclsweep without it "
+                     "(a new results file records it)\n", name.c_str(), file_.path().c_str());
+      }
+    }
+    return kept;
   }
 
   void stage_failure(std::size_t index, const PointMeta& meta) {
@@ -111,6 +130,7 @@ class FileSink final : public ResultSink {
   }
 
   ResultsFile& file_;
+  std::set<std::string> left_out_;
 };
 
 std::string mpi_library_version() {

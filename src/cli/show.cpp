@@ -101,7 +101,8 @@ std::set<std::string> print_view(const PointRecord& rec, const std::string& pref
     used.insert(path);
     }
   if (table.empty()) return used;
-  const std::vector<std::string> preferred = {"error", "loss", "context_fraction", "p_iwl", "g:error", "h:error"};
+  const std::vector<std::string> preferred = {"error", "loss", "context_fraction", "in_context_frac", "in_weight_frac",
+                                            "other_frac", "p_iwl", "g:error", "h:error"};
   std::stable_sort(metrics.begin(), metrics.end(), [&](const std::string& a, const std::string& b) {
     auto rank = [&](const std::string& m) {
       for (std::size_t k = 0; k < preferred.size(); ++k)

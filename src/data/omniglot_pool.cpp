@@ -245,6 +245,7 @@ void OmniglotPool::assemble(const std::int64_t* positions, int count, bool flip,
     std::int32_t* cls = out.classes.data() + static_cast<std::size_t>(b) * S;
     std::int32_t* lab = out.labels.data() + static_cast<std::size_t>(b) * S;
     for (int j = 0; j < S; ++j) cls[j] = flip ? shift_within_group(T[j], H, Lo) : T[j];  // on a copy (Q5)
+    out.unshifted_query[static_cast<std::size_t>(b)] = T[L];
     float* dist = out.label_dist.data() + static_cast<std::size_t>(b) * C;
     dist[cls[L]] = static_cast<float>(1.0 - eps);
     dist[(cls[L] + 1) % C] += static_cast<float>(eps);

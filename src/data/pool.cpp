@@ -228,6 +228,7 @@ void Pool::assemble(const std::int64_t* positions, int count, bool flip, Batch& 
     std::int32_t* cls = out.classes.data() + static_cast<std::size_t>(b) * S;
     std::int32_t* lab = out.labels.data() + static_cast<std::size_t>(b) * S;
     for (int j = 0; j < S; ++j) cls[j] = flip ? shift_within_group(T[j], H, Lo) : T[j];  // on a copy (Q5)
+    out.unshifted_query[static_cast<std::size_t>(b)] = T[L];
     // label_dist from the clean shifted query; Q3 (compat) used the unshifted one.
     const int q = params_.vfinal_bug_compat ? T[L] : cls[L];
     float* dist = out.label_dist.data() + static_cast<std::size_t>(b) * C;

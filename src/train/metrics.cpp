@@ -17,9 +17,20 @@ void SplitMetrics::add(const Eigen::Ref<const Eigen::MatrixXf>& logits, const Ba
   const int C = batch.num_classes;
   std::vector<float> row(static_cast<std::size_t>(C));
   float batch_sum = 0;  // float32 path: the batch's summed loss, as jnp.mean would accumulate it
+  const bool readout = batch.unshifted_query.size() >= static_cast<std::size_t>(batch.size);
   for (int b = 0; b < batch.size; ++b) {
     for (int c = 0; c < C; ++c) row[static_cast<std::size_t>(c)] = logits(b, c);
-    if (argmax_lowest(row.data(), C) != batch.target(b)) errors += 1;
+    const int predicted = argmax_lowest(row.data(), C);
+    if (predicted != batch.target(b)) errors += 1;
+    if (readout) {
+      if (predicted == batch.target(b))
+        in_context += 1;
+      else if (predicted == batch.unshifted_query[static_cast<std::size_t>(b)])
+        in_weight += 1;
+      else
+        other += 1;
+      ++readout_count;
+    }
     // log-softmax in double: the loss of a confident wrong answer must not round to inf.
     double mx = -std::numeric_limits<double>::infinity();
     for (int c = 0; c < C; ++c) mx = std::max(mx, static_cast<double>(row[static_cast<std::size_t>(c)]));
@@ -52,6 +63,16 @@ double SplitMetrics::mean_loss(LossPrecision precision) const {
   if (!count) return 0.0;
   if (precision == LossPrecision::Float32) return static_cast<double>(weighted_batch_means / static_cast<float>(count));
   return loss / static_cast<double>(count);
+}
+
+double SplitMetrics::in_context_frac() const {
+  return readout_count ? in_context / readout_count : std::numeric_limits<double>::quiet_NaN();
+}
+double SplitMetrics::in_weight_frac() const {
+  return readout_count ? in_weight / readout_count : std::numeric_limits<double>::quiet_NaN();
+}
+double SplitMetrics::other_frac() const {
+  return readout_count ? other / readout_count : std::numeric_limits<double>::quiet_NaN();
 }
 
 int select_checkpoint(const std::vector<double>& values) {

@@ -17,6 +17,15 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 std::string field(const std::string& prefix, const std::string& rest) { return prefix + rest; }
 
+const char* const kReadoutHelp[] = {
+    "fraction of predictions equal to the in-context answer (the shifted label, the target)",
+    "fraction of predictions equal to the in-weight answer (the class before the within-group shift)",
+    "fraction of predictions equal to neither"};
+constexpr std::size_t kNumMetrics = 6;  // kSplitMetricNames, then kReadoutMetricNames
+
+const char* metric_name(std::size_t m) { return m < 3 ? kSplitMetricNames[m] : kReadoutMetricNames[m - 3]; }
+bool recorded(const SplitSpec& split, std::size_t m) { return m < 3 || split.flip; }
+
 }  // namespace
 
 void add_training_fields(ResultSchema& schema, const std::string& prefix, const std::vector<SplitSpec>& splits,
@@ -25,18 +34,28 @@ void add_training_fields(ResultSchema& schema, const std::string& prefix, const 
   schema.merge({field(prefix, "train/loss"), FieldType::Float32, {num_log},
                 "mean training loss (softmax CE on the observed query label) over the block", {}});
   schema.merge({field(prefix, "checkpoint/step"), FieldType::Int32, {num_checkpoints}, "step of each checkpoint", {}});
-  for (const auto& s : splits)
+  for (const auto& s : splits) {
     for (const char* m : kSplitMetricNames)
       schema.merge({field(prefix, "eval/" + s.name + "/" + m), FieldType::Float32, {num_checkpoints},
                     std::string("per checkpoint: ") + m, {}});
+    if (s.flip)
+      for (int i = 0; i < 3; ++i)
+        schema.merge({field(prefix, "eval/" + s.name + "/" + kReadoutMetricNames[i]), FieldType::Float32,
+                      {num_checkpoints}, std::string("per checkpoint: ") + kReadoutHelp[i], {}});
+  }
   schema.merge({field(prefix, "selected/index"), FieldType::Int32, {},
                 "checkpoint index selected by the last minimal pretraining loss (§6.1)", {}});
   schema.merge({field(prefix, "selected/index_by_error"), FieldType::Int32, {},
                 "checkpoint index selected by the last minimal pretraining 0-1 error (p_relevant figure)", {}});
-  for (const auto& s : splits)
+  for (const auto& s : splits) {
     for (const char* m : kSplitMetricNames)
       schema.merge({field(prefix, "selected/" + s.name + "/" + m), FieldType::Float32, {},
                     std::string("at the selected checkpoint: ") + m, {}});
+    if (s.flip)
+      for (int i = 0; i < 3; ++i)
+        schema.merge({field(prefix, "selected/" + s.name + "/" + kReadoutMetricNames[i]), FieldType::Float32, {},
+                      std::string("at the selected checkpoint: ") + kReadoutHelp[i], {}});
+  }
 }
 
 TrainingData TrainingData::build(const ParamMap& point) {
@@ -89,7 +108,7 @@ void train_and_evaluate(Model& model, const TrainConfig& tc, const TrainingBatch
 
   // metric[split][metric][checkpoint]
   std::vector<std::vector<std::vector<double>>> metric(
-      num_splits, std::vector<std::vector<double>>(3, std::vector<double>(num_ckpt, kNaN)));
+      num_splits, std::vector<std::vector<double>>(kNumMetrics, std::vector<double>(num_ckpt, kNaN)));
   std::string last_eval;  // "eval @ step S: pretraining loss L, error E" for the progress line
   auto evaluate_checkpoint = [&](std::size_t c) {
     const auto m = evaluate_splits(model, eval);
@@ -98,6 +117,9 @@ void train_and_evaluate(Model& model, const TrainConfig& tc, const TrainingBatch
       metric[s][0][c] = m[s].error();
       metric[s][1][c] = m[s].mean_loss(tc.selection_precision);
       metric[s][2][c] = m[s].context_fraction();
+      metric[s][3][c] = m[s].in_context_frac();
+      metric[s][4][c] = m[s].in_weight_frac();
+      metric[s][5][c] = m[s].other_frac();
       if (splits[s].name == "pretraining") {
         std::ostringstream os;
         os << "eval @ step " << checkpoints[c] << ": pretraining loss " << std::setprecision(3) << m[s].mean_loss()
@@ -151,8 +173,9 @@ void train_and_evaluate(Model& model, const TrainConfig& tc, const TrainingBatch
   record.set_vector(field(prefix, "train/loss"), log_loss);
   record.set_vector(field(prefix, "checkpoint/step"), std::vector<double>(checkpoints.begin(), checkpoints.end()));
   for (std::size_t s = 0; s < num_splits; ++s)
-    for (std::size_t m = 0; m < 3; ++m)
-      record.set_vector(field(prefix, "eval/" + splits[s].name + "/" + kSplitMetricNames[m]), metric[s][m]);
+    for (std::size_t m = 0; m < kNumMetrics; ++m)
+      if (recorded(splits[s], m))
+        record.set_vector(field(prefix, "eval/" + splits[s].name + "/" + metric_name(m)), metric[s][m]);
 
   // §6.1: the last checkpoint with minimal pretraining loss (and, for the p_relevant figure, error).
   const std::size_t pre = eval.find("pretraining");
@@ -161,9 +184,10 @@ void train_and_evaluate(Model& model, const TrainConfig& tc, const TrainingBatch
   record.set_scalar(field(prefix, "selected/index"), selected);
   record.set_scalar(field(prefix, "selected/index_by_error"), selected_by_error);
   for (std::size_t s = 0; s < num_splits; ++s)
-    for (std::size_t m = 0; m < 3; ++m)
-      record.set_scalar(field(prefix, "selected/" + splits[s].name + "/" + kSplitMetricNames[m]),
-                        selected >= 0 ? metric[s][m][static_cast<std::size_t>(selected)] : kNaN);
+    for (std::size_t m = 0; m < kNumMetrics; ++m)
+      if (recorded(splits[s], m))
+        record.set_scalar(field(prefix, "selected/" + splits[s].name + "/" + metric_name(m)),
+                          selected >= 0 ? metric[s][m][static_cast<std::size_t>(selected)] : kNaN);
 }
 
 // ---- the transformer model kind ----------------------------------------------------------------

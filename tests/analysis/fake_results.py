@@ -205,3 +205,29 @@ def write_file(path, points, grid_keys=(), ids=None):
             g[field] = data.astype(np.int32 if integer else np.float32 if field.startswith(("eval/", "selected/", "train/"))
                                    else np.float64)
     return path
+
+
+READOUT = ("in_context_frac", "in_weight_frac", "other_frac")
+
+
+def with_readout(points):
+    """Adds the ICL/IWL readout (eval/<flip split>/{in_context,in_weight,other}_frac and selected/...) to
+    transformer and gated points, as the trainer writes it: the in-context answer is the target, so
+    in_context_frac = 1 - error; the rest is shared randomly between in-weight and other."""
+    for point in points:
+        f = point["fields"]
+        rng = np.random.default_rng(int(point["seed"]) + 97)
+        for path in [p for p in f if "/eval/" in "/" + p and p.endswith("flip_label/error")]:
+            head, split = path[: -len("/error")].rsplit("/", 1)  # "[iw/]eval", "<split>"
+            prefix = head[: -len("eval")]
+            wrong = np.asarray(f[path], dtype=np.float64)
+            share = rng.uniform(0, 1, wrong.shape)
+            values = {"in_context_frac": 1.0 - wrong, "in_weight_frac": wrong * share,
+                      "other_frac": wrong * (1.0 - share)}
+            index = f.get(f"{prefix}selected/index", f.get("alpha/selected/index"))
+            for metric, curve in values.items():
+                f[f"{prefix}eval/{split}/{metric}"] = curve
+                f[f"{prefix}selected/{split}/{metric}"] = curve[index]
+            if f"{prefix}checkpoint/step" not in f:
+                f[f"{prefix}checkpoint/step"] = np.arange(len(wrong)) * 10
+    return points

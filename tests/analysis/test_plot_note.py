@@ -11,18 +11,18 @@ import numpy as np  # noqa: E402
 from helpers import ANALYSIS, TempDirCase  # noqa: E402
 
 import fake_results as fr  # noqa: E402
-from iclsweep_analysis import figures  # noqa: E402
-from iclsweep_analysis.load import load  # noqa: E402
 
 
 class PlotNoteTest(TempDirCase):
     def test_note_adds_a_strip_below_an_unchanged_figure(self):
         results = fr.write_file(self.path("r.h5"), fr.theory_points(("v2",)))
-        plain = plt.imread(figures.draw("theory", load(results), self.path("plain"))[0])
-        proc = subprocess.run(["/usr/bin/python3", os.path.join(ANALYSIS, "plot.py"), results, "--figure", "theory",
-                               "--out", self.path("noted"), "--note", "PARTIAL: 1 of 2 points"],
-                              capture_output=True, text=True, timeout=120)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+        def plot(out, *extra):
+            proc = subprocess.run(["/usr/bin/python3", os.path.join(ANALYSIS, "plot.py"), results, "--figure", "theory",
+                                   "--out", self.path(out), *extra], capture_output=True, text=True, timeout=120)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+        plot("plain")  # the same command without --note: the figure the strip is added to
+        plain = plt.imread(os.path.join(self.path("plain"), "theory_v2.png"))
+        plot("noted", "--note", "PARTIAL: 1 of 2 points")
         noted = plt.imread(os.path.join(self.path("noted"), "theory_v2.png"))
         self.assertEqual(noted.shape[0], plain.shape[0] + 30)
         self.assertEqual(noted.shape[1], plain.shape[1])

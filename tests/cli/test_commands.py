@@ -53,6 +53,7 @@ class CommandsTest(unittest.TestCase):
             point_id = f["points/id"][1].decode()
             selected = int(f["points/selected/index"][1])
             err = float(f["points/selected/eval-default-none-flip_label/error"][1])
+            in_weight = float(f["points/selected/eval-default-none-flip_label/in_weight_frac"][1])
         for token in ("1", point_id):
             out = run("show", self.path("a.h5"), token).stdout
             self.assertIn(f"point 1 of {self.path('a.h5')}: id {point_id}, seed 0, done", out)
@@ -60,6 +61,13 @@ class CommandsTest(unittest.TestCase):
             self.assertIn(f"selected checkpoint of the model: index {selected}, step {30 * selected}", out)
             row = next(line for line in out.splitlines() if line.startswith("eval-default-none-flip_label "))
             self.assertAlmostEqual(float(row.split()[1]), err, places=3)
+            # the ICL/IWL readout columns after error, loss, context_fraction; "-" on splits without a flip
+            header = next(line for line in out.splitlines() if line.startswith("split "))
+            self.assertEqual(header.split()[1:7], ["error", "loss", "context_fraction", "in_context_frac",
+                                                   "in_weight_frac", "other_frac"])
+            self.assertAlmostEqual(float(row.split()[5]), in_weight, places=3)
+            plain = next(line for line in out.splitlines() if line.startswith("eval-default-none "))
+            self.assertEqual(plain.split()[4:7], ["-", "-", "-"])
             self.assertIn("run: rank 0 on", out)
         bad = run("show", self.path("a.h5"), "7", check=False)
         self.assertEqual(bad.returncode, 2)

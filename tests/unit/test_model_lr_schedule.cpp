@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
+#include <string>
 
 #include "iclsweep/core/error.hpp"
 #include "iclsweep/core/params.hpp"
@@ -52,12 +53,14 @@ BOOST_AUTO_TEST_CASE(keys_and_validation) {
   BOOST_TEST(c.warmup_steps == 100);
   BOOST_TEST(close(c.learning_rate_at(99), 3e-4));
   BOOST_CHECK_THROW(p.set(reg, "train.lr_schedule", "cosine"), Error);  // not one of the choices
-  p.set(reg, "train.warmup_steps", "0");
+  // Refused by the key's declared range (1..1e9) when it is set, or by ModelConfig::validate: either way
+  // the error names the key.
   try {
+    p.set(reg, "train.warmup_steps", "0");
     ModelConfig::from(p);
     BOOST_FAIL("warmup_steps = 0 must be refused");
-  } catch (const ParamError& e) {
-    BOOST_TEST(e.key == "train.warmup_steps");
+  } catch (const Error& e) {
+    BOOST_TEST(std::string(e.what()).find("train.warmup_steps") != std::string::npos);
   }
   ModelConfig bad;
   bad.lr_schedule = "cosine";

@@ -114,7 +114,7 @@ BOOST_AUTO_TEST_CASE(product_order_is_first_key_slowest_seeds_innermost) {
 BOOST_AUTO_TEST_CASE(sections_come_from_the_registry_and_model_kind_is_checked) {
   const Job job = parse("[run]\nmodel_kind = theory\n");
   BOOST_TEST(job.base_params().get_string("run.model_kind") == "theory");
-  BOOST_TEST(contains(parse_error("[run]\nmodel_kind = gpt\n"), "test.ini:2: parameter 'run.model_kind' = 'gpt': expected one of transformer | gated | theory | online | lm_facts"));
+  BOOST_TEST(contains(parse_error("[run]\nmodel_kind = gpt\n"), "test.ini:2: parameter 'run.model_kind' = 'gpt': expected one of transformer | gated | theory | online | omniglot | lm_facts"));
   // The test registry has no model.* keys, so [model] is not a section here.
   BOOST_TEST(contains(parse_error("[model]\nnum_blocks = 2\n"), "test.ini:1: unknown section [model]"));
   BOOST_TEST(contains(parse_error("[modle]\n"), "Sections: [data] [run] [train] [grid]"));

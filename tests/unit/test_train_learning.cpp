@@ -30,9 +30,10 @@ static PointRecord train(const std::vector<std::pair<std::string, std::string>>&
   return TransformerKind().run(p, {});
 }
 
-static double selected(const PointRecord& r, const std::string& split) {
-  return r.fields.at("selected/" + split + "/error").values.at(0);
+static double selected_metric(const PointRecord& r, const std::string& split, const std::string& metric) {
+  return r.fields.at("selected/" + split + "/" + metric).values.at(0);
 }
+static double selected(const PointRecord& r, const std::string& split) { return selected_metric(r, split, "error"); }
 
 // p_rel = 0 (the IW baseline): nothing in the context helps, the query's class must be learnt in weights.
 BOOST_AUTO_TEST_CASE(in_weight_only_learns_the_classes) {
@@ -43,6 +44,10 @@ BOOST_AUTO_TEST_CASE(in_weight_only_learns_the_classes) {
   BOOST_TEST(ibd <= 0.05);
   // ... and it did not learn to copy: after the within-group shift it answers the old class.
   BOOST_TEST(selected(r, "eval-relevant_context-none-flip_label") >= 0.8);
+  // The readout says why it is wrong: it gives the in-weight answer, not some other class.
+  const double iw = selected_metric(r, "eval-relevant_context-none-flip_label", "in_weight_frac");
+  BOOST_TEST_MESSAGE("OOBD in_weight_frac (in-weight only): " << iw);
+  BOOST_TEST(iw >= 0.8);
 }
 
 // p_rel = 1 with L >= 2 (the IC baseline) and noisy inputs: copying the label from the context is the
@@ -57,6 +62,12 @@ BOOST_AUTO_TEST_CASE(in_context_only_copies_labels_from_the_context) {
   const double oobd = selected(r, "eval-relevant_context-none-flip_label");
   BOOST_TEST_MESSAGE("OOBD error (in-context only): " << oobd);
   BOOST_TEST(oobd <= 0.2);  // chance is 0.9
+  const double ic = selected_metric(r, "eval-relevant_context-none-flip_label", "in_context_frac");
+  const double iw = selected_metric(r, "eval-relevant_context-none-flip_label", "in_weight_frac");
+  BOOST_TEST_MESSAGE("OOBD in_context_frac " << ic << ", in_weight_frac " << iw << " (in-context only)");
+  BOOST_TEST(ic >= 0.8);
+  BOOST_TEST(iw <= 0.1);
+  BOOST_TEST(ic == 1.0 - oobd, boost::test_tools::tolerance(1e-6));  // IC answer = target
 }
 
 BOOST_AUTO_TEST_CASE(same_seed_gives_bit_identical_losses) {

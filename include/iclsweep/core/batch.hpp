@@ -22,6 +22,9 @@ struct Batch {
   std::vector<std::int32_t> labels;   // (B, L+1) observed labels: OOBD shift, then label noise. [b][L] is the target.
   std::vector<std::int32_t> classes;  // (B, L+1) clean classes after the OOBD shift, before label noise
   AlignedVector<float> label_dist;    // (B, C) evaluation target built from the clean shifted query (PAPER-SPEC §1.5)
+  // (B) the query's class before the OOBD shift: the answer a model that ignores the context (in-weight) gives on a
+  // flipped split. Equal to the clean query class when there is no flip. Empty in hand-built batches.
+  std::vector<std::int32_t> unshifted_query;
 
   void resize(int B, int L, int in_dim, int C) {
     size = B;
@@ -32,6 +35,7 @@ struct Batch {
     labels.resize(static_cast<std::size_t>(B) * (L + 1));
     classes.resize(static_cast<std::size_t>(B) * (L + 1));
     label_dist.resize(static_cast<std::size_t>(B) * C);
+    unshifted_query.resize(static_cast<std::size_t>(B));
   }
   int seq_len() const { return num_contexts + 1; }
   const float* input(int b, int j) const { return inputs.data() + (static_cast<std::size_t>(b) * seq_len() + j) * input_dim; }

@@ -20,6 +20,8 @@ namespace icl {
 
 // The metrics recorded per split and checkpoint, in field order.
 inline const char* const kSplitMetricNames[] = {"error", "loss", "context_fraction"};
+// The ICL/IWL readout (SplitMetrics), recorded for flip splits only: elsewhere the two answers coincide.
+inline const char* const kReadoutMetricNames[] = {"in_context_frac", "in_weight_frac", "other_frac"};
 
 // Fields a trainer run writes for `splits` with the given number of log entries and checkpoints,
 // under `prefix` ("" for the transformer, "alpha/" etc. for the stages of the gated model).
