@@ -71,7 +71,7 @@ int cmd_status(const Args& args) {
     if (pending > 0 && finished > 0 && elapsed > 0)
       std::printf("  ETA %s for the %zu remaining point(s), at this launch's rate of %.3g points/min (by count, not "
                   "cost; `iclsweep run` prints a cost-weighted ETA)\n",
-                  format_duration_cell(pending * elapsed / finished).c_str(), pending, 60.0 * finished / elapsed);
+                  format_duration(pending * elapsed / finished).c_str(), pending, 60.0 * finished / elapsed);
     else if (pending > 0)
       std::printf("  ETA: not yet known (no point finished in this launch)\n");
   } else if (pending > 0) {

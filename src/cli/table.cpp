@@ -37,17 +37,4 @@ std::string format_cell(double v) {
   return buf;
 }
 
-std::string format_duration_cell(double s) {
-  if (!(s >= 0) || s > 1e8) return "?";
-  char buf[64];
-  const long t = static_cast<long>(s + 0.5);
-  if (t >= 3600)
-    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-  else if (t >= 60)
-    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
-  else
-    std::snprintf(buf, sizeof buf, "%lds", t);
-  return buf;
-}
-
 }  // namespace icl::cli

@@ -137,24 +137,11 @@ Pool::Pool(const DataParams& params, StreamKey label_key, std::uint64_t pool_id,
   const int S = seq_len();
   classes_.resize(static_cast<std::size_t>(N) * S);
 
-  // §1.2 step 2 (per_sequence only): C distinct rows, uniformly, each assigned one class. Floyd's
-  // algorithm gives a uniform C-subset without an N-sized buffer; the shuffle makes the class->row
-  // assignment uniform too.
+  // §1.2 step 2 (per_sequence only): C distinct rows, uniformly, each assigned one class.
   std::unordered_map<std::int64_t, int> coverage;
   if (params_.relevance_mode == RelevanceMode::PerSequence) {
     Philox rng(label_key, kCoverageCell);
-    std::vector<std::int64_t> rows;
-    rows.reserve(C);
-    std::unordered_map<std::int64_t, bool> chosen;
-    for (std::int64_t j = N - C; j < N; ++j) {
-      const auto t = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(j + 1)));
-      const std::int64_t pick = chosen.count(t) ? j : t;
-      chosen[pick] = true;
-      rows.push_back(pick);
-    }
-    std::sort(rows.begin(), rows.end());
-    for (int i = C - 1; i > 0; --i) std::swap(rows[i], rows[rng.below(static_cast<std::uint64_t>(i + 1))]);
-    for (int c = 0; c < C; ++c) coverage[rows[c]] = c;
+    coverage = class_coverage_rows(rng, N, C);
   }
 
   const SequenceGenerator generator(params_);

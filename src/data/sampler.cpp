@@ -163,4 +163,22 @@ void SequenceGenerator::per_slot(Philox& rng, std::uint16_t* out) const {
   }
 }
 
+std::unordered_map<std::int64_t, int> class_coverage_rows(Philox& rng, std::int64_t N, int C) {
+  std::vector<std::int64_t> rows;
+  rows.reserve(static_cast<std::size_t>(C));
+  std::unordered_map<std::int64_t, bool> chosen;
+  for (std::int64_t j = N - C; j < N; ++j) {
+    const auto t = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(j + 1)));
+    const std::int64_t pick = chosen.count(t) ? j : t;
+    chosen[pick] = true;
+    rows.push_back(pick);
+  }
+  std::sort(rows.begin(), rows.end());
+  for (int i = C - 1; i > 0; --i)
+    std::swap(rows[static_cast<std::size_t>(i)], rows[rng.below(static_cast<std::uint64_t>(i + 1))]);
+  std::unordered_map<std::int64_t, int> coverage;
+  for (int c = 0; c < C; ++c) coverage[rows[static_cast<std::size_t>(c)]] = c;
+  return coverage;
+}
+
 }  // namespace icl

@@ -54,19 +54,6 @@ double thread_cpu_seconds() {
   return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
-std::string format_duration(double s) {
-  if (!(s >= 0) || s > 1e8) return "?";
-  char buf[64];
-  const long t = static_cast<long>(s + 0.5);
-  if (t >= 3600)
-    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-  else if (t >= 60)
-    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
-  else
-    std::snprintf(buf, sizeof buf, "%lds", t);
-  return buf;
-}
-
 void send_bytes(MPI_Comm comm, int dest, int tag, const std::vector<char>& bytes) {
   MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_CHAR, dest, tag, comm);
 }
@@ -197,6 +184,19 @@ class LocalWorker {
 };
 
 }  // namespace
+
+std::string format_duration(double s) {
+  if (!(s >= 0) || s > 1e8) return "?";
+  char buf[64];
+  const long t = static_cast<long>(s + 0.5);
+  if (t >= 3600)
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+  else if (t >= 60)
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%lds", t);
+  return buf;
+}
 
 void install_drain_handlers() {
   struct sigaction sa{};

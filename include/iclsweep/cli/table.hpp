@@ -18,7 +18,5 @@ class Table {
 
 // Four significant digits; "nan" for NaN.
 std::string format_cell(double v);
-// "2h05m", "3m07s", "12s"; "?" when unknown.
-std::string format_duration_cell(double seconds);
 
 }  // namespace icl::cli

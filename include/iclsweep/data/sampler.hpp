@@ -4,12 +4,18 @@
 // ("contexts conditioned on none being q", "on at least one being q") is sampled directly, so
 // Lo = 495 costs the same as Lo = 5.
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include "iclsweep/core/rng.hpp"
 #include "iclsweep/data/params.hpp"
 
 namespace icl {
+
+// §1.2 step 2 (class coverage): C distinct rows of an N-row pool, uniformly (Floyd's algorithm, no N-sized
+// buffer), each assigned one class, the class->row assignment uniform too (a shuffle). Returns row -> class.
+// Shared by the synthetic and the Omniglot pools; `rng` is the pool's coverage stream.
+std::unordered_map<std::int64_t, int> class_coverage_rows(Philox& rng, std::int64_t N, int C);
 
 // Draws classes from w (§1.1): w_c = p_high/H on C_H = {0..H-1}, (1-p_high)/Lo on C_L = {H..C-1}.
 // Only two distinct weights exist, so w and w|c!=q are sampled in O(1) by picking the group, then a

@@ -18,6 +18,9 @@
 
 namespace icl {
 
+// "42s", "3m07s", "2h05m" ("?" for negative or absurd values): elapsed times and ETAs in progress lines.
+std::string format_duration(double seconds);
+
 struct WorkItem {
   std::int64_t index = -1;
   std::string id;
