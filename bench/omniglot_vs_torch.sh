@@ -11,7 +11,7 @@ peer=${2:-$root/../shared/bench/torch_omniglot_bench.py}
 [[ -x $bin ]] || { echo "omniglot_vs_torch: $bin is not an executable: build it (cmake --build build --target iclsweep) or pass its path" >&2; exit 2; }
 [[ -f $peer ]] || { echo "omniglot_vs_torch: peer script $peer not found: pass its path as the second argument" >&2; exit 2; }
 echo "start: $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-ours=$("$bin" bench --model omniglot --L 2,4)
+ours=$("$bin" bench --model omniglot --L 2,4 --omniglot "$root/../shared/data/omniglot")
 echo "$ours"
 torch=$(OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 /usr/bin/python3 "$peer" --L 2,4 --size 105 --modes step \
           --backends onednn --channels_last)

@@ -15,6 +15,9 @@
 #include "iclsweep/cli/exit_codes.hpp"
 #include "iclsweep/core/error.hpp"
 #include "iclsweep/core/quote.hpp"
+#include "iclsweep/core/timing.hpp"
+#include "iclsweep/data/omniglot_images.hpp"
+#include "iclsweep/data/omniglot_speed.hpp"
 #include "iclsweep/data/pool.hpp"
 #include "iclsweep/lm/lm_speed.hpp"
 #include "iclsweep/model/speed.hpp"
@@ -55,24 +58,58 @@ std::string load_average() {
   return a + " " + b + " " + c;
 }
 
-int bench_omniglot(const std::vector<int>& contexts, int batch, int classes, int image_size, int chunks, int steps) {
+// The image store for the assembly columns, or null (with the reason printed) when `folder` holds none.
+std::shared_ptr<const OmniglotImages> bench_images(const std::string& folder) {
+  const std::string dir = resolve_omniglot_folder(folder);
+  try {
+    const double t0 = thread_cpu_seconds();
+    auto images = OmniglotImages::load(dir);
+    std::printf("images: %d classes, %d drawings from %s, decoded in %.2f s CPU, %.1f MB held (1 bit per pixel);\n"
+                "        the full dataset (1623 x 20 drawings) holds %.1f MB\n",
+                images->num_classes(), images->total_drawings(), dir.c_str(), thread_cpu_seconds() - t0,
+                images->memory_bytes() / 1e6, omniglot_image_store_bytes(1623 * 20) / 1e6);
+    return images;
+  } catch (const InputError& e) {
+    std::printf("images: none read from %s, so no assembly columns (pass --omniglot DIR, e.g. ../shared/data/omniglot):\n  %s\n",
+                dir.c_str(), e.what());
+    return nullptr;
+  }
+}
+
+int bench_omniglot(const std::vector<int>& contexts, int batch, int classes, int image_size, int chunks, int steps,
+                   const std::string& omniglot_folder) {
+  constexpr std::int64_t kAssemblyPoolSize = 100000;  // N = 10^5, the middle of the paper's sweeps
+  constexpr double kAssemblySigma = 0.1;              // the H6 input noise
   std::printf("omniglot train step: ResNet-v1 tokenizer on %dx%d images + transformer (E=64, 2 blocks, 1 head, C=%d) + Adam;\n"
               "B=%d, float32, 1 thread\n",
               image_size, image_size, classes, batch);
   std::printf("load average before: %s (%u CPUs)\n", load_average().c_str(), std::thread::hardware_concurrency());
   const double peak = sgemm_gflops(1024, 5);
-  std::printf("single-core SGEMM (Eigen, 1024^3, thread CPU time): %.1f GFLOP/s\n\n", peak);
-  std::printf("%4s %7s %10s %12s %11s %9s %9s %15s %10s\n", "L", "images", "ms/step", "cpu ms/step", "GFLOP/step", "GFLOP/s",
+  std::printf("single-core SGEMM (Eigen, 1024^3, thread CPU time): %.1f GFLOP/s\n", peak);
+  const auto images = bench_images(omniglot_folder);
+  std::printf("\n%4s %7s %10s %12s %11s %9s %9s %15s %10s", "L", "images", "ms/step", "cpu ms/step", "GFLOP/step", "GFLOP/s",
               "of SGEMM", "tokenizer ms", "of step");
+  if (images) std::printf(" %12s %8s %9s", "assembly ms", "of step", "pool MB");
+  std::printf("\n");
   for (int L : contexts) {
     const OmniglotStepTiming r = time_omniglot_step(batch, L, image_size, classes, chunks, steps);
     const StepTiming& t = r.step;
-    std::printf("%4d %7d %10.1f %12.1f %11.3f %9.1f %8.0f%% %15.1f %9.0f%%\n", L, batch * (L + 1), t.ms_per_step, t.cpu_ms_per_step,
+    std::printf("%4d %7d %10.1f %12.1f %11.3f %9.1f %8.0f%% %15.1f %9.0f%%", L, batch * (L + 1), t.ms_per_step, t.cpu_ms_per_step,
                 t.flops_per_step * 1e-9, t.gflops, 100.0 * t.gflops / peak, r.tokenizer_cpu_ms, 100.0 * r.tokenizer_cpu_ms / t.cpu_ms_per_step);
+    if (images) {
+      const OmniglotAssemblyTiming a = time_omniglot_assembly(images, image_size, L, batch, kAssemblyPoolSize, kAssemblySigma);
+      std::printf(" %12.2f %7.1f%% %9.2f", a.cpu_ms_per_batch, 100.0 * a.cpu_ms_per_batch / t.cpu_ms_per_step, a.pool_bytes / 1e6);
+    }
+    std::printf("\n");
     std::fflush(stdout);
   }
   std::printf("\nload average after: %s. ms/step is wall clock (median of %d chunks of %d steps); GFLOP/s uses CPU time.\n",
               load_average().c_str(), chunks, steps);
+  if (images)
+    std::printf("assembly: one training batch of the stream (epoch shuffle, drawing 0 decoded%s, sigma = %.1f noise) from a\n"
+                "pool of N = %lld sequences, thread CPU time, median; the step above trains on fixed batches and excludes it.\n",
+                image_size == OmniglotImages::kSide ? "" : " and area-downsampled", kAssemblySigma,
+                static_cast<long long>(kAssemblyPoolSize));
   return kExitOk;
 }
 }  // namespace
@@ -142,14 +179,14 @@ int cmd_bench(const Args& args) {
   std::vector<int> contexts{1, 4, 8, 16};
   ModelConfig config;
   int batch = 32, classes = 10, chunks = 7, steps = 50, image_size = 105;
-  std::string model = "transformer";
+  std::string model = "transformer", omniglot_folder;
   bool set_contexts = false, set_classes = false, set_chunks = false, set_steps = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
       std::printf(
           "usage: iclsweep bench [--model transformer|omniglot|lm] [--L 1,4,8,16] [--batch 32] [--classes 10] [--blocks 2]\n"
-          "                      [--heads 1] [--embed 64] [--image-size 105] [--chunks 7] [--steps 50]\n\n"
+          "                      [--heads 1] [--embed 64] [--image-size 105] [--omniglot DIR] [--chunks 7] [--steps 50]\n\n"
           "Times the transformer's training step (forward, backward, Adam) on one core: median over CHUNKS chunks of\n"
           "STEPS steps, after 20 warm-up steps, on a fixed pool of random batches. Prints wall-clock and thread-CPU\n"
           "milliseconds per step (CPU time is what to compare on a shared machine), the matmul GFLOP/s, and the\n"
@@ -159,11 +196,13 @@ int cmd_bench(const Args& args) {
           "schedule (defaults --L 2,4 --classes 1623 --chunks 5 --steps 4, 3 warm-up steps), and the tokenizer's\n"
           "forward + backward alone. GFLOP counts every convolution (stem backward: kernel gradient only) and\n"
           "the transformer's matmuls. Peer: OMP_NUM_THREADS=1 /usr/bin/python3 ../shared/bench/torch_omniglot_bench.py\n"
-          "--modes step --backends onednn --channels_last --size 105.\n");
+          "--modes step --backends onednn --channels_last --size 105. With images in --omniglot DIR (default: the\n"
+          "omniglot.path default, docs/omniglot.md) it also reports the image store's memory and the time to assemble\n"
+          "one training batch (N = 10^5, sigma = 0.1) beside the step.\n");
       return kExitOk;
     }
     static const char* const known[] = {"--L", "--batch", "--classes", "--blocks", "--heads", "--embed", "--chunks", "--steps",
-                                        "--model", "--image-size"};
+                                        "--model", "--image-size", "--omniglot"};
     if (std::find(std::begin(known), std::end(known), a) == std::end(known))
       throw InputError("bench: unknown option " + quote(a) + " (see iclsweep bench --help)");
     if (i + 1 >= args.size()) throw InputError("bench: option " + quote(a) + " needs a value (see iclsweep bench --help)");
@@ -175,6 +214,7 @@ int cmd_bench(const Args& args) {
       if (v != "transformer" && v != "omniglot") throw InputError("bench: --model '" + v + "': expected transformer, omniglot or lm");
       model = v;
     } else if (a == "--image-size") image_size = parse_int(a, v, 1);
+    else if (a == "--omniglot") omniglot_folder = v;
     else if (a == "--blocks") config.num_blocks = parse_int(a, v, 1);
     else if (a == "--heads") config.num_heads = parse_int(a, v, 1);
     else if (a == "--embed") config.embed_dim = parse_int(a, v, 2);
@@ -188,7 +228,7 @@ int cmd_bench(const Args& args) {
     if (!set_classes) classes = 1623;
     if (!set_chunks) chunks = 5;
     if (!set_steps) steps = 4;
-    return bench_omniglot(contexts, batch, classes, image_size, chunks, steps);
+    return bench_omniglot(contexts, batch, classes, image_size, chunks, steps, omniglot_folder);
   }
 
   std::printf("transformer train step: B=%d, E=%d, %d block(s), %d head(s), widening %d, C=%d; float32, 1 thread\n", batch,

@@ -247,7 +247,12 @@ void OmniglotPool::assemble(const std::int64_t* positions, int count, bool flip,
     // The image of the unshifted class: the shift relabels, it does not change what is shown.
     for (int j = 0; j < S; ++j) {
       float* x = out.input(b, j);
-      images_->decode(T[j], exemplar == Exemplar::First ? 0 : heldout_exemplar(n, j), image_size_, x);
+      if (exemplar == Exemplar::First) {
+        const float* drawing = images_->first_drawing(T[j], image_size_, x);
+        if (drawing != x) std::copy(drawing, drawing + D, x);
+      } else {
+        images_->decode(T[j], heldout_exemplar(n, j), image_size_, x);
+      }
       if (sigma > 0.0f) {
         fill_standard_normals(input_noise_key_, position_cell(n, j, S), D, noise.data());
         for (int k = 0; k < D; ++k) x[k] += sigma * noise[static_cast<std::size_t>(k)];

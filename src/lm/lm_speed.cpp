@@ -1,19 +1,11 @@
 #include "iclsweep/lm/lm_speed.hpp"
 
 #include <algorithm>
-#include <chrono>
-#include <ctime>
 
 #include "iclsweep/core/rng.hpp"
+#include "iclsweep/core/timing.hpp"
 
 namespace icl::lm {
-namespace {
-double thread_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-}  // namespace
 
 LmStepTiming time_lm_train_step(const LmConfig& config, int B, int T, int chunks, int steps, int warmup) {
   LmConfig c = config;
@@ -35,19 +27,10 @@ LmStepTiming time_lm_train_step(const LmConfig& config, int B, int T, int chunks
   int step = 0;
   volatile double sink = 0;
   for (int i = 0; i < warmup; ++i) sink = sink + model.train_step(pool[step++ % pool.size()]);
-  std::vector<double> wall, cpu;
-  for (int k = 0; k < chunks; ++k) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const double c0 = thread_seconds();
-    for (int i = 0; i < steps; ++i) sink = sink + model.train_step(pool[step++ % pool.size()]);
-    cpu.push_back((thread_seconds() - c0) * 1e3 / steps);
-    wall.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 1e3 / steps);
-  }
-  std::sort(wall.begin(), wall.end());
-  std::sort(cpu.begin(), cpu.end());
+  const ChunkTimes times = time_chunks(chunks, steps, [&](int) { sink = sink + model.train_step(pool[step++ % pool.size()]); });
   LmStepTiming t;
-  t.ms_per_step = wall[wall.size() / 2];
-  t.cpu_ms_per_step = cpu[cpu.size() / 2];
+  t.ms_per_step = times.ms_per_step;
+  t.cpu_ms_per_step = times.cpu_ms_per_step;
   t.flops_per_step = model.train_step_flops(B, T);
   t.gflops = t.flops_per_step / (t.cpu_ms_per_step * 1e-3) * 1e-9;
   t.num_parameters = model.num_parameters();

@@ -1,23 +1,24 @@
 #include "iclsweep/model/speed.hpp"
 
 #include <algorithm>
-#include <chrono>
-#include <ctime>
 
 #include "iclsweep/core/rng.hpp"
+#include "iclsweep/core/timing.hpp"
 #include "iclsweep/model/resnet_tokenizer.hpp"
 #include "iclsweep/model/transformer.hpp"
 
 namespace icl {
 
 namespace {
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-// CPU time of this thread: on a shared machine it excludes the time other processes hold the core.
-double thread_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+StepTiming step_timing(int B, int L, const ChunkTimes& c) {
+  StepTiming t;
+  t.batch_size = B;
+  t.num_contexts = L;
+  t.ms_per_step = c.ms_per_step;
+  t.cpu_ms_per_step = c.cpu_ms_per_step;
+  t.chunk_ms = c.chunk_ms;
+  t.chunk_cpu_ms = c.chunk_cpu_ms;
+  return t;
 }
 
 Batch random_batch(int B, int L, int D, int C, std::uint64_t tag) {
@@ -38,20 +39,9 @@ StepTiming time_train_step(const ModelConfig& config, int B, int L, int C, int c
   int step = 0;
   volatile float sink = 0;
   for (int i = 0; i < warmup; ++i) sink = sink + model.train_step(pool[step++ % pool.size()]);
-  StepTiming t;
-  t.batch_size = B;
-  t.num_contexts = L;
-  for (int c = 0; c < chunks; ++c) {
-    const auto t0 = Clock::now();
-    const double c0 = thread_seconds();
-    for (int i = 0; i < steps_per_chunk; ++i) sink = sink + model.train_step(pool[step++ % pool.size()]);
-    t.chunk_cpu_ms.push_back((thread_seconds() - c0) * 1e3 / steps_per_chunk);
-    t.chunk_ms.push_back(seconds_since(t0) * 1e3 / steps_per_chunk);
-  }
-  std::sort(t.chunk_ms.begin(), t.chunk_ms.end());
-  std::sort(t.chunk_cpu_ms.begin(), t.chunk_cpu_ms.end());
-  t.ms_per_step = t.chunk_ms[t.chunk_ms.size() / 2];
-  t.cpu_ms_per_step = t.chunk_cpu_ms[t.chunk_cpu_ms.size() / 2];
+  StepTiming t = step_timing(B, L, time_chunks(chunks, steps_per_chunk, [&](int) {
+                                 sink = sink + model.train_step(pool[step++ % pool.size()]);
+                               }));
   t.flops_per_step = model.train_step_flops(B, L);
   t.gflops = t.flops_per_step / (t.cpu_ms_per_step * 1e-3) * 1e-9;
   return t;
@@ -67,10 +57,6 @@ Batch image_batch(int B, int L, int side, int C, std::uint64_t tag) {
   for (int b = 0; b < B; ++b) batch.label_dist[static_cast<std::size_t>(b) * C + batch.target(b)] = 1.0f;
   return batch;
 }
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 }  // namespace
 
 OmniglotStepTiming time_omniglot_step(int B, int L, int side, int C, int chunks, int steps_per_chunk, int warmup) {
@@ -84,20 +70,10 @@ OmniglotStepTiming time_omniglot_step(int B, int L, int side, int C, int chunks,
   volatile float sink = 0;
   for (int i = 0; i < warmup; ++i) sink = sink + model.train_step(pool[step++ % pool.size()]);
   OmniglotStepTiming r;
+  r.step = step_timing(B, L, time_chunks(chunks, steps_per_chunk, [&](int) {
+                         sink = sink + model.train_step(pool[step++ % pool.size()]);
+                       }));
   StepTiming& t = r.step;
-  t.batch_size = B;
-  t.num_contexts = L;
-  for (int c = 0; c < chunks; ++c) {
-    const auto t0 = Clock::now();
-    const double c0 = thread_seconds();
-    for (int i = 0; i < steps_per_chunk; ++i) sink = sink + model.train_step(pool[step++ % pool.size()]);
-    t.chunk_cpu_ms.push_back((thread_seconds() - c0) * 1e3 / steps_per_chunk);
-    t.chunk_ms.push_back(seconds_since(t0) * 1e3 / steps_per_chunk);
-  }
-  std::sort(t.chunk_ms.begin(), t.chunk_ms.end());
-  std::sort(t.chunk_cpu_ms.begin(), t.chunk_cpu_ms.end());
-  t.ms_per_step = t.chunk_ms[t.chunk_ms.size() / 2];
-  t.cpu_ms_per_step = t.chunk_cpu_ms[t.chunk_cpu_ms.size() / 2];
 
   // The tokenizer alone, on the same images, with the same parameters.
   ResNetV1Tokenizer<float> tok(side);
@@ -108,14 +84,10 @@ OmniglotStepTiming time_omniglot_step(int B, int L, int side, int C, int chunks,
   const int n = B * (L + 1);
   const CMatMap<float> images(pool[0].inputs.data(), n, side * side);
   RowMat<float> tokens(n, ResNetV1Tokenizer<float>::kTokenDim), d_tokens = RowMat<float>::Constant(n, tokens.cols(), 1e-3f);
-  std::vector<double> tok_ms;
-  for (int c = 0; c < chunks; ++c) {
-    const double c0 = thread_seconds();
-    tok.forward(store, images, tokens);
-    tok.backward(store, d_tokens);
-    tok_ms.push_back((thread_seconds() - c0) * 1e3);
-  }
-  r.tokenizer_cpu_ms = median(tok_ms);
+  r.tokenizer_cpu_ms = time_chunks(chunks, 1, [&](int) {
+                         tok.forward(store, images, tokens);
+                         tok.backward(store, d_tokens);
+                       }).cpu_ms_per_step;
   r.tokenizer_flops = 2.0 * n * (tok.forward_macs_per_image() + tok.backward_macs_per_image());
   t.flops_per_step = model.train_step_flops(B, L) + r.tokenizer_flops;
   t.gflops = t.flops_per_step / (t.cpu_ms_per_step * 1e-3) * 1e-9;
@@ -125,16 +97,10 @@ OmniglotStepTiming time_omniglot_step(int B, int L, int side, int C, int chunks,
 double sgemm_gflops(int n, int repeats) {
   RowMat<float> a = RowMat<float>::Constant(n, n, 0.5f), b = RowMat<float>::Constant(n, n, 0.25f), c(n, n);
   c.noalias() = a * b;  // warm up
-  std::vector<double> rates;
-  for (int r = 0; r < repeats; ++r) {
-    const double c0 = thread_seconds();
-    c.noalias() = a * b;
-    rates.push_back(2.0 * n * n * n / (thread_seconds() - c0) * 1e-9);
-  }
-  std::sort(rates.begin(), rates.end());
+  const double ms = time_chunks(repeats, 1, [&](int) { c.noalias() = a * b; }).cpu_ms_per_step;
   volatile float sink = c(0, 0);
   (void)sink;
-  return rates[rates.size() / 2];
+  return 2.0 * n * n * n / (ms * 1e-3) * 1e-9;
 }
 
 }  // namespace icl

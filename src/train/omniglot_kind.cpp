@@ -43,18 +43,17 @@ EvalOptions eval_options(const TrainConfig& tc) {
 
 // Step-time model. The ResNet tokenizer dominates (PAPER-SPEC §5.3: 4.56 GFLOP per training step at
 // L = 2, 105x105, 83 % in the stem), so time scales with images per step, (L+1)*B, and with pixels,
-// plus a per-image share of batch assembly, transformer and Adam. Fitted to the thread-CPU times of
-// `iclsweep bench --model omniglot --L 2` on this machine (2026-12-01, omniglot-model d0ce854):
-// 176 ms per step at 105x105, 17.2 ms at 28x28 (1.78 ms per 105x105 image and 0.053 ms per image
-// whatever its size), plus ~0.03 ms per image of batch assembly (earlier
-// kernels, timed `iclsweep train`: 211 and 22.3 ms per step including assembly and evaluation).
+// plus a per-image share of batch assembly, transformer and Adam. Fitted to `iclsweep bench --model
+// omniglot --L 2 --omniglot ../shared/data/omniglot` on this machine (2026-12-02, idle, thread CPU time):
+// 148.7 ms per step + 5.1 ms assembly at 105x105, 14.3 ms + 0.42 ms at 28x28 (drawing 0 from the shared
+// downsampled table), i.e. 1.56 ms per 105x105 image and 0.042 ms per image whatever its size.
 // Evaluation is forward only, about a third of a training step per sequence. Faster kernels lower
 // both constants; `iclsweep list --ms-per-token-step` rescales every estimate.
 double omniglot_train_step_ms(int image_size, int num_contexts, int batch_size) {
   const double images = static_cast<double>(num_contexts + 1) * batch_size;
   const double pixel_ratio = (image_size * image_size) / (105.0 * 105.0);
-  constexpr double kMsPerImage105 = 1.78;   // ResNet forward + backward per 105x105 image
-  constexpr double kMsPerImageFixed = 0.08; // per image, whatever its size
+  constexpr double kMsPerImage105 = 1.56;    // ResNet forward + backward per 105x105 image
+  constexpr double kMsPerImageFixed = 0.042; // per image, whatever its size
   return images * (kMsPerImage105 * pixel_ratio + kMsPerImageFixed);
 }
 

@@ -12,6 +12,7 @@ import h5py
 import numpy as np
 
 BINARY = None
+SHARED_OMNIGLOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data", "omniglot")
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
            OMPI_MCA_rmaps_base_oversubscribe="1")
 TINY = ["--set", "train.steps=60", "--set", "train.checkpoint_interval=30", "--set", "train.log_interval=10",
@@ -164,6 +165,22 @@ class CommandsTest(unittest.TestCase):
         line = next((x for x in proc.stderr.splitlines() if "| step " in x), None)
         self.assertIsNotNone(line, proc.stderr)
         self.assertRegex(line, r"ETA \S+ \| step \d+/3000 loss [0-9.e-]+ \| eval @ step \d+: pretraining loss")
+
+    @unittest.skipUnless(os.path.isdir(SHARED_OMNIGLOT), "no ../shared/data/omniglot")
+    def test_omniglot_bench_reports_images_and_batch_assembly(self):
+        proc = run("bench", "--model", "omniglot", "--L", "1", "--image-size", "16", "--classes", "10", "--chunks", "1",
+                   "--steps", "1", "--omniglot", SHARED_OMNIGLOT)
+        self.assertRegex(proc.stdout, r"images: 242 classes, 4840 drawings from .*, [0-9.]+ MB held")
+        self.assertIn("assembly ms", proc.stdout)
+        row = next(x for x in proc.stdout.splitlines() if x.split()[:2] == ["1", "64"])
+        assembly_ms, share, pool_mb = row.split()[-3:]
+        self.assertGreater(float(assembly_ms), 0.0)
+        self.assertTrue(share.endswith("%"), row)
+        self.assertAlmostEqual(float(pool_mb), 0.4, delta=0.05)  # 10^5 sequences x 2 uint16 classes
+        missing = run("bench", "--model", "omniglot", "--L", "1", "--image-size", "16", "--classes", "10", "--chunks", "1",
+                      "--steps", "1", "--omniglot", self.path("no-such-folder"))
+        self.assertIn("images: none read from", missing.stdout)
+        self.assertNotIn("assembly ms", missing.stdout)
 
 
 if __name__ == "__main__":

@@ -215,7 +215,14 @@ BOOST_AUTO_TEST_CASE(dataset_rules_need_twenty_drawings_and_n_at_least_c) {
   fs::remove_all(d);
 }
 
+static void check_decoder_matches_reference(const OmniglotImages& im, int side);  // below
 static bool shared_data_present() { return fs::exists("/work/shared/data/omniglot/images_background_small1.zip"); }
+
+BOOST_AUTO_TEST_CASE(real_drawings_downsample_like_the_reference,
+                     *boost::unit_test::precondition([](boost::unit_test::test_unit_id) { return shared_data_present(); })) {
+  const auto im = OmniglotImages::shared("/work/shared/data/omniglot");
+  check_decoder_matches_reference(*im, 28);
+}
 
 BOOST_AUTO_TEST_CASE(shared_subsets_give_242_classes,
                      *boost::unit_test::precondition([](boost::unit_test::test_unit_id) { return shared_data_present(); })) {
@@ -468,6 +475,52 @@ BOOST_AUTO_TEST_CASE(area_downsampling_to_28) {
   Batch b;
   pool.assemble(std::vector<std::int64_t>{1, 2}, false, Exemplar::First, b);
   BOOST_TEST(b.input_dim == 784);
+}
+
+// The plain separable area filter over every weight (zeros included), kept as the reference for the
+// decoder (which skips zero weights in its row pass) and for the shared drawing-0 table pools read.
+static std::vector<float> reference_area_downsample(const OmniglotImages& im, int c, int d, int side) {
+  std::vector<float> full(105 * 105), rows(static_cast<std::size_t>(side) * 105, 0.0f), out(static_cast<std::size_t>(side) * side);
+  im.decode(c, d, 105, full.data());
+  const auto w = area_weights(side);
+  for (int u = 0; u < side; ++u)
+    for (int i = 0; i < 105; ++i) {
+      const float wi = w[static_cast<std::size_t>(u) * 105 + i];
+      for (int x = 0; x < 105; ++x) rows[static_cast<std::size_t>(u) * 105 + x] += wi * full[static_cast<std::size_t>(i) * 105 + x];
+    }
+  for (int u = 0; u < side; ++u)
+    for (int v = 0; v < side; ++v) {
+      float acc = 0.0f;
+      for (int x = 0; x < 105; ++x) acc += w[static_cast<std::size_t>(v) * 105 + x] * rows[static_cast<std::size_t>(u) * 105 + x];
+      out[static_cast<std::size_t>(u) * side + v] = acc;
+    }
+  return out;
+}
+
+static void check_decoder_matches_reference(const OmniglotImages& im, int side) {
+  std::vector<float> fast(static_cast<std::size_t>(side) * side), scratch(fast.size());
+  int mismatched = 0;
+  for (int c = 0; c < im.num_classes(); ++c)
+    for (int d : {0, im.num_drawings(c) - 1}) {
+      const auto ref = reference_area_downsample(im, c, d, side);
+      im.decode(c, d, side, fast.data());
+      mismatched += std::memcmp(ref.data(), fast.data(), fast.size() * sizeof(float)) != 0;
+      if (d == 0) {
+        const float* table = im.first_drawing(c, side, scratch.data());
+        mismatched += std::memcmp(ref.data(), table, fast.size() * sizeof(float)) != 0;
+      }
+    }
+  BOOST_TEST(mismatched == 0, mismatched << " drawings at side " << side << " differ in some bit from the reference filter");
+}
+
+BOOST_AUTO_TEST_CASE(downsampling_and_the_drawing_0_table_match_the_reference_bit_for_bit) {
+  const auto im = pool_fixture();
+  for (int side : {28, 16, 50}) check_decoder_matches_reference(*im, side);
+  std::vector<float> scratch(105 * 105), direct(105 * 105);
+  const float* at_full = im->first_drawing(2, 105, scratch.data());  // 105 px: decoded into the scratch
+  im->decode(2, 0, 105, direct.data());
+  BOOST_TEST(at_full == scratch.data());
+  BOOST_TEST(std::memcmp(direct.data(), at_full, direct.size() * sizeof(float)) == 0);
 }
 
 BOOST_AUTO_TEST_CASE(epoch_shuffle_is_a_seeded_permutation_dropping_the_last_partial_batch) {
