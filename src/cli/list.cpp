@@ -116,12 +116,15 @@ int cmd_list(const Args& args) {
   std::printf("  %10s\n", "est.cost");
   double total = 0;
   std::size_t shown = 0;
+  std::set<std::string> input_problems;
   // Points are built one at a time and printed as they come: a million-point job lists in bounded memory.
   for (std::size_t i = 0; i < job.size(); ++i) {
     const JobPoint p = job.point(i);
+    const ModelKind& kind = model_kind(p.params.get_string("run.model_kind"));
+    for (auto& m : kind.check_inputs(p.params)) input_problems.insert(m);  // run checks every point
     if (!filter.matches(p.params)) continue;
     ++shown;
-    const double cost = model_kind(p.params.get_string("run.model_kind")).cost(p.params);
+    const double cost = kind.cost(p.params);
     total += cost;
     std::printf("%6zu  %s  %5s", p.index, p.id.c_str(),
                 p.params.values().count("data.seed") ? p.params.get_string("data.seed").c_str() : "-");
@@ -129,9 +132,6 @@ int cmd_list(const Args& args) {
       std::printf("  %*s", static_cast<int>(widths[c]), p.params.get_string(columns[c]).c_str());
     std::printf("  %10s\n", format_cost(cost).c_str());
   }
-  std::set<std::string> input_problems;
-  for (const auto& p : job.points())
-    for (auto& m : model_kind(p.params.get_string("run.model_kind")).check_inputs(p.params)) input_problems.insert(m);
   std::fflush(stdout);  // the warnings after the table, not inside it
   for (const auto& m : input_problems) std::fprintf(stderr, "iclsweep list: warning (run would refuse to start): %s\n", m.c_str());
   if (!filter.empty()) std::printf("\n%zu of %zu points match --where %s\n", shown, job.size(), filter.describe().c_str());

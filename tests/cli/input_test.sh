@@ -82,4 +82,15 @@ expect 2 "value 0 \(written -0\) appears twice" "$engine" list minus_zero.ini
 printf '[run]\nmodel_kind = online\n[data]\ninput_noise_std = 1e-320\n' > subnormal.ini
 expect 2 "subnormal.ini:4: parameter 'data.input_noise_std' = '1e-320'.*subnormal" "$engine" list subnormal.ini
 
+# 4: a million-point job lists in bounded memory (the old list kept every point: 11.8 GB), and `run`
+# refuses it before building anything when its points cannot fit in this machine's memory
+printf '[run]\nmodel_kind = online\n[grid]\nseeds = 0..999999\n' > million.ini
+( ulimit -v 4000000; "$engine" list million.ini > million.txt 2> million.err ) || fail "list of a million points in 4 GB of address space: $(head -c 300 million.err)"
+[ "$(grep -c '^ *[0-9]' million.txt)" -ge 1000000 ] || fail "list of a million points printed $(grep -c '^ *[0-9]' million.txt) rows"
+avail_kb=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
+if [ "$avail_kb" -lt 34000000 ]; then   # 28 KB per point: 28 GB do not fit into 0.8 x MemAvailable
+  expect 2 "1000000 points; preparing them takes ~28.0 GB.*split the grid" "$engine" run million.ini --out million.h5
+  ! ls million.h5* > /dev/null 2>&1 || fail "a refused run left $(ls million.h5*)"
+fi
+
 [ "$failures" = 0 ] && echo "all input cases passed" || { echo "$failures failures"; exit 1; }
