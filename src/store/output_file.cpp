@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -204,6 +205,36 @@ OutputFile::~OutputFile() {
   if (!committed_ && !temp_.empty()) ::unlink(temp_.c_str());
 }
 
+namespace {
+// A writer killed while creating (SIGKILL, the OOM killer, a node failure) leaves its preallocated
+// `<path>.creating-<pid>-<n>`, possibly gigabytes. Before creating `path` again, remove those that no
+// writer holds: the creator locks its temporary right after creating it, so an unlocked one older than
+// a minute is abandoned (the minute covers the moment between creating and locking, on any host).
+void remove_stale_temporaries(const std::string& path) {
+  const fs::path target(path);
+  const std::string prefix = target.filename().string() + ".creating-";
+  std::error_code ec;
+  fs::directory_iterator it(target.has_parent_path() ? target.parent_path() : fs::path("."), ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0 || !it->is_regular_file(ec)) continue;
+    const auto age = fs::file_time_type::clock::now() - fs::last_write_time(it->path(), ec);
+    if (ec || age < std::chrono::minutes(1)) continue;
+    try {
+      const WriterLock probe = WriterLock::acquire(it->path().string(), "temporary file");
+      if (!probe.held()) continue;  // no locks on this file system: cannot tell, keep it
+      std::error_code rm;
+      const auto bytes = fs::file_size(it->path(), rm);
+      if (fs::remove(it->path(), rm) && !rm)
+        std::fprintf(stderr, "iclsweep: removed %s (%s), left by a writer that was killed while creating %s\n",
+                     it->path().c_str(), format_bytes(bytes).c_str(), path.c_str());
+    } catch (const StoreError&) {
+      // held by a live writer, or not ours to open: leave it
+    }
+  }
+}
+}  // namespace
+
 OutputFile OutputFile::claim(const std::string& path, const OutputRequest& request) {
   check_path(path);
   OutputFile out;
@@ -242,6 +273,7 @@ OutputFile OutputFile::claim(const std::string& path, const OutputRequest& reque
                        err);
     }
   }
+  remove_stale_temporaries(out.path_);
   if (request.bytes_needed > 0) {
     const std::int64_t avail = free_bytes(out.dir_);
     if (avail >= 0 && static_cast<std::uint64_t>(avail) < request.bytes_needed)

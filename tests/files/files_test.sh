@@ -125,8 +125,18 @@ case "$scenario" in
     expect "$rc" 5 l4.log "train --overwrite over a live sweep"
     [ "$(fingerprint L.h5)" = "$live_before" ] || fail "a refused command changed the live sweep's file"
     finish_live_sweep L.h5
+
+    # A writer killed while creating leaves its preallocated temporary; the next writer of that path removes
+    # it when no one holds it and it is older than a minute (a younger one may be about to be locked).
+    truncate -s 10M N.h5.creating-4194000-0; touch -d '2 minutes ago' N.h5.creating-4194000-0
+    truncate -s 1M N.h5.creating-4194000-1
+    rc=$(run_cmd n1.log "$engine" run "$job" --out N.h5 --set seeds=0 -q); expect "$rc" 0 n1.log "run next to stale temporaries"
+    [ ! -e N.h5.creating-4194000-0 ] || fail "the abandoned temporary (2 minutes old, unlocked) was kept"
+    grep -q "removed .*N.h5.creating-4194000-0 (10.0 MB), left by a writer that was killed" n1.log || fail "no removal message: $(cat n1.log)"
+    [ -e N.h5.creating-4194000-1 ] || fail "a temporary younger than a minute was removed"
+    rm -f N.h5.creating-4194000-1
     no_junk .
-    say "PASS: no command replaced an existing or live file without --overwrite; --overwrite starts afresh"
+    say "PASS: no command replaced an existing or live file without --overwrite; --overwrite starts afresh; abandoned temporaries go"
     ;;
   links)
     start_live_sweep R.h5
