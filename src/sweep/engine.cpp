@@ -34,25 +34,10 @@ constexpr int kTagAbandon = 6;   // coordinator -> worker: drop the running poin
 
 volatile std::sig_atomic_t g_drain_signal = 0;
 volatile std::sig_atomic_t g_drain_signal_count = 0;
-std::int64_t g_first_drain_signal_ns = 0;  // read and written by the handler only
-
-// One cancellation often reaches a rank by several paths within milliseconds: Slurm's scancel signals
-// every process of the job (the rank itself, and srun or mpirun, which forward it again), Ctrl-C reaches
-// srun and the ranks. Signals within this window of the first are that one request; a later one is a
-// second request and cuts the drain short.
-constexpr std::int64_t kSameRequestNs = 500'000'000;
 
 extern "C" void on_drain_signal(int sig) {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);  // async-signal-safe (POSIX.1-2008)
-  const std::int64_t now = static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-  if (g_drain_signal == 0) {
-    g_drain_signal = sig;
-    g_first_drain_signal_ns = now;
-    g_drain_signal_count = 1;
-  } else if (now - g_first_drain_signal_ns >= kSameRequestNs) {
-    g_drain_signal_count = g_drain_signal_count + 1;
-  }
+  if (g_drain_signal == 0) g_drain_signal = sig;
+  g_drain_signal_count = g_drain_signal_count + 1;
 }
 
 // Thrown out of a point's progress callback when the coordinator gives the point up (a cut-short
