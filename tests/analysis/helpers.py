@@ -22,3 +22,16 @@ class TempDirCase(unittest.TestCase):
 
     def path(self, name):
         return os.path.join(self.tmp, name)
+
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+class PngCase(TempDirCase):
+    def assert_pngs(self, paths, names):
+        """`paths` are exactly the files `names`, each a real PNG of some content (> 5 KB)."""
+        self.assertEqual(sorted(os.path.basename(p) for p in paths), sorted(names))
+        for p in paths:
+            with open(p, "rb") as f:
+                self.assertEqual(f.read(8), PNG_MAGIC, p)
+            self.assertGreater(os.path.getsize(p), 5000, p)

@@ -2,13 +2,12 @@
 import os
 import unittest
 
-from helpers import TempDirCase
+from helpers import PngCase, TempDirCase
 
 import fake_results as fr
 from iclsweep_analysis import figures
 from iclsweep_analysis.load import load
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 # figure name -> (swept {key: values}, extra fixed params, p_rel values, expected file names)
 SWEEPS = {
@@ -28,13 +27,7 @@ SWEEPS = {
 }
 
 
-class FigureTest(TempDirCase):
-    def assert_pngs(self, paths, names):
-        self.assertEqual(sorted(os.path.basename(p) for p in paths), sorted(names))
-        for p in paths:
-            with open(p, "rb") as f:
-                self.assertEqual(f.read(8), PNG_MAGIC, p)
-            self.assertGreater(os.path.getsize(p), 5000, p)
+class FigureTest(PngCase):
 
     def sweep_file(self, name, **kwargs):
         swept, fixed, p_rel, _ = SWEEPS[name]

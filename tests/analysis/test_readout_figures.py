@@ -5,23 +5,16 @@ import unittest
 
 import numpy as np
 
-from helpers import TempDirCase
+from helpers import PngCase
 
 import fake_results as fr
 from iclsweep_analysis import figures, readout_figures  # noqa: F401  (registers the readout figures)
 from iclsweep_analysis.load import load
 from iclsweep_analysis.tidy import points_frame
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-class ReadoutFigureTest(TempDirCase):
-    def assert_pngs(self, paths, names):
-        self.assertEqual(sorted(os.path.basename(p) for p in paths), sorted(names))
-        for p in paths:
-            with open(p, "rb") as f:
-                self.assertEqual(f.read(8), PNG_MAGIC, p)
-            self.assertGreater(os.path.getsize(p), 5000, p)
+class ReadoutFigureTest(PngCase):
 
     def transformer_file(self, swept=None):
         points = fr.with_readout(fr.transformer_points(swept or {}))

@@ -7,27 +7,19 @@ import unittest
 
 import numpy as np
 
-from helpers import ANALYSIS, TempDirCase
+from helpers import ANALYSIS, PngCase, TempDirCase
 
 import fake_results as fr
 from iclsweep_analysis import figures
 from iclsweep_analysis.load import load
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 REL_CL = "eval-relevant_context-low_prob"
 STYLIZED_JOBS = ("jobs/paper/stylized_noisy_inputs.ini", "jobs/paper/stylized_p_high.ini",
                  "jobs/paper/stylized_num_contexts.ini", "jobs/paper/stylized_num_low_freq.ini",
                  "jobs/lite/stylized_noisy_inputs.ini", "jobs/lite/stylized_p_high.ini")
 
 
-class PngCase(TempDirCase):
-    def assert_pngs(self, paths, names):
-        self.assertEqual(sorted(os.path.basename(p) for p in paths), sorted(names))
-        for p in paths:
-            with open(p, "rb") as f:
-                self.assertEqual(f.read(8), PNG_MAGIC, p)
-            self.assertGreater(os.path.getsize(p), 5000, p)
-
+class RefusingPngCase(PngCase):
     def assert_refuses(self, name, res, *fragments):
         with self.assertRaises(figures.FigureUnavailable) as ctx:
             figures.draw(name, res, self.path("out"))
@@ -51,7 +43,7 @@ def hand_gated_points():
     return points + [p]
 
 
-class StylizedTest(PngCase):
+class StylizedTest(RefusingPngCase):
     def test_one_figure_per_swept_value(self):
         res = load(fr.write_file(self.path("s.h5"), fr.gated_points({"data.input_noise_std": [0.0, 0.02, 0.2, 0.4]})))
         self.assert_pngs(figures.draw("stylized", res, self.path("out")),
@@ -159,7 +151,7 @@ class StylizedTest(PngCase):
                          ["stylized_sigma0_p0.png", "stylized_sigma0.4_p0.png"])
 
 
-class OnlineTest(PngCase):
+class OnlineTest(RefusingPngCase):
     def test_one_panel_per_sigma(self):
         res = load(fr.write_file(self.path("o.h5"), fr.online_points(sigmas=(0.0, 0.2, 0.4))))
         keys, found = figures.online_curves(res)
