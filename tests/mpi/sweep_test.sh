@@ -17,7 +17,8 @@
 #     signal_mpirun the documented mpirun launch (scripts/mpirun-drain): SIGTERM, a terminal's Ctrl-C (SIGINT
 #                  to the process group), `timeout`, each early and mid-sweep: exit 3, file consistent,
 #                  resume bit-identical
-#     second_signal a second SIGINT cuts the drain short (single process and under mpirun): exit 3 without
+#     second_signal two signals at once are one request (a drain, the running point committed); a second
+#                  SIGINT later cuts the drain short (single process and under mpirun): exit 3 without
 #                  waiting for the running points, committed points kept, resume bit-identical
 #     hung_worker  SIGSTOP of a worker rank: its point shows no progress for --point-timeout, is handed out again,
 #                  the sweep completes (exit 0) with values bit-identical to an uninterrupted run; a stopped
@@ -270,14 +271,27 @@ INI
     say "PASS: SIGTERM, Ctrl-C and timeout on the mpirun launch drain (exit 3) and resume bit-identically"
     ;;
   second_signal)
-    long=(--set train.steps=1500 --set seeds=0)   # 4 points of a few seconds each
+    # 4 points of ~4.5 s each on an idle machine: the running points outlast the 2 s between the two
+    # signals (rank 0 counts signals within 1 s of the first as one request)
+    long=(--set train.steps=4500 --set seeds=0)
     job_args=("${long[@]}")
     reference "${job_args[@]}"
+    # one request that reaches rank 0 by two paths at once (a plain scancel: from Slurm, and forwarded by
+    # srun) is one drain: the running point finishes and is committed, nothing is abandoned
+    "$engine" run "$job" --out once.h5 --progress 1 --grace 600 "${job_args[@]}" > once.log 2>&1 &
+    pid=$!
+    wait_done once.h5 1
+    kill -TERM "$pid"; kill -USR1 "$pid"
+    set +e; wait "$pid"; rc=$?; set -e
+    [ "$rc" = 3 ] || { cat once.log; fail "single process: exit $rc after SIGTERM + SIGUSR1 at once, expected 3"; }
+    if grep -q "second signal: abandoning" once.log; then cat once.log; fail "two signals at once counted as two requests: the running point was dropped"; fi
+    read -r d f r < <(status_counts once.h5)
+    [ "$d" = 2 ] || { cat once.log; fail "after one drain request $d points are committed, expected 2 (the running one finished)"; }
     # single process
     "$engine" run "$job" --out single.h5 --progress 1 --grace 600 "${job_args[@]}" > single.log 2>&1 &
     pid=$!
     wait_done single.h5 1
-    kill -INT "$pid"; sleep 1; kill -INT "$pid"
+    kill -INT "$pid"; sleep 2; kill -INT "$pid"
     set +e; wait "$pid"; rc=$?; set -e
     [ "$rc" = 3 ] || { cat single.log; fail "single process: exit $rc after two SIGINTs, expected 3"; }
     grep -q "second signal: abandoning 1 running point" single.log || { cat single.log; fail "the second SIGINT did not cut the drain short"; }
@@ -289,7 +303,7 @@ INI
     pid=$!
     set +m
     wait_done mpi.h5 1
-    kill -INT -- "-$pid"; sleep 1; kill -INT -- "-$pid"   # Ctrl-C twice
+    kill -INT -- "-$pid"; sleep 2; kill -INT -- "-$pid"   # Ctrl-C twice
     set +e; wait "$pid"; rc=$?; set -e
     [ "$rc" = 3 ] || { cat mpi.log; fail "mpirun: exit $rc after two SIGINTs, expected 3"; }
     grep -q "second signal: abandoning [12] running point" mpi.log || { cat mpi.log; fail "mpirun: the second SIGINT did not cut the drain short"; }

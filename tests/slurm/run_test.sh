@@ -162,6 +162,9 @@ case "$scenario" in
     grep -q "job=$first continuation=0 drained after cancellation (exit 3); no continuation" "$logs/chain.log" \
       || fail "chain.log does not show job $first draining on scancel and stopping"
     ! grep -q "continuation 1 is job" "$logs/chain.log" || fail "a cancelled sweep submitted a continuation"
+    # one scancel reaches rank 0 from Slurm and through the launcher: one drain request, not a second signal
+    grep -q "signal 15: no new points" "$logs/$first.out" || fail "job $first's rank 0 did not drain on scancel"
+    ! grep -q "second signal: abandoning" "$logs/$first.out" || fail "one scancel counted as two signals: running points were dropped"
     /usr/bin/python3 "$check" "$results" --snapshot "$work/after-cancel.json"
     rc=0; "$engine" status "$results" >/dev/null || rc=$?
     [ "$rc" = 3 ] || fail "'iclsweep status' after the cancel exited $rc, expected 3 (incomplete, resumable)"

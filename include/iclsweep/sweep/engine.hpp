@@ -82,11 +82,12 @@ wire::Result run_point(const wire::Assignment& assignment, int rank, const Progr
 
 // Installs SIGTERM/SIGUSR1/SIGINT handlers that request a drain; drain_requested() reads the flag.
 // Install them first thing (before MPI_Init, job expansion and file creation): a signal at any
-// moment of a run then means exit 3. A second signal (drain_signal_count() >= 2) cuts the drain short.
+// moment of a run then means exit 3. A second signal (drain_signal_count() >= 2) cuts the drain short;
+// signals within 1 s of the first count as the first (one scancel reaches a rank by several paths).
 void install_drain_handlers();
 bool drain_requested();
 int drain_signal();         // the first drain signal received (0 = none)
-int drain_signal_count();   // how many drain signals arrived
+int drain_signal_count();   // how many drain requests arrived (signals 1 s or more after the first)
 
 // Broadcasts one int from rank 0 without busy-polling (Open MPI's blocking MPI_Bcast spins a core on the
 // workers for as long as rank 0 expands the job and creates the file).
