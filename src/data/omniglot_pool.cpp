@@ -75,7 +75,19 @@ DataParams OmniglotParams::pool_params(const OmniglotImages& images) const {
   return d;
 }
 
-std::vector<std::string> OmniglotParams::dataset_errors(const OmniglotImages& images, int batch_size) const {
+namespace {
+// Every evaluation pool must hold every class at least once as a query (as data.dataset_size for training).
+std::string eval_pool_too_small(std::int64_t pool_size, int num_classes) {
+  return ParamError("eval.num_eval_samples", std::to_string(pool_size / 5),
+                    "the evaluation pools hold 5 * num_eval_samples = " + std::to_string(pool_size) +
+                        " sequences each, which must be >= C = " + std::to_string(num_classes) +
+                        " Omniglot classes (raise eval.num_eval_samples to at least " + std::to_string((num_classes + 4) / 5) + ")")
+      .what();
+}
+}  // namespace
+
+std::vector<std::string> OmniglotParams::dataset_errors(const OmniglotImages& images, int batch_size,
+                                                        std::int64_t num_eval_samples) const {
   std::vector<std::string> e;
   const int C = images.num_classes();
   if (data.num_high_prob_classes >= C) {
@@ -108,6 +120,7 @@ std::vector<std::string> OmniglotParams::dataset_errors(const OmniglotImages& im
                            "must be >= train.batch_size = " + std::to_string(batch_size) +
                                " with omniglot.sampling = epoch_shuffle (an epoch holds N / B whole batches)")
                     .what());
+  if (num_eval_samples > 0 && 5 * num_eval_samples < C) e.push_back(eval_pool_too_small(5 * num_eval_samples, C));
   return e;
 }
 
@@ -204,10 +217,7 @@ OmniglotPool OmniglotPool::evaluation(const OmniglotParams& op, std::shared_ptr<
     case Relevance::Relevant: p.p_relevant_context = 1.0; break;
     case Relevance::Irrelevant: p.p_relevant_context = 0.0; break;
   }
-  if (size < p.num_classes())
-    throw ParamError("eval.num_eval_samples", std::to_string(size / 5),
-                     "the evaluation pool holds 5 * num_eval_samples = " + std::to_string(size) + " sequences, which must be >= C = " +
-                         std::to_string(p.num_classes()) + " Omniglot classes (raise eval.num_eval_samples)");
+  if (size < p.num_classes()) throw InputError(eval_pool_too_small(size, p.num_classes()));
   return OmniglotPool(p,
                       stream_key(p.seed, Purpose::EvalPool, static_cast<std::uint64_t>(relevance), static_cast<std::uint64_t>(conditioning)),
                       eval_pool_id(relevance, conditioning), std::move(images), op.image_size, op.heldout_includes_first);

@@ -72,7 +72,7 @@ std::vector<std::string> OmniglotKind::check_inputs(const ParamMap& point) const
   try {
     const OmniglotParams op = OmniglotParams::read(point);
     const auto images = OmniglotImages::shared(op.path);  // loaded once per process, then shared
-    return op.dataset_errors(*images, static_cast<int>(point.get_int("train.batch_size")));
+    return op.dataset_errors(*images, static_cast<int>(point.get_int("train.batch_size")), point.get_int("eval.num_eval_samples"));
   } catch (const std::exception& e) {
     return {e.what()};
   }
@@ -114,7 +114,7 @@ PointRecord OmniglotKind::run(const ParamMap& point, const ProgressFn& progress)
   const TrainConfig tc = TrainConfig::from(point);
   const ModelConfig mc = ModelConfig::from(point);
   const auto images = OmniglotImages::shared(op.path);
-  const auto data_errors = op.dataset_errors(*images, tc.batch_size);
+  const auto data_errors = op.dataset_errors(*images, tc.batch_size, tc.num_eval_samples);
   if (!data_errors.empty()) throw InputError(data_errors.front());
 
   const auto train_pool = std::make_shared<const OmniglotPool>(OmniglotPool::training(op, images));

@@ -210,6 +210,13 @@ BOOST_AUTO_TEST_CASE(dataset_rules_need_twenty_drawings_and_n_at_least_c) {
   BOOST_TEST(all.find("'data.dataset_size' = 4") != std::string::npos, all);
   BOOST_TEST(all.find("C = 6") != std::string::npos, all);
   BOOST_TEST(all.find("train.batch_size = 32") != std::string::npos, all);
+  BOOST_TEST(all.find("eval.num_eval_samples") == std::string::npos, all);  // not asked: not checked
+  // 5 * num_eval_samples sequences per evaluation pool must cover the C = 6 classes: 1 is too few, 2 enough
+  std::string eval_errors;
+  for (const auto& m : op.dataset_errors(*im, 32, 1)) eval_errors += m + "\n";
+  BOOST_TEST(eval_errors.find("'eval.num_eval_samples' = 1") != std::string::npos, eval_errors);
+  BOOST_TEST(eval_errors.find("at least 2") != std::string::npos, eval_errors);
+  for (const auto& m : op.dataset_errors(*im, 32, 2)) BOOST_TEST(m.find("eval.num_eval_samples") == std::string::npos, m);
   op.data.num_high_prob_classes = 6;
   BOOST_TEST(op.dataset_errors(*im, 32).front().find("data.num_high_prob_classes") != std::string::npos);
   fs::remove_all(d);

@@ -50,8 +50,9 @@ struct OmniglotParams {
   static OmniglotParams read(const ParamMap& point);
   // Rules that need no dataset, as messages naming key, value and rule.
   std::vector<std::string> parameter_errors() const;
-  // Rules against the dataset (classes, drawings, N >= C); `batch_size` for epoch shuffling.
-  std::vector<std::string> dataset_errors(const OmniglotImages& images, int batch_size) const;
+  // Rules against the dataset (classes, drawings, N >= C); `batch_size` for epoch shuffling; each
+  // evaluation pool holds 5 * `num_eval_samples` sequences and must cover every class (0: not checked).
+  std::vector<std::string> dataset_errors(const OmniglotImages& images, int batch_size, std::int64_t num_eval_samples = 0) const;
   // The data parameters of pools over `images`: Lo = C - H, D = image_size^2.
   DataParams pool_params(const OmniglotImages& images) const;
   int input_dim() const { return image_size * image_size; }
