@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -36,6 +37,32 @@ namespace {
 
 struct SignalledEarly {};            // a drain signal before the results file was opened
 bool g_exit_without_cleanup = false;  // rank 0's worker thread is stuck inside a point
+
+// scripts/mpirun-drain sets ICLSWEEP_EXIT_CODE_FILE: rank 0 writes its exit code there and the ranks exit
+// 0, and the wrapper exits with the code from the file. mpirun treats any non-zero exit of a rank as a
+// failed job and kills the others, then waits odls_base_sigkill_timeout seconds before it can exit; the
+// Slurm template raises that timeout so that a plain scancel's SIGTERM to mpirun leaves the ranks time
+// to drain, which would otherwise also delay every ordinary exit 3 (drain), 2 or 4.
+// ICLSWEEP_EXIT_CODE_HOST names the wrapper's node: a rank 0 elsewhere keeps its code.
+const char* exit_code_file() {
+  const char* path = std::getenv("ICLSWEEP_EXIT_CODE_FILE");
+  const char* host = std::getenv("ICLSWEEP_EXIT_CODE_HOST");
+  if (!path || !*path || !host || host_name() != host) return nullptr;
+  return path;
+}
+
+// Rank 0: records `code` for the wrapper; returns what the process should exit with.
+int hand_exit_code_to_wrapper(int code) {
+  const char* path = exit_code_file();
+  if (!path) return code;
+  if (std::FILE* f = std::fopen(path, "w")) {
+    const bool ok = std::fprintf(f, "%d\n", code) > 0;
+    if (std::fclose(f) == 0 && ok) return kExitOk;
+  }
+  std::fprintf(stderr, "[sweep] warning: cannot write the exit code to ICLSWEEP_EXIT_CODE_FILE=%s: %s\n", path,
+               std::strerror(errno));
+  return code;
+}
 
 struct RunOptions {
   std::string job_path, out;
@@ -381,6 +408,7 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
     std::fflush(stderr);
     std::fflush(stdout);
     file.reset();
+    hand_exit_code_to_wrapper(kExitStore);
     MPI_Abort(comm, kExitStore);
     return kExitStore;
   }
@@ -412,6 +440,7 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
     std::fprintf(stderr, "[sweep] rank(s) %s stopped answering (stopped or hung); the results file is closed and "
                          "consistent; ending the job with exit code %d\n", ranks.c_str(), code);
     std::fflush(stderr);
+    hand_exit_code_to_wrapper(code);
     MPI_Abort(comm, code);
   }
   if (s.local_worker_hung) g_exit_without_cleanup = true;  // a stuck worker thread: no static destructors
@@ -503,6 +532,7 @@ int launch(const RunOptions& o, const Args& args) {
     if (go) serve_as_worker(MPI_COMM_WORLD);
   }
   MPI_Finalize();
+  if (rank == 0) code = hand_exit_code_to_wrapper(code);
   if (g_exit_without_cleanup) {
     std::fflush(nullptr);
     std::_Exit(code);
