@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -63,7 +64,8 @@ int cmd_list(const Args& args) {
   const std::vector<std::string> overrides =
       vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
   if (!vm.count("ms-per-token-step")) ms_per_step = ms_per_token_step();
-  if (!(ms_per_step > 0)) throw InputError("--ms-per-token-step must be a positive number of milliseconds");
+  if (!(ms_per_step > 0) || !std::isfinite(ms_per_step))
+    throw InputError("--ms-per-token-step must be a positive, finite number of milliseconds");
 
   register_model_kind_validators();
   // Checking a large job takes seconds (10^6 points: ~20 s of CPU): show progress on a terminal.

@@ -2,6 +2,7 @@
 // host, times, the selected checkpoint and why, and its metrics there.
 #include <boost/program_options.hpp>
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -15,6 +16,7 @@
 #include "iclsweep/cli/registry.hpp"
 #include "iclsweep/cli/table.hpp"
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/core/quote.hpp"
 #include "iclsweep/store/merge.hpp"
 #include "iclsweep/store/results_file.hpp"
 
@@ -24,25 +26,20 @@ namespace icl::cli {
 
 namespace {
 
-std::string utc(double t) {
-  if (!std::isfinite(t)) return "-";
-  char buf[64];
-  const std::time_t tt = static_cast<std::time_t>(t);
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&tt));
-  return buf;
-}
+std::string utc(double t) { return format_utc(t, /*zone=*/true); }
 
 std::size_t find_point(const ResultsFile& file, const std::string& token) {
   const auto ids = file.point_ids();
   for (std::size_t i = 0; i < ids.size(); ++i)
     if (ids[i] == token) return i;
   if (!token.empty() && token.find_first_not_of("0123456789") == std::string::npos) {
-    const auto index = std::stoull(token);
-    if (index < file.num_points()) return index;
-    throw InputError("point index " + token + " is outside 0.." + std::to_string(file.num_points() - 1) + " of " +
-                     file.path());
+    std::size_t index = 0;
+    const auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), index);
+    if (ec == std::errc() && end == token.data() + token.size() && index < file.num_points()) return index;
+    throw InputError("point index " + quote(token) + " is outside 0.." + std::to_string(file.num_points() - 1) + " of " +
+                     printable(file.path(), 200));
   }
-  throw InputError("no point with id '" + token + "' in " + file.path() +
+  throw InputError("no point with id " + quote(token) + " in " + printable(file.path(), 200) +
                    " (give a canonical index or a 16-hex-digit id, as `iclsweep list` / `status` print them)");
 }
 
@@ -164,12 +161,12 @@ int cmd_show(const Args& args) {
   const PointMeta meta = file.meta(i);
   const ParamMap params = params_from_text(file.params_texts()[i]);
   const auto grid = file.grid_keys();
-  std::printf("point %zu of %s: id %s, seed %lld, %s\n", i, path.c_str(), file.point_ids()[i].c_str(),
+  std::printf("point %zu of %s: id %s, seed %lld, %s\n", i, printable(path, 200).c_str(), printable(file.point_ids()[i]).c_str(),
               static_cast<long long>(file.seeds()[i]), to_string(meta.status));
   std::printf("\nparameters (* = grid key):\n");
   for (const auto& k : grid)
-    std::printf("  %-34s %s *\n", k.c_str(), params.values().count(k) && !params.get_string(k).empty()
-                                                  ? params.get_string(k).c_str() : "(unset)");
+    std::printf("  %-34s %s *\n", printable(k).c_str(), params.values().count(k) && !params.get_string(k).empty()
+                                                  ? printable(params.get_string(k), 200).c_str() : "(unset)");
   const ParamMap defaults = ParamMap::defaults(registry());
   std::size_t at_default = 0;
   for (const auto& [k, v] : params.values()) {
@@ -181,7 +178,7 @@ int cmd_show(const Args& args) {
       ++at_default;
       continue;
     }
-    std::printf("  %-34s %s\n", k.c_str(), v.empty() ? "(unset)" : v.c_str());
+    std::printf("  %-34s %s\n", printable(k).c_str(), v.empty() ? "(unset)" : printable(v, 200).c_str());
   }
   if (at_default) std::printf("  ... and %zu more at their defaults (--all-params lists them)\n", at_default);
   if (meta.status == PointStatus::Pending) {
@@ -189,10 +186,10 @@ int cmd_show(const Args& args) {
     return kExitOk;
   }
   std::printf("\nrun: rank %d on %s, started %s, ended %s, wall time %s s\n", meta.rank,
-              meta.host.empty() ? "?" : meta.host.c_str(), utc(meta.start_time).c_str(), utc(meta.end_time).c_str(),
+              meta.host.empty() ? "?" : printable(meta.host).c_str(), utc(meta.start_time).c_str(), utc(meta.end_time).c_str(),
               format_cell(meta.wall_time).c_str());
   if (meta.status == PointStatus::Failed) {
-    std::printf("error: %s\n", meta.error.c_str());
+    std::printf("error: %s\n", printable(meta.error, 600).c_str());
     return kExitOk;
   }
   const PointRecord rec = file.read_point(i);

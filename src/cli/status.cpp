@@ -12,6 +12,7 @@
 #include "iclsweep/cli/table.hpp"
 #include "iclsweep/cli/where.hpp"
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/core/quote.hpp"
 #include "iclsweep/store/merge.hpp"
 #include "iclsweep/store/results_file.hpp"
 #include "iclsweep/sweep/engine.hpp"
@@ -111,12 +112,7 @@ int cmd_status(const Args& args) {
     t.header({"launch", "started (UTC)", "slurm job", "ranks", "host", "commit"});
     for (std::size_t i = 0; i < launches.size(); ++i) {
       const auto& l = launches[i];
-      char when[64] = "?";
-      if (std::isfinite(l.start_time)) {
-        const std::time_t tt = static_cast<std::time_t>(l.start_time);
-        std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::gmtime(&tt));
-      }
-      t.row({std::to_string(i), when, l.slurm_job_id.empty() ? "-" : l.slurm_job_id, std::to_string(l.num_ranks),
+      t.row({std::to_string(i), format_utc(l.start_time), l.slurm_job_id.empty() ? "-" : l.slurm_job_id, std::to_string(l.num_ranks),
              l.hostname, l.git_commit});
     }
     std::printf("\nlaunches:\n%s", t.render().c_str());
@@ -137,7 +133,8 @@ int cmd_status(const Args& args) {
           described += (described.empty() ? "" : ", ") + k + "=" +
                        (it == p.values().end() || it->second.empty() ? std::string("unset") : it->second);
         }
-        std::printf("  #%zu %s (%s): %s\n", i, ids[i].c_str(), described.c_str(), errors[i].c_str());
+        std::printf("  #%zu %s (%s): %s\n", i, printable(ids[i]).c_str(), printable(described, 300).c_str(),
+                    printable(errors[i], 600).c_str());
         ++shown;
       }
     std::printf("rerun with `iclsweep run ... --retry-failed` to retry them; `iclsweep show %s INDEX` for one point\n",

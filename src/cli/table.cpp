@@ -3,17 +3,30 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
+
+#include "iclsweep/core/quote.hpp"
 
 namespace icl::cli {
 
+// Cells can hold strings read from a results file (hosts, ids, errors): escaped like every echoed value.
+constexpr std::size_t kMaxCellChars = 200;
+
 std::string Table::render() const {
-  std::vector<std::size_t> width(header_.size(), 0);
+  std::vector<std::string> header;
+  for (const auto& c : header_) header.push_back(printable(c, kMaxCellChars));
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : rows_) {
+    rows.emplace_back();
+    for (const auto& c : r) rows.back().push_back(printable(c, kMaxCellChars));
+  }
+  std::vector<std::size_t> width(header.size(), 0);
   auto widen = [&](const std::vector<std::string>& cells) {
     if (cells.size() > width.size()) width.resize(cells.size(), 0);
     for (std::size_t i = 0; i < cells.size(); ++i) width[i] = std::max(width[i], cells[i].size());
   };
-  widen(header_);
-  for (const auto& r : rows_) widen(r);
+  widen(header);
+  for (const auto& r : rows) widen(r);
   auto line = [&](const std::vector<std::string>& cells) {
     std::string s;
     for (std::size_t i = 0; i < cells.size(); ++i) {
@@ -22,12 +35,23 @@ std::string Table::render() const {
     }
     return s + "\n";
   };
-  std::string out = line(header_);
+  std::string out = line(header);
   std::size_t total = 0;
   for (auto w : width) total += w + 2;
   out += std::string(total > 2 ? total - 2 : 0, '-') + "\n";
-  for (const auto& r : rows_) out += line(r);
+  for (const auto& r : rows) out += line(r);
   return out;
+}
+
+std::string format_utc(double unix_seconds, bool zone) {
+  // time_t holds any double below 2^63, but gmtime_r fails (NULL) for years beyond int.
+  if (!std::isfinite(unix_seconds) || std::fabs(unix_seconds) > 1e15) return "-";
+  const std::time_t tt = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  if (!gmtime_r(&tt, &tm)) return "-";
+  char buf[64];
+  if (std::strftime(buf, sizeof buf, zone ? "%Y-%m-%d %H:%M:%S UTC" : "%Y-%m-%d %H:%M:%S", &tm) == 0) return "-";
+  return buf;
 }
 
 std::string format_cell(double v) {

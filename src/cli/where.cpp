@@ -8,7 +8,7 @@ WhereFilter::WhereFilter(const std::vector<std::string>& conditions, const Param
   for (const auto& c : conditions) {
     const auto eq = c.find('=');
     if (eq == std::string::npos || eq == 0)
-      throw InputError("--where '" + c + "': write KEY=VALUE, e.g. --where data.input_noise_std=0.2 (KEY=a,b for either)");
+      throw InputError("--where " + quote(c) + ": write KEY=VALUE, e.g. --where data.input_noise_std=0.2 (KEY=a,b for either)");
     const ParamSpec& spec = registry.resolve(trim(c.substr(0, eq)));
     std::set<std::string> values;
     std::string rest = c.substr(eq + 1);
@@ -23,7 +23,7 @@ WhereFilter::WhereFilter(const std::vector<std::string>& conditions, const Param
         try {
           values.insert(canonical_value(spec, v));
         } catch (const InputError& e) {
-          throw InputError("--where " + c + ": " + e.what());
+          throw InputError("--where " + quote(c) + ": " + e.what());
         }
       }
       begin = end + 1;

@@ -14,10 +14,14 @@
 #include <sstream>
 
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/core/quote.hpp"
 
 namespace icl {
 namespace fs = std::filesystem;
 namespace {
+
+// A path or file name in a message: names inside a user's folder may hold any bytes (escaped) and be long.
+std::string shown(const std::string& path) { return printable(path, 200); }
 
 const char* const kFix = "download the official zips with `scripts/get-omniglot DIR` and set omniglot.path = DIR";
 
@@ -88,7 +92,7 @@ void add_drawing(const std::string& source_name, const Root& root, const std::st
   const auto parts = split_path(rel);
   if (ignorable(parts)) return;
   if (parts.size() != 4 || parts[0] != root.name || parts[1].empty() || parts[2].empty())
-    throw InputError("omniglot: " + source_name + ": '" + rel + "' is not at " + root.name +
+    throw InputError("omniglot: " + shown(source_name) + ": " + quote(rel, 200) + " is not at " + root.name +
                      "/<alphabet>/<character>/<file>.png, the layout of the official Omniglot zips; " + kFix);
   out.push_back(Drawing{root.set, parts[1], parts[2], parts[3], source, zip_index, entry});
 }
@@ -102,7 +106,7 @@ void scan_zip(const std::string& path, const Root& root, int source, std::vector
     zip_error_init_with_code(&ze, err);
     const std::string why = zip_error_strerror(&ze);
     zip_error_fini(&ze);
-    throw InputError("omniglot: " + path + ": not a readable zip (" + why + "); the file is damaged or truncated: " + kFix);
+    throw InputError("omniglot: " + shown(path) + ": not a readable zip (" + why + "); the file is damaged or truncated: " + kFix);
   }
   const std::size_t before = out.size();
   const zip_int64_t n = zip_get_num_entries(zip.z, 0);
@@ -112,7 +116,7 @@ void scan_zip(const std::string& path, const Root& root, int source, std::vector
     add_drawing(path, root, name, source, i, name, out);
   }
   if (out.size() == before)
-    throw InputError("omniglot: " + path + ": holds no drawing at " + root.name +
+    throw InputError("omniglot: " + shown(path) + ": holds no drawing at " + root.name +
                      "/<alphabet>/<character>/<file>.png; it is not an Omniglot zip: " + kFix);
 }
 
@@ -126,14 +130,14 @@ void scan_folder(const fs::path& dir, const Root& root, int source, std::vector<
     add_drawing(dir.string(), root, rel, source, -1, f.string(), out);
   }
   if (out.size() == before)
-    throw InputError("omniglot: " + dir.string() + ": holds no drawing at <alphabet>/<character>/<file>.png: " + kFix);
+    throw InputError("omniglot: " + shown(dir.string()) + ": holds no drawing at <alphabet>/<character>/<file>.png: " + kFix);
 }
 
 std::vector<unsigned char> read_bytes(const std::vector<std::string>& sources, const Drawing& d, std::map<int, ZipArchive>& zips) {
   std::vector<unsigned char> buf;
   if (d.zip_index < 0) {
     std::ifstream in(d.entry, std::ios::binary);
-    if (!in) throw InputError("omniglot: " + d.entry + ": cannot be read");
+    if (!in) throw InputError("omniglot: " + shown(d.entry) + ": cannot be read");
     buf.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     return buf;
   }
@@ -142,23 +146,23 @@ std::vector<unsigned char> read_bytes(const std::vector<std::string>& sources, c
   if (!zip.z) {
     int err = 0;
     zip.z = zip_open(path.c_str(), ZIP_RDONLY, &err);
-    if (!zip.z) throw InputError("omniglot: " + path + ": cannot be reopened: " + kFix);
+    if (!zip.z) throw InputError("omniglot: " + shown(path) + ": cannot be reopened: " + kFix);
   }
   zip_stat_t st;
   zip_stat_init(&st);
   if (zip_stat_index(zip.z, static_cast<zip_uint64_t>(d.zip_index), 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
-    throw InputError("omniglot: " + path + ": " + d.entry + ": unreadable entry: " + kFix);
+    throw InputError("omniglot: " + shown(path) + ": " + shown(d.entry) + ": unreadable entry: " + kFix);
   if (st.size > (std::uint64_t{1} << 24))
-    throw InputError("omniglot: " + path + ": " + d.entry + ": " + std::to_string(st.size) +
+    throw InputError("omniglot: " + shown(path) + ": " + shown(d.entry) + ": " + std::to_string(st.size) +
                      " bytes is far too large for a 105x105 drawing: " + kFix);
   buf.resize(static_cast<std::size_t>(st.size));
   zip_file_t* f = zip_fopen_index(zip.z, static_cast<zip_uint64_t>(d.zip_index), 0);
-  if (!f) throw InputError("omniglot: " + path + ": " + d.entry + ": cannot be opened (" + zip_strerror(zip.z) + "): " + kFix);
+  if (!f) throw InputError("omniglot: " + shown(path) + ": " + shown(d.entry) + ": cannot be opened (" + zip_strerror(zip.z) + "): " + kFix);
   const zip_int64_t got = zip_fread(f, buf.data(), buf.size());
   const std::string why = got < 0 ? zip_file_strerror(f) : "";
   zip_fclose(f);
   if (got != static_cast<zip_int64_t>(buf.size()))
-    throw InputError("omniglot: " + path + ": " + d.entry + ": truncated or corrupt entry" + (why.empty() ? "" : " (" + why + ")") +
+    throw InputError("omniglot: " + shown(path) + ": " + shown(d.entry) + ": truncated or corrupt entry" + (why.empty() ? "" : " (" + why + ")") +
                      ": " + kFix);
   return buf;
 }
@@ -168,7 +172,7 @@ void decode_png(const std::string& where, const std::vector<unsigned char>& png,
   SpngContext s;
   if (!s.ctx) throw Error("omniglot: out of memory creating a PNG decoder");
   auto fail = [&](const std::string& what) {
-    return InputError("omniglot: " + where + ": " + what + "; Omniglot drawings are 105x105 grayscale PNGs: " + kFix);
+    return InputError("omniglot: " + shown(where) + ": " + what + "; Omniglot drawings are 105x105 grayscale PNGs: " + kFix);
   };
   int rc = spng_set_png_buffer(s.ctx, png.data(), png.size());
   spng_ihdr ihdr{};
@@ -219,7 +223,7 @@ std::shared_ptr<const OmniglotImages> OmniglotImages::load(const std::string& fo
   const std::string folder = resolve_omniglot_folder(folder_in);
   std::error_code ec;
   if (!fs::is_directory(folder, ec))
-    throw InputError("omniglot: the data folder " + folder + " (omniglot.path) does not exist or is not a folder: " + kFix);
+    throw InputError("omniglot: the data folder " + shown(folder) + " (omniglot.path) does not exist or is not a folder: " + kFix);
   auto images = std::make_shared<OmniglotImages>();
   images->folder_ = folder;
 
@@ -236,7 +240,7 @@ std::shared_ptr<const OmniglotImages> OmniglotImages::load(const std::string& fo
     }
   }
   if (drawings.empty())
-    throw InputError("omniglot: the data folder " + folder +
+    throw InputError("omniglot: the data folder " + shown(folder) +
                      " (omniglot.path) holds none of images_background.zip, images_evaluation.zip, images_background_small1.zip, "
                      "images_background_small2.zip (nor folders of those names): " + kFix);
 

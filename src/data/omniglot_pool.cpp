@@ -4,6 +4,7 @@
 #include <numeric>
 #include <unordered_map>
 
+#include "iclsweep/core/quote.hpp"
 #include "iclsweep/data/sampler.hpp"
 
 namespace icl {
@@ -92,7 +93,7 @@ std::vector<std::string> OmniglotParams::dataset_errors(const OmniglotImages& im
   const int C = images.num_classes();
   if (data.num_high_prob_classes >= C) {
     e.push_back(ParamError("data.num_high_prob_classes", std::to_string(data.num_high_prob_classes),
-                           "must be below the " + std::to_string(C) + " classes found in " + images.folder() +
+                           "must be below the " + std::to_string(C) + " classes found in " + printable(images.folder(), 200) +
                                " (the rest are the low-frequency classes)")
                     .what());
     return e;
@@ -100,7 +101,7 @@ std::vector<std::string> OmniglotParams::dataset_errors(const OmniglotImages& im
   for (const auto& err : pool_params(images).collect_errors()) {
     if (err.key == "data.dataset_size" && pool_params(images).dataset_size < C)
       e.push_back(ParamError("data.dataset_size", std::to_string(data.dataset_size),
-                             "must be >= the number of classes C = " + std::to_string(C) + " found in " + images.folder() +
+                             "must be >= the number of classes C = " + std::to_string(C) + " found in " + printable(images.folder(), 200) +
                                  ", so every class is queried at least once (raise data.dataset_size)")
                       .what());
     else
@@ -109,8 +110,8 @@ std::vector<std::string> OmniglotParams::dataset_errors(const OmniglotImages& im
   for (int c = 0; c < C; ++c)
     if (images.num_drawings(c) < kHeldoutDrawings) {
       const auto& k = images.info(c);
-      e.push_back("omniglot: class " + std::to_string(c) + " (" + k.set + "/" + k.alphabet + "/" + k.character + ", first drawing " +
-                  k.first_file + ") has " + std::to_string(k.num_drawings) + " drawings; the heldout splits show drawings 1..19, so " +
+      e.push_back("omniglot: class " + std::to_string(c) + " (" + printable(k.set + "/" + k.alphabet + "/" + k.character, 200) +
+                  ", first drawing " + printable(k.first_file, 200) + ") has " + std::to_string(k.num_drawings) + " drawings; the heldout splits show drawings 1..19, so " +
                   "every class needs " + std::to_string(kHeldoutDrawings) +
                   ": restore the missing files (download the zips again with `scripts/get-omniglot DIR`)");
       break;

@@ -13,6 +13,7 @@
 #include <xxhash.h>
 
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/core/quote.hpp"
 
 namespace icl {
 
@@ -121,9 +122,11 @@ MergeSummary merge_results(const std::vector<std::string>& inputs, const std::st
   std::vector<std::string> conflicts;
   MergeSummary summary;
   auto rank = [](PointStatus s) { return s == PointStatus::Done ? 2 : s == PointStatus::Failed ? 1 : 0; };
+  std::vector<std::vector<PointStatus>> statuses_of;  // read once per file (not once per duplicate)
+  for (const auto& file : files) statuses_of.push_back(file.statuses());
   for (std::size_t f = 0; f < files.size(); ++f) {
     const auto file_ids = files[f].point_ids();
-    const auto statuses = files[f].statuses();
+    const auto& statuses = statuses_of[f];
     for (std::size_t r = 0; r < file_ids.size(); ++r) {
       const auto found = slot.find(file_ids[r]);
       if (found == slot.end()) {
@@ -134,12 +137,13 @@ MergeSummary merge_results(const std::vector<std::string>& inputs, const std::st
       }
       ++summary.duplicates;
       Source& have = chosen[found->second];
-      const auto old_status = files[have.file].statuses()[have.row];
+      const auto old_status = statuses_of[have.file][have.row];
       if (old_status == PointStatus::Done && statuses[r] == PointStatus::Done) {
         const std::string why = point_difference(files[have.file], have.row, files[f], r);
         if (!why.empty())
-          conflicts.push_back("point " + file_ids[r] + " (" + inputs[have.file] + " #" + std::to_string(have.row) +
-                              ", " + inputs[f] + " #" + std::to_string(r) + "): " + why);
+          conflicts.push_back("point " + printable(file_ids[r]) + " (" + printable(inputs[have.file], 200) + " #" +
+                              std::to_string(have.row) + ", " + printable(inputs[f], 200) + " #" + std::to_string(r) +
+                              "): " + printable(why, 300));
       } else if (rank(statuses[r]) > rank(old_status)) {
         have = {f, r};
       }

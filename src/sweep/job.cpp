@@ -113,8 +113,8 @@ double ms_per_token_step() {
   if (const char* env = std::getenv("ICLSWEEP_MS_PER_TOKEN_STEP")) {
     char* end = nullptr;
     const double v = std::strtod(env, &end);
-    if (*end == '\0' && v > 0) return v;
-    throw InputError("ICLSWEEP_MS_PER_TOKEN_STEP='" + std::string(env) + "': expected a positive number of milliseconds");
+    if (end != env && *end == '\0' && v > 0 && std::isfinite(v)) return v;
+    throw InputError("ICLSWEEP_MS_PER_TOKEN_STEP=" + quote(env) + ": expected a positive, finite number of milliseconds");
   }
   return kDefaultMsPerTokenStep;
 }

@@ -93,4 +93,34 @@ if [ "$avail_kb" -lt 34000000 ]; then   # 28 KB per point: 28 GB do not fit into
   ! ls million.h5* > /dev/null 2>&1 || fail "a refused run left $(ls million.h5*)"
 fi
 
+# 1, 9: strings and times read from a results file (hosts, errors, ids, launch times) are data too: a
+# damaged or hostile file gives escaped output, never raw terminal bytes, and never a crash (a time past
+# what gmtime represents once segfaulted status and show, exit 139)
+no_raw_bytes() {  # no_raw_bytes FILE WHAT
+  if LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]' "$1"; then fail "$2 prints raw control bytes"; fi
+}
+"$engine" run ok.ini --out hostile.h5 -q
+/usr/bin/python3 - <<'PY'
+import h5py
+with h5py.File("hostile.h5", "r+") as f:
+    f["points/start_time"][0] = 1e20
+    f["runs/start_time"][0] = -1e308
+    f["points/status"][1] = 2
+    f["points/error"][1] = b"\x1b]0;pwned\x07\x1b[31mRED\xff\xfe" + b"B" * 400
+    f["points/host"][1] = b"\x1b[31mHOST\x07"
+    f["runs/hostname"][0] = b"\x1b[32mGREEN\x07"
+    f["runs/slurm_job_id"][0] = b"\x1b[34mSL\x07"
+PY
+for args in "status hostile.h5" "show hostile.h5 0" "show hostile.h5 1"; do
+  set +e; "$engine" $args > out.txt 2> err.txt; rc=$?; set -e
+  [ "$rc" -le 5 ] || fail "iclsweep $args: exit $rc -- $(head -c 300 err.txt)"
+  no_raw_bytes out.txt "iclsweep $args"
+done
+grep -q 'x1B\]0;pwned' out.txt || fail "show does not print the (escaped) error of a failed point"
+expect 2 "point index '99999999999999999999' is outside 0..3" "$engine" show hostile.h5 99999999999999999999
+expect 2 "no point with id '\\\\x1B\[31mX'" "$engine" show hostile.h5 $'\x1b[31mX'
+expect 2 "^iclsweep status: error: --where 'seed=\\\\x1B" "$engine" status hostile.h5 --where $'seed=\x1b[31m'
+expect 2 "ICLSWEEP_MS_PER_TOKEN_STEP='\\\\x1B" env ICLSWEEP_MS_PER_TOKEN_STEP=$'\x1b[31m' "$engine" list ok.ini
+expect 2 "positive, finite" "$engine" list ok.ini --ms-per-token-step inf
+
 [ "$failures" = 0 ] && echo "all input cases passed" || { echo "$failures failures"; exit 1; }

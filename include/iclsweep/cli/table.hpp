@@ -16,6 +16,10 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
+// "2026-12-02 05:00:00" (+ " UTC" with `zone`) for a Unix time; "-" when it is not finite or outside
+// what gmtime can represent (a damaged results file must not crash `status` or `show`).
+std::string format_utc(double unix_seconds, bool zone = false);
+
 // Four significant digits; "nan" for NaN.
 std::string format_cell(double v);
 
