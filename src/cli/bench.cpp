@@ -2,6 +2,7 @@
 // length, with achieved GFLOP/s against the machine's single-core Eigen SGEMM. Compare with the PyTorch
 // peer: OMP_NUM_THREADS=1 python3 ../shared/bench/torch_ref_bench.py --threads 1 (run both back to back:
 // the machine may be shared).
+#include <charconv>
 #include <algorithm>
 #include <cstdio>
 #include <iterator>
@@ -21,35 +22,41 @@
 #include "iclsweep/data/pool.hpp"
 #include "iclsweep/lm/lm_speed.hpp"
 #include "iclsweep/model/speed.hpp"
+#include "iclsweep/train/omniglot_kind.hpp"
 
 namespace icl::cli {
 
 namespace {
-std::vector<int> parse_int_list(const std::string& option, const std::string& text) {
+// Options are sizes: each has a range (the matching job key's where there is one), checked before any
+// work, so that no value reaches an allocation or a 32-bit product unchecked.
+int parse_int(const std::string& option, const std::string& text, int min, int max = 1 << 20) {
+  long long v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec == std::errc() && end == text.data() + text.size() && v >= min && v <= max) return static_cast<int>(v);
+  throw InputError(option + " " + quote(text) + ": expected an integer in " + std::to_string(min) + ".." + std::to_string(max));
+}
+std::vector<int> parse_int_list(const std::string& option, const std::string& text, int min, int max) {
   std::vector<int> out;
   std::stringstream s(text);
   std::string item;
   while (std::getline(s, item, ',')) {
     try {
-      std::size_t used = 0;
-      const int v = std::stoi(item, &used);
-      if (used != item.size() || v < 0) throw std::invalid_argument(item);
-      out.push_back(v);
-    } catch (const std::exception&) {
-      throw InputError(option + " " + quote(text) + ": expected a comma-separated list of non-negative integers, e.g. 1,4,8,16");
+      out.push_back(parse_int(option, item, min, max));
+    } catch (const InputError&) {
+      throw InputError(option + " " + quote(text) + ": expected a comma-separated list of integers in " + std::to_string(min) +
+                       ".." + std::to_string(max) + ", e.g. 1,4,8,16");
     }
   }
   if (out.empty()) throw InputError(option + ": empty list");
   return out;
 }
-int parse_int(const std::string& option, const std::string& text, int min) {
-  try {
-    std::size_t used = 0;
-    const int v = std::stoi(text, &used);
-    if (used == text.size() && v >= min) return v;
-  } catch (const std::exception&) {
-  }
-  throw InputError(option + " " + quote(text) + ": expected an integer >= " + std::to_string(min));
+// A configuration whose training step cannot fit is refused with its size (as `list` refuses such points).
+void check_bench_memory(double bytes, const std::string& what) {
+  if (bytes <= kMaxPointMemoryBytes) return;
+  char msg[320];
+  std::snprintf(msg, sizeof msg, "%s needs ~%.3g GB for one training step, more than the %.0f GB one rank may use: "
+                "make it smaller", what.c_str(), bytes / 1e9, kMaxPointMemoryBytes / (1024.0 * 1024 * 1024));
+  throw InputError(msg);
 }
 std::string load_average() {
   std::ifstream f("/proc/loadavg");
@@ -136,28 +143,34 @@ int cmd_bench_lm(const Args& args) {
     if (i + 1 >= args.size()) throw InputError("bench: option '" + a + "' needs a value (see iclsweep bench --model lm --help)");
     const std::string& v = args[++i];
     if (a == "--configs") configs = v;
-    else if (a == "--T") seq = parse_int(a, v, 2);
-    else if (a == "--B") batch = parse_int(a, v, 1);
-    else if (a == "--heads") heads = parse_int(a, v, 1);
-    else if (a == "--chunks") chunks = parse_int(a, v, 1);
-    else if (a == "--steps") steps = parse_int(a, v, 1);
+    else if (a == "--T") seq = parse_int(a, v, 2, 4096);
+    else if (a == "--B") batch = parse_int(a, v, 1, 4096);
+    else if (a == "--heads") heads = parse_int(a, v, 1, 256);
+    else if (a == "--chunks") chunks = parse_int(a, v, 1, 1000);
+    else if (a == "--steps") steps = parse_int(a, v, 1, 100000);
     else throw InputError("bench: unknown option '" + a + "' for --model lm (see iclsweep bench --model lm --help)");
+  }
+  // Every config is checked before anything is printed or timed.
+  std::vector<std::pair<std::string, lm::LmConfig>> lm_configs;
+  std::stringstream list(configs);
+  std::string item;
+  while (std::getline(list, item, ',')) {
+    const auto x = item.find('x');
+    if (x == std::string::npos) throw InputError("bench: --configs " + quote(configs) + ": expected LAYERSxWIDTH items, e.g. 4x64");
+    lm::LmConfig c;
+    c.num_layers = parse_int("--configs", item.substr(0, x), 1, 64);   // lm.layers
+    c.embed_dim = parse_int("--configs", item.substr(x + 1), 2, 4096);  // lm.width
+    c.num_heads = heads;
+    c.max_len = seq;
+    c.validate();
+    check_bench_memory(lm::lm_train_memory_bytes(c, batch, seq), "--configs " + item);
+    lm_configs.emplace_back(item, c);
   }
   std::printf("lm_facts character LM train step: T=%d, B=%d, %d heads, vocab %d; float32, 1 thread\n", seq, batch, heads,
               lm::vocab_size());
   std::printf("load average before: %s (%u CPUs)\n", load_average().c_str(), std::thread::hardware_concurrency());
   std::printf("%8s %10s %12s %12s %12s %10s\n", "config", "params", "ms/step", "cpu ms/step", "GFLOP/step", "GFLOP/s");
-  std::stringstream list(configs);
-  std::string item;
-  while (std::getline(list, item, ',')) {
-    const auto x = item.find('x');
-    if (x == std::string::npos) throw InputError("bench: --configs '" + configs + "': expected LAYERSxWIDTH items, e.g. 4x64");
-    lm::LmConfig c;
-    c.num_layers = parse_int("--configs", item.substr(0, x), 1);
-    c.embed_dim = parse_int("--configs", item.substr(x + 1), 2);
-    c.num_heads = heads;
-    c.max_len = seq;
-    c.validate();
+  for (const auto& [item, c] : lm_configs) {
     const lm::LmStepTiming t = lm::time_lm_train_step(c, batch, seq, chunks, steps);
     std::printf("%8s %10zu %12.2f %12.2f %12.3f %10.1f\n", item.c_str(), t.num_parameters, t.ms_per_step, t.cpu_ms_per_step,
                 t.flops_per_step * 1e-9, t.gflops);
@@ -207,22 +220,26 @@ int cmd_bench(const Args& args) {
       throw InputError("bench: unknown option " + quote(a) + " (see iclsweep bench --help)");
     if (i + 1 >= args.size()) throw InputError("bench: option " + quote(a) + " needs a value (see iclsweep bench --help)");
     const std::string& v = args[++i];
-    if (a == "--L") contexts = parse_int_list(a, v), set_contexts = true;
-    else if (a == "--batch") batch = parse_int(a, v, 1);
-    else if (a == "--classes") classes = parse_int(a, v, 2), set_classes = true;
+    if (a == "--L") contexts = parse_int_list(a, v, 1, 4096), set_contexts = true;
+    else if (a == "--batch") batch = parse_int(a, v, 1, 65536);  // train.batch_size
+    else if (a == "--classes") classes = parse_int(a, v, 2, 1 << 20), set_classes = true;
     else if (a == "--model") {
       if (v != "transformer" && v != "omniglot") throw InputError("bench: --model '" + v + "': expected transformer, omniglot or lm");
       model = v;
-    } else if (a == "--image-size") image_size = parse_int(a, v, 1);
+    } else if (a == "--image-size") image_size = parse_int(a, v, 8, OmniglotImages::kSide);  // omniglot.image_size
     else if (a == "--omniglot") omniglot_folder = v;
-    else if (a == "--blocks") config.num_blocks = parse_int(a, v, 1);
-    else if (a == "--heads") config.num_heads = parse_int(a, v, 1);
-    else if (a == "--embed") config.embed_dim = parse_int(a, v, 2);
-    else if (a == "--chunks") chunks = parse_int(a, v, 1), set_chunks = true;
-    else if (a == "--steps") steps = parse_int(a, v, 1), set_steps = true;
+    else if (a == "--blocks") config.num_blocks = parse_int(a, v, 1, 64);      // model.num_blocks
+    else if (a == "--heads") config.num_heads = parse_int(a, v, 1, 65536);     // model.num_heads
+    else if (a == "--embed") config.embed_dim = parse_int(a, v, 2, 65536);     // model.embed_dim
+    else if (a == "--chunks") chunks = parse_int(a, v, 1, 1000), set_chunks = true;
+    else if (a == "--steps") steps = parse_int(a, v, 1, 100000), set_steps = true;
     else throw InputError("bench: unknown option " + quote(a) + " (see iclsweep bench --help)");
   }
   config.validate();
+  for (const int L : contexts)
+    check_bench_memory(model == "omniglot" ? omniglot_train_memory_bytes(config, batch, L, image_size, classes)
+                                           : transformer_memory_bytes(config, batch, 2 * L + 1, classes, config.embed_dim),
+                       "--L " + std::to_string(L) + " with --batch " + std::to_string(batch));
   if (model == "omniglot") {
     if (!set_contexts) contexts = {2, 4};
     if (!set_classes) classes = 1623;

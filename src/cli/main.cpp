@@ -1,5 +1,7 @@
 #include <boost/program_options.hpp>
 #include <cstdio>
+#include <new>
+#include <set>
 #include <iostream>
 #include <exception>
 #include <string>
@@ -89,8 +91,11 @@ int cmd_keys(const Args& args) {
   if (shown == 0) {
     std::string all_prefixes;
     for (const auto& p : prefixes) all_prefixes += (all_prefixes.empty() ? "" : ", ") + quote(p);
-    throw InputError("no parameter key starts with " + all_prefixes +
-                     " (the sections are data., run., train., eval., model., gated., theory., online.)");
+    std::set<std::string> sections;  // from the registry: a new room's section shows up by itself
+    for (const auto& spec : registry().specs()) sections.insert(spec.key.substr(0, spec.key.find('.') + 1));
+    std::string listed;
+    for (const auto& sec : sections) listed += (listed.empty() ? "" : ", ") + sec;
+    throw InputError("no parameter key starts with " + all_prefixes + " (the sections are " + listed + ")");
   }
   return kExitOk;
 }
@@ -119,6 +124,10 @@ int main(int argc, char** argv) {
     } catch (const StoreError& e) {
       std::fprintf(stderr, "iclsweep %s: error: %s\n", c.name, e.what());
       return kExitStore;
+    } catch (const std::bad_alloc&) {
+      std::fprintf(stderr, "iclsweep %s: error: out of memory (std::bad_alloc; see `ulimit -v` and the job's memory "
+                           "limit): ask for less (smaller sizes or counts) or give the process more memory\n", c.name);
+      return kExitFailure;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "iclsweep %s: error: %s\n", c.name, e.what());
       return kExitFailure;

@@ -21,7 +21,7 @@ std::vector<ParamSpec> omniglot_param_specs() {
       {"omniglot.image_size", T::Int, "105",
        "image side fed to the tokenizer: 105 = the paper; smaller (e.g. 28) = area downsampling before noise, a cheaper "
        "deviation recorded in the results and marked in figures (8..105)",
-       {}},
+       {}, 8, 105},
       {"omniglot.sampling", T::String, "epoch_shuffle",
        "training minibatches: epoch_shuffle (seeded, without replacement, last partial batch dropped; Q12) or with_replacement",
        {"epoch_shuffle", "with_replacement"}},
@@ -76,16 +76,6 @@ DataParams OmniglotParams::pool_params(const OmniglotImages& images) const {
   return d;
 }
 
-namespace {
-// Every evaluation pool must hold every class at least once as a query (as data.dataset_size for training).
-std::string eval_pool_too_small(std::int64_t pool_size, int num_classes) {
-  return ParamError("eval.num_eval_samples", std::to_string(pool_size / 5),
-                    "the evaluation pools hold 5 * num_eval_samples = " + std::to_string(pool_size) +
-                        " sequences each, which must be >= C = " + std::to_string(num_classes) +
-                        " Omniglot classes (raise eval.num_eval_samples to at least " + std::to_string((num_classes + 4) / 5) + ")")
-      .what();
-}
-}  // namespace
 
 std::vector<std::string> OmniglotParams::dataset_errors(const OmniglotImages& images, int batch_size,
                                                         std::int64_t num_eval_samples) const {
@@ -121,7 +111,7 @@ std::vector<std::string> OmniglotParams::dataset_errors(const OmniglotImages& im
                            "must be >= train.batch_size = " + std::to_string(batch_size) +
                                " with omniglot.sampling = epoch_shuffle (an epoch holds N / B whole batches)")
                     .what());
-  if (num_eval_samples > 0 && 5 * num_eval_samples < C) e.push_back(eval_pool_too_small(5 * num_eval_samples, C));
+  if (num_eval_samples > 0 && 5 * num_eval_samples < C) e.push_back(eval_pool_too_small(5 * num_eval_samples, C, "Omniglot classes").what());
   return e;
 }
 
@@ -218,7 +208,7 @@ OmniglotPool OmniglotPool::evaluation(const OmniglotParams& op, std::shared_ptr<
     case Relevance::Relevant: p.p_relevant_context = 1.0; break;
     case Relevance::Irrelevant: p.p_relevant_context = 0.0; break;
   }
-  if (size < p.num_classes()) throw InputError(eval_pool_too_small(size, p.num_classes()));
+  if (size < p.num_classes()) throw eval_pool_too_small(size, p.num_classes(), "Omniglot classes");
   return OmniglotPool(p,
                       stream_key(p.seed, Purpose::EvalPool, static_cast<std::uint64_t>(relevance), static_cast<std::uint64_t>(conditioning)),
                       eval_pool_id(relevance, conditioning), std::move(images), op.image_size, op.heldout_includes_first);

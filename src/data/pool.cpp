@@ -164,6 +164,13 @@ Pool Pool::training(const DataParams& params) {
   return training(params, std::make_shared<const Prototypes>(params.seed, params.num_classes(), params.num_dims));
 }
 
+ParamError eval_pool_too_small(std::int64_t pool_size, int num_classes, const std::string& classes) {
+  return ParamError("eval.num_eval_samples", std::to_string(pool_size / 5),
+                    "the evaluation pools hold 5 * num_eval_samples = " + std::to_string(pool_size) +
+                        " sequences each, which must be >= C = " + std::to_string(num_classes) + " " + classes +
+                        " (raise eval.num_eval_samples to at least " + std::to_string((num_classes + 4) / 5) + ")");
+}
+
 Pool Pool::evaluation(const DataParams& train_params, Relevance relevance, Conditioning conditioning, std::int64_t size,
                       std::optional<double> default_p_relevant, std::shared_ptr<const Prototypes> prototypes) {
   DataParams p = train_params;
@@ -174,10 +181,7 @@ Pool Pool::evaluation(const DataParams& train_params, Relevance relevance, Condi
     case Relevance::Relevant: p.p_relevant_context = 1.0; break;
     case Relevance::Irrelevant: p.p_relevant_context = 0.0; break;
   }
-  if (size < p.num_classes())
-    throw ParamError("eval.num_eval_samples", std::to_string(size / 5),
-                     "the evaluation pool holds 5 * num_eval_samples = " + std::to_string(size) +
-                         " sequences, which must be >= C = " + std::to_string(p.num_classes()) + " (raise num_eval_samples)");
+  if (size < p.num_classes()) throw eval_pool_too_small(size, p.num_classes());
   if (!(p.p_relevant_context >= 0.0 && p.p_relevant_context <= 1.0))
     throw ParamError("eval.default_p_relevant_context", format_real(p.p_relevant_context), "must lie in [0, 1]");
   return Pool(p, stream_key(p.seed, Purpose::EvalPool, static_cast<std::uint64_t>(relevance), static_cast<std::uint64_t>(conditioning)),

@@ -10,6 +10,13 @@
 
 namespace icl::lm {
 
+double lm_train_memory_bytes(const LmConfig& c, int batch, int seq) {
+  const double W = c.embed_dim, layers = c.num_layers, T = seq, B = batch;
+  const double params = layers * (4.0 * W * W + 2.0 * W * W * c.widening_factor) + (vocab_size() + c.max_len) * W;
+  const double activations = 4.0 * B * T * layers * ((10.0 + 2.0 * c.widening_factor) * W + 2.0 * c.num_heads * T);
+  return 16.0 * params + activations;
+}
+
 void LmConfig::validate() const {
   if (num_layers < 1) throw ParamError("lm.layers", std::to_string(num_layers), "must be >= 1");
   if (embed_dim < 2 || embed_dim % 2) throw ParamError("lm.width", std::to_string(embed_dim), "must be even and >= 2");

@@ -27,7 +27,10 @@ const char* const kFineTuneKeys[] = {"lm.num_facts",         "lm.finetune_steps"
 
 struct Gate {
   double icl_fresh = kNaN, iwl_high = kNaN, iwl_low = kNaN, lm_loss = kNaN;
-  bool passed(const LmFactsParams& p) const { return icl_fresh >= p.gate_icl && iwl_high >= p.gate_iwl; }
+  // Without frequent known people (lm.num_high = 0) there is no in-weight recall to reach: only the ICL gate.
+  bool passed(const LmFactsParams& p) const {
+    return icl_fresh >= p.gate_icl && (p.corpus.num_high == 0 || iwl_high >= p.gate_iwl);
+  }
 };
 
 // What pretraining leaves: the parameters, its curves and the gate. Shared by the cache.
@@ -178,28 +181,28 @@ void clear_pretraining_cache() { cache().clear(); }
 std::vector<ParamSpec> lm_param_specs() {
   using T = ParamType;
   return {
-      {"lm.layers", T::Int, "4", "lm_facts: transformer blocks of the character LM (lite: 2)", {}},
-      {"lm.width", T::Int, "64", "lm_facts: width E of the character LM", {}},
-      {"lm.heads", T::Int, "4", "lm_facts: attention heads (must divide lm.width)", {}},
+      {"lm.layers", T::Int, "4", "lm_facts: transformer blocks of the character LM (lite: 2)", {}, 1, 64},
+      {"lm.width", T::Int, "64", "lm_facts: width E of the character LM", {}, 2, 4096},
+      {"lm.heads", T::Int, "4", "lm_facts: attention heads (must divide lm.width)", {}, 1, 256},
       {"lm.p_fresh_query", T::Real, "0.5", "lm_facts corpus: probability that the queried person is a fresh name (ICL only)", {}},
       {"lm.p_relevant", T::Real, "0.5", "lm_facts corpus: probability that a known person's own statement is in context (p_rel)", {}},
       {"lm.p_high_known", T::Real, "0.9", "lm_facts corpus: probability that a known query is one of the H frequent people", {}},
-      {"lm.num_high", T::Int, "16", "lm_facts corpus: H, frequent known people", {}},
-      {"lm.num_low", T::Int, "64", "lm_facts corpus: Lo, rare known people", {}},
+      {"lm.num_high", T::Int, "16", "lm_facts corpus: H, frequent known people", {}, 0, 100000},
+      {"lm.num_low", T::Int, "64", "lm_facts corpus: Lo, rare known people", {}, 0, 100000},
       {"lm.p_two_statements", T::Real, "0.5", "lm_facts corpus: probability of 2 context statements instead of 1", {}},
       {"lm.real_facts_known", T::Bool, "0", "lm_facts corpus: the 4 real pairs of §5.5 are frequent known people", {}},
-      {"lm.pretrain_steps", T::Int, "20000", "lm_facts: most pretraining steps (stops earlier once the gate is reached)", {}},
-      {"lm.pretrain_batch_size", T::Int, "32", "lm_facts: pretraining sequences per step", {}},
+      {"lm.pretrain_steps", T::Int, "20000", "lm_facts: most pretraining steps (stops earlier once the gate is reached)", {}, 1, 100000000},
+      {"lm.pretrain_batch_size", T::Int, "32", "lm_facts: pretraining sequences per step", {}, 1, 4096},
       {"lm.pretrain_learning_rate", T::Real, "0.001", "lm_facts: pretraining Adam learning rate", {}},
-      {"lm.pretrain_eval_interval", T::Int, "1000", "lm_facts: check the pretraining gate every this many steps", {}},
-      {"lm.pretrain_log_interval", T::Int, "100", "lm_facts: pretraining loss logged as the mean over blocks of this many steps", {}},
-      {"lm.eval_samples", T::Int, "256", "lm_facts: fresh-name ICL sequences and LM-loss sequences of the gate and checkpoints", {}},
+      {"lm.pretrain_eval_interval", T::Int, "1000", "lm_facts: check the pretraining gate every this many steps", {}, 1, 100000000},
+      {"lm.pretrain_log_interval", T::Int, "100", "lm_facts: pretraining loss logged as the mean over blocks of this many steps", {}, 1, 100000000},
+      {"lm.eval_samples", T::Int, "256", "lm_facts: fresh-name ICL sequences and LM-loss sequences of the gate and checkpoints", {}, 1, 100000},
       {"lm.gate_icl", T::Real, "0.9", "lm_facts gate: exact-answer rate on fresh names (ICL) pretraining must reach", {}},
       {"lm.gate_iwl", T::Real, "0.9", "lm_facts gate: exact recall of the H frequent known people pretraining must reach", {}},
-      {"lm.num_facts", T::Int, "8", "lm_facts: facts fine-tuned: the 8 pairs of §5.5, then generated invented ones (<= 512)", {}},
-      {"lm.finetune_steps", T::Int, "10000", "lm_facts: fine-tuning steps (batch 1)", {}},
-      {"lm.finetune_checkpoint_interval", T::Int, "500", "lm_facts: probe every this many fine-tuning steps (plus step 0 and the last)", {}},
-      {"lm.finetune_log_interval", T::Int, "100", "lm_facts: fine-tuning loss logged as the mean over blocks of this many steps", {}},
+      {"lm.num_facts", T::Int, "8", "lm_facts: facts fine-tuned: the 8 pairs of §5.5, then generated invented ones (<= 512)", {}, 1, kMaxFacts},
+      {"lm.finetune_steps", T::Int, "10000", "lm_facts: fine-tuning steps (batch 1)", {}, 0, 100000000},
+      {"lm.finetune_checkpoint_interval", T::Int, "500", "lm_facts: probe every this many fine-tuning steps (plus step 0 and the last)", {}, 1, 100000000},
+      {"lm.finetune_log_interval", T::Int, "100", "lm_facts: fine-tuning loss logged as the mean over blocks of this many steps", {}, 1, 100000000},
       {"lm.finetune_optimizer", T::String, "sgd", "lm_facts: fine-tuning optimizer (paper: SGD)", {"sgd", "adam"}},
       {"lm.finetune_learning_rate", T::Real, "0.001", "lm_facts: fine-tuning learning rate (paper: 1e-4 for a 2B model)", {}},
       {"lm.finetune_params", T::String, "all", "lm_facts: parameters fine-tuning updates", {"all", "mlp", "attn_v", "embed"}},
@@ -259,6 +262,15 @@ LmFactsParams LmFactsParams::from(const ParamMap& pm) {
   p.pretrain_learning_rate = positive("lm.pretrain_learning_rate");
   p.pretrain_eval_interval = int_in("lm.pretrain_eval_interval", 1, 100000000);
   p.pretrain_log_interval = static_cast<int>(int_in("lm.pretrain_log_interval", 1, 100000000));
+  // One logged loss per block: a results-file dataset of that length per point (as train.log_interval).
+  auto check_log_entries = [](const char* key, std::int64_t steps, std::int64_t interval, const char* steps_key) {
+    constexpr std::int64_t kMaxLogEntries = 1'000'000;
+    if (steps / interval > kMaxLogEntries)
+      throw ParamError(key, std::to_string(interval),
+                       "gives " + std::to_string(steps / interval) + " logged losses over " + steps_key + " = " +
+                           std::to_string(steps) + ", more than " + std::to_string(kMaxLogEntries) + ": raise it");
+  };
+  check_log_entries("lm.pretrain_log_interval", p.pretrain_steps, p.pretrain_log_interval, "lm.pretrain_steps");
   if (p.pretrain_steps / p.pretrain_eval_interval > 10000)
     throw ParamError("lm.pretrain_eval_interval", std::to_string(p.pretrain_eval_interval), "gives more than 10000 gate checks: raise it");
   p.eval_samples = static_cast<int>(int_in("lm.eval_samples", 1, 100000));
@@ -268,6 +280,7 @@ LmFactsParams LmFactsParams::from(const ParamMap& pm) {
   p.finetune_steps = int_in("lm.finetune_steps", 0, 100000000);
   p.checkpoint_interval = int_in("lm.finetune_checkpoint_interval", 1, 100000000);
   p.finetune_log_interval = static_cast<int>(int_in("lm.finetune_log_interval", 1, 100000000));
+  check_log_entries("lm.finetune_log_interval", p.finetune_steps, p.finetune_log_interval, "lm.finetune_steps");
   if (p.finetune_steps / p.checkpoint_interval > 1000)
     throw ParamError("lm.finetune_checkpoint_interval", std::to_string(p.checkpoint_interval), "gives more than 1000 checkpoints: raise it");
   const std::string opt = pm.get_string("lm.finetune_optimizer");
@@ -354,6 +367,12 @@ ResultSchema LmFactsKind::schema(const ParamMap& point) const {
   s.merge({"summary/iwl_accuracy_final", FieldType::Float32, {}, "IWL accuracy on the 8 pairs, last checkpoint", {}});
   s.merge({"summary/control_fresh_final", FieldType::Float32, {}, "in-context rate on fresh control names, last checkpoint", {}});
   return s;
+}
+
+// One pretraining batch over the longest sequence (probes run forward only).
+double LmFactsKind::memory_bytes(const ParamMap& point) const {
+  const LmFactsParams p = LmFactsParams::from(point);
+  return lm_train_memory_bytes(p.model, p.pretrain_batch_size, p.model.max_len);
 }
 
 double LmFactsKind::cost(const ParamMap& point) const {

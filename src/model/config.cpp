@@ -55,6 +55,21 @@ void ModelConfig::validate() const {
   if (warmup_steps < 1) throw ParamError("train.warmup_steps", s(warmup_steps), "must be >= 1");
 }
 
+double ModelConfig::num_body_parameters(int num_classes, int input_dim) const {
+  const double E = embed_dim, H = E * widening_factor;
+  const double per_block = 4.0 * E * E + 2.0 * E * H + 4.0 * E + H + E;  // Q, K, V, O; MLP in/out; norms, biases
+  const double input = input_tokenizer == "identity" ? 0.0 : static_cast<double>(input_dim) * E;
+  return num_blocks * per_block + input + static_cast<double>(num_classes) * E;
+}
+
+double transformer_memory_bytes(const ModelConfig& c, int batch, int tokens, int num_classes, int input_dim) {
+  const double weights = 16.0 * c.num_body_parameters(num_classes, input_dim);
+  const double B = batch, T = tokens, E = c.embed_dim;
+  const double per_block = B * T * (10.0 * E + 2.0 * E * c.widening_factor) + 2.0 * B * c.num_heads * T * T;
+  const double inputs = B * T * static_cast<double>(input_dim);
+  return weights + 4.0 * (c.num_blocks * per_block + inputs + B * num_classes);
+}
+
 double ModelConfig::learning_rate_at(std::int64_t step) const {
   if (lr_schedule == "constant") return learning_rate;
   const double t1 = static_cast<double>(step) + 1.0, W = warmup_steps;

@@ -13,6 +13,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <new>
 #include <memory>
 #include <optional>
 #include <set>
@@ -269,6 +270,19 @@ wire::Result run_point(const wire::Assignment& a, int rank, const ProgressFn& pr
     const auto& kind = model_kind(a.params.get_string("run.model_kind"));
     r.record = kind.run(a.params, progress);
     r.ok = true;
+  } catch (const std::bad_alloc&) {
+    // The rank's memory ran out (the kernel's limit or ulimit -v): say so, with the estimate, not "std::bad_alloc".
+    r.ok = false;
+    r.record = {};
+    double need = 0;
+    try {
+      need = model_kind(a.params.get_string("run.model_kind")).memory_bytes(a.params);
+    } catch (...) {
+    }
+    char need_text[96] = "";
+    if (need > 0) std::snprintf(need_text, sizeof need_text, " while this point needs ~%.3g GB by the estimate", need / 1e9);
+    r.error = "out of memory on " + r.host + " (std::bad_alloc)" + need_text +
+              ": give each rank more memory (Slurm: --mem-per-cpu) or make the point smaller (model size, batch size)";
   } catch (const std::exception& e) {
     r.ok = false;
     r.error = e.what();

@@ -1,5 +1,6 @@
 #include "iclsweep/sweep/model_kinds.hpp"
 
+#include <cstdio>
 #include <memory>
 
 #include "iclsweep/core/error.hpp"
@@ -93,7 +94,20 @@ std::vector<std::string> model_kind_names() {
 void register_model_kind_validators() {
   add_point_validator("model_kind", [](const ParamMap& point) -> std::vector<std::string> {
     try {
-      return model_kind(point.get_string("run.model_kind")).validate(point);
+      const ModelKind& kind = model_kind(point.get_string("run.model_kind"));
+      auto errors = kind.validate(point);
+      if (!errors.empty()) return errors;
+      const double need = kind.memory_bytes(point);
+      if (need > kMaxPointMemoryBytes) {
+        char msg[512];
+        std::snprintf(msg, sizeof msg,
+                      "parameter 'run.model_kind' = %s: one point needs ~%.3g GB of memory (weights, gradients, optimizer "
+                      "state and one batch's activations), more than the %.0f GB one rank may use: make the model "
+                      "smaller (embed_dim/width, blocks/layers) or lower the batch size or the number of contexts",
+                      kind.name().c_str(), need / 1e9, kMaxPointMemoryBytes / (1024.0 * 1024 * 1024));
+        return {msg};
+      }
+      return errors;
     } catch (const std::exception& e) {
       return {e.what()};
     }

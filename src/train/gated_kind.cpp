@@ -179,7 +179,9 @@ std::vector<GatedSplitMetrics> evaluate_gated_splits(GatedModel& model, const Ev
 }
 
 std::vector<std::string> GatedKind::validate(const ParamMap& point) const {
-  return training_point_errors(point, [](const ParamMap& p) { GatedParams::from(p); });
+  auto errors = training_point_errors(point, [](const ParamMap& p) { GatedParams::from(p); });
+  for (auto& e : synthetic_eval_errors(point)) errors.push_back(std::move(e));
+  return errors;
 }
 
 ResultSchema GatedKind::schema(const ParamMap& point) const {
@@ -233,6 +235,9 @@ double GatedKind::cost(const ParamMap& point) const {
   const StageCosts c = stage_costs(point, tc, GatedParams::from(point));
   return c.p0_g + c.p0_h + c.mixture;
 }
+
+// g and h are transformers of model.* each (P0 trains both; the mixture holds both).
+double GatedKind::memory_bytes(const ParamMap& point) const { return 2.0 * synthetic_transformer_memory_bytes(point); }
 
 PointRecord GatedKind::run(const ParamMap& point, const ProgressFn& progress) const {
   TrainingData data = TrainingData::build(point);

@@ -107,6 +107,20 @@ double OmniglotKind::cost(const ParamMap& point) const {
   return (train_ms + eval_ms) / kMsPerTokenStep;
 }
 
+double omniglot_train_memory_bytes(const ModelConfig& config, int batch_size, int num_contexts, int image_size, int num_classes) {
+  const double images = (num_contexts + 1.0) * batch_size;
+  return transformer_memory_bytes(config, batch_size, 2 * num_contexts + 1, num_classes, 64) +
+         images * image_size * image_size * 64.0 * 12.0 * 4.0;
+}
+
+// One training batch (evaluation runs forward only), for the full 1623 classes at most.
+double OmniglotKind::memory_bytes(const ParamMap& point) const {
+  constexpr int kAllOmniglotClasses = 1623;
+  return omniglot_train_memory_bytes(ModelConfig::from(point), TrainConfig::from(point).batch_size,
+                                     static_cast<int>(point.get_int("data.num_contexts")),
+                                     static_cast<int>(point.get_int("omniglot.image_size")), kAllOmniglotClasses);
+}
+
 PointRecord OmniglotKind::run(const ParamMap& point, const ProgressFn& progress) const {
   OmniglotParams op;
   const auto errors = parameter_rules(point, op);

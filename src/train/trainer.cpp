@@ -207,8 +207,18 @@ std::vector<std::string> training_point_errors(const ParamMap& point, const std:
   return errors;
 }
 
+std::vector<std::string> synthetic_eval_errors(const ParamMap& point) {
+  const auto classes = point.get_int("data.num_high_prob_classes") + point.get_int("data.num_low_prob_classes");
+  const auto samples = point.get_int("eval.num_eval_samples");
+  if (samples >= 1 && classes >= 1 && classes <= std::numeric_limits<int>::max() && 5 * samples < classes)
+    return {eval_pool_too_small(5 * samples, static_cast<int>(classes)).what()};
+  return {};
+}
+
 std::vector<std::string> TransformerKind::validate(const ParamMap& point) const {
-  return training_point_errors(point, [](const ParamMap& p) { ModelConfig::from(p); });
+  auto errors = training_point_errors(point, [](const ParamMap& p) { ModelConfig::from(p); });
+  for (auto& e : synthetic_eval_errors(point)) errors.push_back(std::move(e));
+  return errors;
 }
 
 ResultSchema TransformerKind::schema(const ParamMap& point) const {
@@ -230,6 +240,22 @@ double TransformerKind::cost(const ParamMap& point) const {
   const double eval = static_cast<double>(tc.checkpoint_steps().size()) * eval_sequences * tokens / 32.0 / 3.0;
   return train + eval;
 }
+
+// The synthetic transformer: one training batch (evaluation runs forward only), T = 2L + 1 tokens of D inputs.
+double synthetic_transformer_memory_bytes(const ParamMap& point) {
+  const ModelConfig mc = ModelConfig::from(point);
+  const TrainConfig tc = TrainConfig::from(point);
+  const auto L = point.get_int("data.num_contexts");
+  const auto C = point.get_int("data.num_high_prob_classes") + point.get_int("data.num_low_prob_classes");
+  const auto D = point.get_int("data.num_dims");
+  const double per_sequence = transformer_memory_bytes(mc, 1, static_cast<int>(2 * L + 1), static_cast<int>(C), static_cast<int>(D)) -
+                              transformer_memory_bytes(mc, 0, static_cast<int>(2 * L + 1), static_cast<int>(C), static_cast<int>(D));
+  const double prototypes = 4.0 * static_cast<double>(C) * static_cast<double>(D);
+  return transformer_memory_bytes(mc, 0, 1, static_cast<int>(C), static_cast<int>(D)) + prototypes +
+         per_sequence * tc.batch_size;
+}
+
+double TransformerKind::memory_bytes(const ParamMap& point) const { return synthetic_transformer_memory_bytes(point); }
 
 PointRecord TransformerKind::run(const ParamMap& point, const ProgressFn& progress) const {
   const TrainingData data = TrainingData::build(point);

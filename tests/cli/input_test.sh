@@ -123,4 +123,42 @@ expect 2 "^iclsweep status: error: --where 'seed=\\\\x1B" "$engine" status hosti
 expect 2 "ICLSWEEP_MS_PER_TOKEN_STEP='\\\\x1B" env ICLSWEEP_MS_PER_TOKEN_STEP=$'\x1b[31m' "$engine" list ok.ini
 expect 2 "positive, finite" "$engine" list ok.ini --ms-per-token-step inf
 
+# 8: validation gaps a wider trial found: each of these passed `list` and then failed every point
+printf '[run]\nmodel_kind = transformer\n[eval]\nnum_eval_samples = 1\n[grid]\nseeds = 0..2\n' > eval_pool.ini
+expect 2 "eval.num_eval_samples' = 1: the evaluation pools hold 5 \* num_eval_samples = 5 sequences each, which must be >= C = 10 classes \(raise eval.num_eval_samples to at least 2\)" \
+  "$engine" list eval_pool.ini
+expect 2 "at least 2" "$engine" list eval_pool.ini --set run.model_kind=gated
+printf '[run]\nmodel_kind = lm_facts\n[lm]\npretrain_steps = 100000000\npretrain_log_interval = 1\npretrain_eval_interval = 100000\n' > lm_log.ini
+expect 2 "lm.pretrain_log_interval' = 1: gives 100000000 logged losses" "$engine" list lm_log.ini
+expect 2 "lm.finetune_log_interval' = 1: gives 2000000 logged losses" "$engine" list lm_log.ini \
+  --set lm.pretrain_log_interval=100 --set lm.finetune_steps=2000000 --set lm.finetune_log_interval=1 --set lm.finetune_checkpoint_interval=2000000
+# no frequent known people: the IWL gate has nothing to measure (it was NaN, and NaN >= 0 failed every point)
+tiny_lm=(--set run.model_kind=lm_facts --set lm.pretrain_steps=20 --set lm.pretrain_eval_interval=10 --set lm.pretrain_log_interval=1
+         --set lm.finetune_steps=2 --set lm.finetune_checkpoint_interval=1 --set lm.finetune_log_interval=1 --set lm.eval_samples=2
+         --set lm.gate_icl=0 --set lm.gate_iwl=0 --set lm.layers=1 --set lm.width=8 --set lm.heads=1 --set lm.num_high=0 --set lm.p_high_known=0)
+expect 0 "" "$engine" train -q --out lm_no_high.h5 "${tiny_lm[@]}" --set lm.num_low=5
+# 4: a model that cannot fit is refused at load with its size (it used to fail every point with "std::bad_alloc")
+expect 2 "run.model_kind' = transformer: one point needs ~[0-9.e+]+ GB of memory.*more than the 64 GB" \
+  "$engine" list ok.ini --set run.model_kind=transformer --set model.embed_dim=4096 --set data.num_dims=4096 --set model.num_blocks=64
+expect 2 "run.model_kind' = lm_facts: one point needs" "$engine" list lm_log.ini --set lm.pretrain_log_interval=100 --set lm.layers=64 --set lm.width=4096
+# and one that passes the cap but not this process's memory says so, with the estimate
+before=$failures
+( ulimit -v 3000000
+  expect 4 "" "$engine" train -q --out oom.h5 --set model.embed_dim=1024 --set data.num_dims=1024 --set model.num_blocks=16 \
+    --set train.batch_size=1024 --set train.steps=1 --set train.log_interval=1 --set train.checkpoint_interval=1
+  "$engine" status oom.h5 > oom.txt || true
+  grep -q "out of memory on .*(std::bad_alloc) while this point needs ~[0-9.]* GB by the estimate" oom.txt \
+    || fail "an out-of-memory point is not reported as such: $(grep -A1 'failed points' oom.txt | tail -1 | head -c 300)"
+  [ "$failures" = "$before" ] ) || failures=$((failures + 1))
+# bench: every size option has a range, and a step that cannot fit is refused before anything runs
+expect 2 "--image-size '100000': expected an integer in 8..105" "$engine" bench --model omniglot --image-size 100000
+expect 2 "--L '0': expected a comma-separated list of integers in 1..4096" "$engine" bench --L 0
+expect 2 "--classes '100000000': expected an integer in 2..1048576" "$engine" bench --classes 100000000
+expect 2 "--L 1 with --batch 32 needs ~[0-9.e+]+ GB for one training step" "$engine" bench --embed 65536
+expect 2 "--configs 64x4096 needs" "$engine" bench --model lm --configs 64x4096
+# keys: the declared range of every integer key, and every section
+"$engine" keys lm.width > keys.txt; grep -q "2\.\.2^12" keys.txt || fail "keys lm.width does not show its range 2..4096: $(cat keys.txt)"
+"$engine" keys omniglot.image_size > keys.txt; grep -q " 8\.\.105 " keys.txt || fail "keys omniglot.image_size does not show 8..105"
+expect 2 "the sections are .*lm\., .*omniglot\." "$engine" keys nosuch.
+
 [ "$failures" = 0 ] && echo "all input cases passed" || { echo "$failures failures"; exit 1; }

@@ -16,6 +16,10 @@ namespace icl {
 // Reports a running point's progress: fraction in [0,1] and a short status text ("step 1200/5000 loss 0.41").
 using ProgressFn = std::function<void(double fraction, const std::string& status)>;
 
+// The most memory one point may need (ModelKind::memory_bytes): a single-threaded rank is no place for
+// a model beyond this, and a job asking for one is refused when it is loaded, not after an allocation fails.
+inline constexpr double kMaxPointMemoryBytes = 64.0 * 1024 * 1024 * 1024;
+
 class ModelKind {
  public:
   virtual ~ModelKind() = default;
@@ -31,6 +35,9 @@ class ModelKind {
   virtual ResultSchema schema(const ParamMap& point) const = 0;
   // Relative cost (roughly token-steps) used to hand out expensive points first and to estimate time.
   virtual double cost(const ParamMap& point) const = 0;
+  // Peak bytes one point needs (weights, gradients, optimizer state, the largest batch's activations),
+  // a rough upper estimate; 0 = not estimated. Points beyond kMaxPointMemoryBytes are refused at load.
+  virtual double memory_bytes(const ParamMap&) const { return 0; }
   // Runs the point. Throws NumericError on divergence, other icl::Error on bad input; the engine
   // records the message and the sweep goes on.
   virtual PointRecord run(const ParamMap& point, const ProgressFn& progress) const = 0;

@@ -39,6 +39,10 @@ class Prototypes {
 enum class Relevance : std::uint32_t { Default = 0, Relevant = 1, Irrelevant = 2 };
 const char* to_string(Relevance r);
 
+// Every evaluation pool holds 5 * eval.num_eval_samples sequences and must query each of the C classes:
+// the ParamError for a pool of `pool_size` < C ("C = 10 classes", "C = 242 Omniglot classes").
+ParamError eval_pool_too_small(std::int64_t pool_size, int num_classes, const std::string& classes = "classes");
+
 class Pool {
  public:
   // The run's training pool: N = params.dataset_size sequences from stream (seed, TrainPool).

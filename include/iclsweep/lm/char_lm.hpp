@@ -48,6 +48,9 @@ enum class OptimizerKind { Adam, Sgd };
 
 // Multiply-add FLOPs ×2 of one training step's matmuls at (B, T), causal attention counted as half.
 double lm_train_step_flops(const LmConfig& config, int batch, int seq);
+// Peak training memory: 16 bytes per parameter (weights, gradients, Adam moments) plus one batch of
+// `batch` sequences of `seq` tokens through every layer (residual stream, MLP hidden, attention scores).
+double lm_train_memory_bytes(const LmConfig& config, int batch, int seq);
 
 template <class S>
 class CharLmT {

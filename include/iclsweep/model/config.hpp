@@ -27,6 +27,8 @@ struct ModelConfig {
   // The learning rate of optimizer step t = 0, 1, …: learning_rate (constant) or, for warmup_rsqrt (§5.3),
   // min(lr·(t+1)/W, lr·√(W/(t+1))) with W = warmup_steps: linear warmup to lr at t = W−1, then 1/√t decay.
   double learning_rate_at(std::int64_t step) const;
+  // Trainable parameters of the transformer body and head (tokenizer excluded), without building it.
+  double num_body_parameters(int num_classes, int input_dim) const;
 
   // Reads model.*, train.learning_rate, train.lr_schedule and train.warmup_steps; throws ParamError naming key, value and rule.
   static ModelConfig from(const ParamMap& params);
@@ -34,5 +36,10 @@ struct ModelConfig {
 };
 
 std::vector<ParamSpec> model_param_specs();
+
+// Peak training memory of a transformer of `config`: float32 weights, gradients and two Adam moments
+// (16 bytes per parameter) plus one batch of `batch` sequences of `tokens` tokens through every block
+// (residual stream, attention scores, MLP hidden; forward values kept for the backward pass).
+double transformer_memory_bytes(const ModelConfig& config, int batch, int tokens, int num_classes, int input_dim);
 
 }  // namespace icl

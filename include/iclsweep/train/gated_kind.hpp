@@ -75,6 +75,7 @@ class GatedKind final : public ModelKind {
   std::vector<std::string> validate(const ParamMap& point) const override;
   ResultSchema schema(const ParamMap& point) const override;
   double cost(const ParamMap& point) const override;
+  double memory_bytes(const ParamMap& point) const override;
   PointRecord run(const ParamMap& point, const ProgressFn& progress) const override;
   std::vector<std::pair<std::string, std::string>> summary_fields() const override;
 };

@@ -60,6 +60,10 @@ std::vector<SplitMetrics> evaluate_splits(Model& model, const SplitSet& eval);
 // Validation helper for model kinds that train: the problems of TrainConfig plus whatever `read_model`
 // (e.g. ModelConfig::from) throws, as messages naming key, value and rule.
 std::vector<std::string> training_point_errors(const ParamMap& point, const std::function<void(const ParamMap&)>& read_model);
+// The rules that tie evaluation to the synthetic data's C = data.num_high_prob_classes + num_low_prob_classes.
+std::vector<std::string> synthetic_eval_errors(const ParamMap& point);
+// memory_bytes() of the synthetic transformer (ModelKind): also the gated model's g and h.
+double synthetic_transformer_memory_bytes(const ParamMap& point);
 
 // The transformer model kind (run.model_kind = transformer).
 class TransformerKind final : public ModelKind {
@@ -68,6 +72,7 @@ class TransformerKind final : public ModelKind {
   std::vector<std::string> validate(const ParamMap& point) const override;
   ResultSchema schema(const ParamMap& point) const override;
   double cost(const ParamMap& point) const override;
+  double memory_bytes(const ParamMap& point) const override;
   PointRecord run(const ParamMap& point, const ProgressFn& progress) const override;
   std::vector<std::pair<std::string, std::string>> summary_fields() const override;
 };
