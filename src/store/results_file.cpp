@@ -449,23 +449,41 @@ void ResultsFile::Impl::open_datasets() {
                        std::to_string(first_dim) + " rows)");
     return d;
   };
+  // The bookkeeping datasets hold one value per row.
+  auto need_column = [&](const std::string& p, std::size_t first_dim) {
+    auto d = need(p, first_dim);
+    if (d.dims().size() != 1)
+      throw StoreError("results file '" + path + "': dataset '" + p + "' has the wrong shape (expected " +
+                       std::to_string(first_dim) + " rows, one value each): the file is damaged or was not written by "
+                       "iclsweep; start a new results file");
+    return d;
+  };
+  // The commit byte is read as uint8: any other element type would be converted silently.
+  auto need_uint8 = [&](const std::string& p, std::size_t first_dim) {
+    auto d = need_column(p, first_dim);
+    const auto t = d.type();
+    if (t.type_class() != H5T_INTEGER || t.size() != 1)
+      throw StoreError("results file '" + path + "': dataset '" + p + "' does not hold uint8 status bytes: the file is "
+                       "damaged or was not written by iclsweep; start a new results file");
+    return d;
+  };
   const std::size_t P = num_points;
-  id = need("points/id", P);
-  status = need("points/status", P);
-  error = need("points/error", P);
-  rank = need("points/rank", P);
-  host = need("points/host", P);
-  start_time = need("points/start_time", P);
-  end_time = need("points/end_time", P);
-  wall_time = need("points/wall_time", P);
+  id = need_column("points/id", P);
+  status = need_uint8("points/status", P);
+  error = need_column("points/error", P);
+  rank = need_column("points/rank", P);
+  host = need_column("points/host", P);
+  start_time = need_column("points/start_time", P);
+  end_time = need_column("points/end_time", P);
+  wall_time = need_column("points/wall_time", P);
   const std::size_t K = kMaxLaunches;
-  run_used = need("runs/used", K);
-  run_start = need("runs/start_time", K);
-  run_slurm = need("runs/slurm_job_id", K);
-  run_ranks = need("runs/num_ranks", K);
-  run_host = need("runs/hostname", K);
-  run_commit = need("runs/git_commit", K);
-  run_command = need("runs/command_line", K);
+  run_used = need_uint8("runs/used", K);
+  run_start = need_column("runs/start_time", K);
+  run_slurm = need_column("runs/slurm_job_id", K);
+  run_ranks = need_column("runs/num_ranks", K);
+  run_host = need_column("runs/hostname", K);
+  run_commit = need_column("runs/git_commit", K);
+  run_command = need_column("runs/command_line", K);
 
   // The schema as stored: field list, element type, per-point dims from the dataset shape.
   for (const auto& p : file.attribute<std::vector<std::string>>("fields")) {
@@ -549,13 +567,24 @@ ResultsFile ResultsFile::open_validated(const std::string& path, bool writable, 
                        EBUSY);
   }
   auto& f = impl->file;
-  if (!f.has_attribute("format") || f.attribute<std::string>("format") != kFormatName)
+  // Root attributes of the wrong type (a hand-edited or foreign file) are named, not HDF5's conversion trace.
+  auto root = [&](const char* name, auto read) {
+    try {
+      return read();
+    } catch (const std::exception&) {
+      throw StoreError("results file '" + path + "': root attribute '" + name + "' does not have the type iclsweep "
+                       "writes (docs/results-format.md): the file is damaged or was not written by iclsweep; start a new "
+                       "results file");
+    }
+  };
+  if (!f.has_attribute("format") ||
+      root("format", [&] { return f.attribute<std::string>("format"); }) != kFormatName)
     throw StoreError("'" + path + "' is an HDF5 file but not an iclsweep results file (no root attribute format = '" +
                      std::string(kFormatName) + "'): pass the file `iclsweep run` wrote, or choose a new output path");
   if (!f.has_attribute("format_version"))
     throw StoreError("results file '" + path + "' has no root attribute format_version: the file is damaged or was not "
                      "written by iclsweep; start a new results file");
-  const auto version = f.attribute<std::int32_t>("format_version");
+  const auto version = root("format_version", [&] { return f.attribute<std::int32_t>("format_version"); });
   if (version != kFormatVersion) {
     const std::string writer = f.has_attribute("git_commit") ? f.attribute<std::string>("git_commit") : "unknown";
     throw StoreError("results file '" + path + "' has layout version " + std::to_string(version) + ", but this iclsweep (" +
@@ -563,8 +592,12 @@ ResultsFile ResultsFile::open_validated(const std::string& path, bool writable, 
                      ": resume or inspect it with the iclsweep that wrote it (git commit " + writer +
                      "), or start a new results file");
   }
-  impl->num_points = static_cast<std::size_t>(f.attribute<std::int64_t>("num_points"));
-  impl->grid_hash = f.attribute<std::string>("grid_hash");
+  const auto num_points = root("num_points", [&] { return f.attribute<std::int64_t>("num_points"); });
+  if (num_points < 1)
+    throw StoreError("results file '" + path + "': root attribute num_points = " + std::to_string(num_points) +
+                     " (a results file has at least one point): the file is damaged; start a new results file");
+  impl->num_points = static_cast<std::size_t>(num_points);
+  impl->grid_hash = root("grid_hash", [&] { return f.attribute<std::string>("grid_hash"); });
   impl->open_datasets();
   return ResultsFile(std::move(impl));
 }

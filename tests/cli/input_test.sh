@@ -117,6 +117,25 @@ for args in "status hostile.h5" "show hostile.h5 0" "show hostile.h5 1"; do
   no_raw_bytes out.txt "iclsweep $args"
 done
 grep -q 'x1B\]0;pwned' out.txt || fail "show does not print the (escaped) error of a failed point"
+# a file whose root attributes or commit bytes have another type or shape is refused by name (exit 5), not
+# read through HDF5's conversions (a float64 or (P,3) status array was accepted; a string format_version
+# gave HDF5's multi-line conversion trace; num_points = -1 was read as 2^64-1)
+/usr/bin/python3 - <<'PY'
+import h5py, shutil, numpy as np
+for name, edit in [("fv_str.h5", lambda f: f.attrs.__setitem__("format_version", "1")),
+                   ("np_neg.h5", lambda f: f.attrs.__setitem__("num_points", np.int64(-1))),
+                   ("st_f64.h5", lambda f: (f["points"].__delitem__("status"), f["points"].create_dataset("status", data=np.ones(4)))),
+                   ("st_2d.h5", lambda f: (f["points"].__delitem__("status"),
+                                           f["points"].create_dataset("status", data=np.ones((4, 3), dtype=np.uint8))))]:
+    shutil.copy("hostile.h5", name)
+    with h5py.File(name, "r+") as f:
+        edit(f)
+PY
+expect 5 "root attribute 'format_version' does not have the type iclsweep writes" "$engine" status fv_str.h5
+expect 5 "root attribute num_points = -1" "$engine" status np_neg.h5
+expect 5 "'points/status' does not hold uint8 status bytes" "$engine" show st_f64.h5 0
+expect 5 "'points/status' has the wrong shape" "$engine" merge st_2d.h5 hostile.h5 --out merged.h5
+[ "$(wc -l < err.txt)" -le 2 ] || fail "a damaged file gives a $(wc -l < err.txt)-line message"
 expect 2 "point index '99999999999999999999' is outside 0..3" "$engine" show hostile.h5 99999999999999999999
 expect 2 "no point with id '\\\\x1B\[31mX'" "$engine" show hostile.h5 $'\x1b[31mX'
 expect 2 "^iclsweep status: error: --where 'seed=\\\\x1B" "$engine" status hostile.h5 --where $'seed=\x1b[31m'
