@@ -79,8 +79,10 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 // metadata, hidden files, anything that is not a .png.
 bool ignorable(const std::vector<std::string>& parts) {
   if (parts.empty() || parts.back().empty()) return true;  // a directory entry
-  for (const auto& p : parts)
+  for (const auto& p : parts) {
+    if (p == "." || p == "..") continue;  // not hidden: a path out of place, which the layout check names
     if (p == "__MACOSX" || (!p.empty() && p[0] == '.')) return true;
+  }
   std::string last = parts.back();
   std::transform(last.begin(), last.end(), last.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
   return !ends_with(last, ".png");

@@ -148,6 +148,18 @@ BOOST_AUTO_TEST_CASE(bad_inputs_name_the_file_and_the_fix) {
   }
   expect_load_error(layout, {"images_background.zip", "images_background/Greek/0001_01.png", "<alphabet>/<character>/<file>.png"});
 
+  // An entry whose path leaves the root ("..") is named like any out-of-place entry (it used to be skipped
+  // as a hidden file, and the class it belonged to then came up one drawing short).
+  const auto escaping = fresh_dir("escaping");
+  {
+    fx::Entries e;
+    fx::add_character(e, "images_background", "Greek", "character01", 20, 0);
+    e.emplace_back("../../images_background/Greek/character02/0002_01.png", fx::drawing(30));
+    fx::write_zip(escaping / "images_background.zip", e);
+  }
+  expect_load_error(escaping, {"images_background.zip", "'../../images_background/Greek/character02/0002_01.png' is not at"});
+  fs::remove_all(escaping);
+
   const auto wrong_root = fresh_dir("wrong_root");
   {
     fx::Entries e;
