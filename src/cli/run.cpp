@@ -1,5 +1,6 @@
 // `iclsweep run JOB --out FILE`: the sweep, as one process or under mpirun/srun with any number of ranks.
 #include <mpi.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <Eigen/Core>
@@ -198,7 +199,7 @@ std::string command_line(const Args& args) {
 // of recomputed, so a sweep grows (more seeds, more N) without redoing what is done.
 void import_points(const std::vector<std::string>& sources, const Job& job, ResultsFile& file) {
   std::map<std::string, std::size_t> index_of;
-  for (const auto& p : job.points()) index_of[p.id] = p.index;
+  for (std::size_t i = 0; i < job.size(); ++i) index_of[job.point(i).id] = i;
   for (const auto& source : sources) {
     if (std::filesystem::equivalent(source, file.path()))
       throw InputError("--from " + source + " is the --out file itself");
@@ -218,24 +219,47 @@ void import_points(const std::vector<std::string>& sources, const Job& job, Resu
   }
 }
 
-// Bytes of rank 0's memory per point while a sweep is prepared and run (every point's parameters, its
-// row in the file's index, its work item). Measured: a 10^5-point job peaks at 2.78 GB (`/usr/bin/time`,
-// 2026-12-02), i.e. ~28 KB per point.
-constexpr double kRunBytesPerPoint = 28e3;
+// Bytes of rank 0's memory per point while a sweep is prepared (the peak is the new file's creation, which
+// holds every point's parameters once). Measured with /usr/bin/time: a 10^5-point job peaks at 1.60 GB,
+// 2*10^4 points at 0.35 GB (2026-12-02; 28 KB per point before points were built one at a time).
+constexpr double kRunBytesPerPoint = 17e3;
 
-// MemAvailable of /proc/meminfo in bytes, or 0 when it cannot be read.
+// What this process may use: MemAvailable, or less when the address-space limit (ulimit -v) or the
+// cgroup's memory.max (a Slurm job's --mem) says so; 0 when nothing can be read.
 double available_memory_bytes() {
-  std::ifstream meminfo("/proc/meminfo");
-  std::string key;
-  double kb = 0;
-  std::string unit;
-  while (meminfo >> key >> kb >> unit)
-    if (key == "MemAvailable:") return kb * 1024.0;
-  return 0;
+  double available = 0;
+  {
+    std::ifstream meminfo("/proc/meminfo");
+    std::string key, unit;
+    double kb = 0;
+    while (meminfo >> key >> kb >> unit)
+      if (key == "MemAvailable:") {
+        available = kb * 1024.0;
+        break;
+      }
+  }
+  auto lower_to = [&](double limit) {
+    if (limit > 0 && (available <= 0 || limit < available)) available = limit;
+  };
+  rlimit as{};
+  if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) lower_to(static_cast<double>(as.rlim_cur));
+  // cgroup v2: "0::/path" in /proc/self/cgroup, the limit in /sys/fs/cgroup/<path>/memory.max ("max" = none)
+  std::ifstream cgroup("/proc/self/cgroup");
+  for (std::string line; std::getline(cgroup, line);)
+    if (line.rfind("0::", 0) == 0) {
+      std::ifstream max_file("/sys/fs/cgroup" + line.substr(3) + "/memory.max");
+      std::string text;
+      if (max_file >> text && text != "max") {
+        char* end = nullptr;
+        const double limit = std::strtod(text.c_str(), &end);
+        if (end && *end == '\0') lower_to(limit);
+      }
+    }
+  return available;
 }
 
-// A job too large for this machine's memory is refused before anything is built or created (a million
-// points need ~28 GB; the kernel would kill rank 0 half-way through creating the file).
+// A job too large for this machine's memory is refused before anything is built or created (the kernel
+// would kill rank 0 half-way through creating the file).
 void check_job_fits_in_memory(const Job& job) {
   const double need = kRunBytesPerPoint * static_cast<double>(job.size());
   const double available = available_memory_bytes();
@@ -253,17 +277,29 @@ void check_job_fits_in_memory(const Job& job) {
 std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional<ResultsFile>& file, int num_ranks,
                               const Args& args) {
   check_job_fits_in_memory(job);
-  // Data a kind reads from disk (Omniglot images) is checked before the results file is created or opened.
+  struct stat out_stat;
+  const bool resume = !o.overwrite && ::lstat(o.out.c_str(), &out_stat) == 0;
+  // One pass over the points, built one at a time (the job keeps none): the data a kind reads from disk
+  // (Omniglot images) is checked before the results file is created or opened, and a new file's schema
+  // and per-point parameters are collected (a resumed file has its own: resume stays fast).
   std::set<std::string> input_problems;
-  for (const auto& p : job.points())
-    for (auto& m : model_kind(p.params.get_string("run.model_kind")).check_inputs(p.params)) input_problems.insert(m);
+  ResultSchema schema;
+  SweepManifest m;
+  for (std::size_t i = 0; i < job.size(); ++i) {
+    JobPoint p = job.point(i);
+    const ModelKind& kind = model_kind(p.params.get_string("run.model_kind"));
+    for (auto& problem : kind.check_inputs(p.params)) input_problems.insert(problem);
+    if (resume) continue;
+    for (const auto& f : kind.schema(p.params).fields) schema.merge(f);
+    m.point_ids.push_back(std::move(p.id));
+    m.point_params.push_back(std::move(p.params));
+  }
   if (!input_problems.empty()) {
     std::string msg;
-    for (const auto& m : input_problems) msg += (msg.empty() ? "" : "\n  ") + m;
+    for (const auto& problem : input_problems) msg += (msg.empty() ? "" : "\n  ") + problem;
     throw InputError(msg);
   }
-  struct stat out_stat;
-  if (!o.overwrite && ::lstat(o.out.c_str(), &out_stat) == 0) {
+  if (resume) {
     // An existing file is resumed. Its grid is checked on a read-only open, so a refused resume never
     // opens (and so never modifies) the file for writing.
     ResultsFileOptions ro{false, o.sync, {}};
@@ -276,23 +312,16 @@ std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional
     };
     file.emplace(ResultsFile::open(o.out, true, ro));
   } else {
-    ResultSchema schema;  // only a new file needs the schema (a resumed file has its own): resume stays fast
-    for (const auto& p : job.points())
-      for (const auto& f : model_kind(p.params.get_string("run.model_kind")).schema(p.params).fields) schema.merge(f);
-    SweepManifest m;
     m.job_text = job.text();
     m.grid_json = grid_description(job);
     m.grid_keys = job.grid_keys();
-    for (const auto& p : job.points()) {
-      m.point_params.push_back(p.params);
-      m.point_ids.push_back(p.id);
-    }
     m.grid_hash = job.grid_hash();
     for (const auto& spec : registry().specs())
       if (spec.type != ParamType::String) m.numeric_keys.insert(spec.key);
     m.provenance = provenance();
     // --overwrite: a fresh file replaces the old one (OutputFile refuses it while a live writer holds it).
     file.emplace(ResultsFile::create(o.out, m, schema, ResultsFileOptions{o.overwrite, o.sync, {}}));
+    m = SweepManifest{};  // every point's parameters: not needed once the file holds them
   }
   LaunchInfo launch;
   launch.start_time = unix_time();
@@ -309,18 +338,20 @@ std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional
 
   const auto statuses = file->statuses();
   std::vector<WorkItem> work;
-  for (const auto& p : job.points()) {
-    const auto s = statuses[p.index];
+  for (std::size_t i = 0; i < job.size(); ++i) {
+    const auto s = statuses[i];
     if (s == PointStatus::Done || (s == PointStatus::Failed && !o.retry_failed)) continue;
+    JobPoint p = job.point(i);
     const double cost = model_kind(p.params.get_string("run.model_kind")).cost(p.params);  // pending points only
-    work.push_back(WorkItem{static_cast<std::int64_t>(p.index), p.id, p.params, cost});
+    // Without its parameters: the engine asks EngineOptions::params_of when it hands the point out.
+    work.push_back(WorkItem{static_cast<std::int64_t>(p.index), std::move(p.id), ParamMap{}, cost});
   }
   order_by_cost(work);
   return work;
 }
 
 void print_summary(const Job& job, const ResultsFile& file) {
-  const auto& first_kind = model_kind(job.points().front().params.get_string("run.model_kind"));
+  const auto& first_kind = model_kind(job.point(0).params.get_string("run.model_kind"));
   const auto fields = first_kind.summary_fields();
   Table t;
   std::vector<std::string> header = {"#", "status"};
@@ -329,8 +360,8 @@ void print_summary(const Job& job, const ResultsFile& file) {
   t.header(header);
   const auto statuses = file.statuses();
   constexpr std::size_t kMaxRows = 40;
-  for (const auto& p : job.points()) {
-    if (p.index >= kMaxRows) break;
+  for (std::size_t i = 0; i < job.size() && i < kMaxRows; ++i) {
+    const JobPoint p = job.point(i);
     std::vector<std::string> row = {std::to_string(p.index), to_string(statuses[p.index])};
     for (const auto& gv : p.grid_values) row.push_back(gv.second);
     const bool done = statuses[p.index] == PointStatus::Done;
@@ -393,6 +424,7 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
   FileSink sink(*file);
   EngineOptions eo;
   eo.grace_seconds = o.grace;
+  eo.params_of = [&job](std::int64_t index) { return job->point(static_cast<std::size_t>(index)).params; };
   eo.point_timeout_seconds = o.point_timeout;
   eo.seconds_per_cost = seconds_per_cost;
   eo.progress_seconds = o.progress;

@@ -372,7 +372,7 @@ SweepSummary coordinate(MPI_Comm comm, std::vector<WorkItem> work, ResultSink& s
       if (finished.count(idx) || in_flight.count(idx)) continue;  // a late result arrived meanwhile
       const WorkItem& w = items.at(idx);
       in_flight[idx] = Running{rank, w.cost, now_seconds(), ++attempts[idx], 0.0};
-      return wire::Assignment{idx, w.params};
+      return wire::Assignment{idx, w.params.values().empty() && opt.params_of ? opt.params_of(idx) : w.params};
     }
     return std::nullopt;
   };

@@ -6,6 +6,7 @@
 // so N ranks keep N cores training and the coordinator itself sleeps between messages instead of
 // spinning in MPI (it polls with MPI_Iprobe and waits on a condition variable in between).
 // Only the main thread calls MPI (MPI_THREAD_FUNNELED).
+#include <functional>
 #include <mpi.h>
 
 #include <cstdint>
@@ -56,6 +57,9 @@ struct EngineOptions {
   double commit_delay_seconds = 0.25;
   // After a cut-short drain (second signal, or --grace ran out), how long ranks get to drop their point.
   double abandon_wait_seconds = 10;
+  // Parameters of the point with this canonical index, for work items handed in without them (WorkItem
+  // with empty params): a large sweep then keeps one index, id and cost per point, not a ParamMap each.
+  std::function<ParamMap(std::int64_t index)> params_of;
 };
 
 enum class SweepOutcome { Complete, CompleteWithFailures, Drained };
