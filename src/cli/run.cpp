@@ -280,16 +280,19 @@ std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional
   struct stat out_stat;
   const bool resume = !o.overwrite && ::lstat(o.out.c_str(), &out_stat) == 0;
   // One pass over the points, built one at a time (the job keeps none): the data a kind reads from disk
-  // (Omniglot images) is checked before the results file is created or opened, and a new file's schema
-  // and per-point parameters are collected (a resumed file has its own: resume stays fast).
+  // (Omniglot images) is checked before the results file is created or opened; for a new file (every
+  // point pending) the costs, the schema and the per-point parameters are collected too (a resumed file
+  // has its own schema and parameters, and only its pending points need a cost: resume stays fast).
   std::set<std::string> input_problems;
   ResultSchema schema;
   SweepManifest m;
+  std::vector<double> costs;  // a new file's, by canonical index
   for (std::size_t i = 0; i < job.size(); ++i) {
     JobPoint p = job.point(i);
     const ModelKind& kind = model_kind(p.params.get_string("run.model_kind"));
     for (auto& problem : kind.check_inputs(p.params)) input_problems.insert(problem);
     if (resume) continue;
+    costs.push_back(kind.cost(p.params));
     for (const auto& f : kind.schema(p.params).fields) schema.merge(f);
     m.point_ids.push_back(std::move(p.id));
     m.point_params.push_back(std::move(p.params));
@@ -341,10 +344,14 @@ std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional
   for (std::size_t i = 0; i < job.size(); ++i) {
     const auto s = statuses[i];
     if (s == PointStatus::Done || (s == PointStatus::Failed && !o.retry_failed)) continue;
-    JobPoint p = job.point(i);
-    const double cost = model_kind(p.params.get_string("run.model_kind")).cost(p.params);  // pending points only
-    // Without its parameters: the engine asks EngineOptions::params_of when it hands the point out.
-    work.push_back(WorkItem{static_cast<std::int64_t>(p.index), std::move(p.id), ParamMap{}, cost});
+    double cost = 0;
+    if (resume) {
+      const ParamMap params = job.point(i).params;
+      cost = model_kind(params.get_string("run.model_kind")).cost(params);
+    } else {
+      cost = costs[i];
+    }
+    work.push_back(WorkItem{static_cast<std::int64_t>(i), cost});
   }
   order_by_cost(work);
   return work;

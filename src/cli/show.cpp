@@ -26,7 +26,6 @@ namespace icl::cli {
 
 namespace {
 
-std::string utc(double t) { return format_utc(t, /*zone=*/true); }
 
 std::size_t find_point(const ResultsFile& file, const std::string& token) {
   const auto ids = file.point_ids();
@@ -186,7 +185,7 @@ int cmd_show(const Args& args) {
     return kExitOk;
   }
   std::printf("\nrun: rank %d on %s, started %s, ended %s, wall time %s s\n", meta.rank,
-              meta.host.empty() ? "?" : printable(meta.host).c_str(), utc(meta.start_time).c_str(), utc(meta.end_time).c_str(),
+              meta.host.empty() ? "?" : printable(meta.host).c_str(), format_utc(meta.start_time, /*zone=*/true).c_str(), format_utc(meta.end_time, /*zone=*/true).c_str(),
               format_cell(meta.wall_time).c_str());
   if (meta.status == PointStatus::Failed) {
     std::printf("error: %s\n", printable(meta.error, 600).c_str());

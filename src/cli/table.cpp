@@ -9,24 +9,25 @@
 
 namespace icl::cli {
 
-// Cells can hold strings read from a results file (hosts, ids, errors): escaped like every echoed value.
+namespace {
 constexpr std::size_t kMaxCellChars = 200;
+std::vector<std::string> escaped(std::vector<std::string> cells) {
+  for (auto& c : cells) c = printable(c, kMaxCellChars);
+  return cells;
+}
+}  // namespace
+
+void Table::header(std::vector<std::string> cells) { header_ = escaped(std::move(cells)); }
+void Table::row(std::vector<std::string> cells) { rows_.push_back(escaped(std::move(cells))); }
 
 std::string Table::render() const {
-  std::vector<std::string> header;
-  for (const auto& c : header_) header.push_back(printable(c, kMaxCellChars));
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& r : rows_) {
-    rows.emplace_back();
-    for (const auto& c : r) rows.back().push_back(printable(c, kMaxCellChars));
-  }
-  std::vector<std::size_t> width(header.size(), 0);
+  std::vector<std::size_t> width(header_.size(), 0);
   auto widen = [&](const std::vector<std::string>& cells) {
     if (cells.size() > width.size()) width.resize(cells.size(), 0);
     for (std::size_t i = 0; i < cells.size(); ++i) width[i] = std::max(width[i], cells[i].size());
   };
-  widen(header);
-  for (const auto& r : rows) widen(r);
+  widen(header_);
+  for (const auto& r : rows_) widen(r);
   auto line = [&](const std::vector<std::string>& cells) {
     std::string s;
     for (std::size_t i = 0; i < cells.size(); ++i) {
@@ -35,11 +36,11 @@ std::string Table::render() const {
     }
     return s + "\n";
   };
-  std::string out = line(header);
+  std::string out = line(header_);
   std::size_t total = 0;
   for (auto w : width) total += w + 2;
   out += std::string(total > 2 ? total - 2 : 0, '-') + "\n";
-  for (const auto& r : rows) out += line(r);
+  for (const auto& r : rows_) out += line(r);
   return out;
 }
 

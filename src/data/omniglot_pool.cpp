@@ -76,7 +76,6 @@ DataParams OmniglotParams::pool_params(const OmniglotImages& images) const {
   return d;
 }
 
-
 std::vector<std::string> OmniglotParams::dataset_errors(const OmniglotImages& images, int batch_size,
                                                         std::int64_t num_eval_samples) const {
   std::vector<std::string> e;

@@ -223,7 +223,12 @@ std::int64_t LmFactsParams::num_pretrain_evals() const {
 
 LmFactsParams LmFactsParams::from(const ParamMap& pm) {
   LmFactsParams p;
-  auto int_in = [&](const char* key, std::int64_t lo, std::int64_t hi) {
+  // Integer keys are read within the range their ParamSpec declares (lm_param_specs: one table).
+  static const std::vector<ParamSpec> specs = lm_param_specs();
+  auto int_in = [&](const char* key) {
+    const auto spec = std::find_if(specs.begin(), specs.end(), [&](const ParamSpec& s) { return s.key == key; });
+    if (spec == specs.end()) throw Error(std::string("lm_facts: no ParamSpec for ") + key);
+    const std::int64_t lo = spec->int_min, hi = spec->int_max;
     const std::int64_t v = pm.get_int(key);
     if (v < lo || v > hi)
       throw ParamError(key, std::to_string(v), "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
@@ -239,15 +244,15 @@ LmFactsParams LmFactsParams::from(const ParamMap& pm) {
     if (!(v > 0 && std::isfinite(v))) throw ParamError(key, format_real(v), "must be > 0");
     return v;
   };
-  p.model.num_layers = static_cast<int>(int_in("lm.layers", 1, 64));
-  p.model.embed_dim = static_cast<int>(int_in("lm.width", 2, 4096));
-  p.model.num_heads = static_cast<int>(int_in("lm.heads", 1, 256));
+  p.model.num_layers = static_cast<int>(int_in("lm.layers"));
+  p.model.embed_dim = static_cast<int>(int_in("lm.width"));
+  p.model.num_heads = static_cast<int>(int_in("lm.heads"));
   p.model.validate();
   p.corpus.p_fresh = prob("lm.p_fresh_query");
   p.corpus.p_relevant = prob("lm.p_relevant");
   p.corpus.p_high = prob("lm.p_high_known");
-  p.corpus.num_high = static_cast<int>(int_in("lm.num_high", 0, 100000));
-  p.corpus.num_low = static_cast<int>(int_in("lm.num_low", 0, 100000));
+  p.corpus.num_high = static_cast<int>(int_in("lm.num_high"));
+  p.corpus.num_low = static_cast<int>(int_in("lm.num_low"));
   p.corpus.p_two_statements = prob("lm.p_two_statements");
   p.corpus.real_facts_known = pm.get_bool("lm.real_facts_known");
   p.corpus.seed = static_cast<std::uint64_t>(pm.get_int("data.seed"));
@@ -257,14 +262,13 @@ LmFactsParams LmFactsParams::from(const ParamMap& pm) {
     throw ParamError("lm.p_high_known", format_real(p.corpus.p_high), "must be 0 when lm.num_high = 0");
   if (p.corpus.real_facts_known && p.corpus.num_high < 4)
     throw ParamError("lm.num_high", std::to_string(p.corpus.num_high), "must be >= 4 with lm.real_facts_known = true");
-  p.pretrain_steps = int_in("lm.pretrain_steps", 1, 100000000);
-  p.pretrain_batch_size = static_cast<int>(int_in("lm.pretrain_batch_size", 1, 4096));
+  p.pretrain_steps = int_in("lm.pretrain_steps");
+  p.pretrain_batch_size = static_cast<int>(int_in("lm.pretrain_batch_size"));
   p.pretrain_learning_rate = positive("lm.pretrain_learning_rate");
-  p.pretrain_eval_interval = int_in("lm.pretrain_eval_interval", 1, 100000000);
-  p.pretrain_log_interval = static_cast<int>(int_in("lm.pretrain_log_interval", 1, 100000000));
+  p.pretrain_eval_interval = int_in("lm.pretrain_eval_interval");
+  p.pretrain_log_interval = static_cast<int>(int_in("lm.pretrain_log_interval"));
   // One logged loss per block: a results-file dataset of that length per point (as train.log_interval).
   auto check_log_entries = [](const char* key, std::int64_t steps, std::int64_t interval, const char* steps_key) {
-    constexpr std::int64_t kMaxLogEntries = 1'000'000;
     if (steps / interval > kMaxLogEntries)
       throw ParamError(key, std::to_string(interval),
                        "gives " + std::to_string(steps / interval) + " logged losses over " + steps_key + " = " +
@@ -273,13 +277,13 @@ LmFactsParams LmFactsParams::from(const ParamMap& pm) {
   check_log_entries("lm.pretrain_log_interval", p.pretrain_steps, p.pretrain_log_interval, "lm.pretrain_steps");
   if (p.pretrain_steps / p.pretrain_eval_interval > 10000)
     throw ParamError("lm.pretrain_eval_interval", std::to_string(p.pretrain_eval_interval), "gives more than 10000 gate checks: raise it");
-  p.eval_samples = static_cast<int>(int_in("lm.eval_samples", 1, 100000));
+  p.eval_samples = static_cast<int>(int_in("lm.eval_samples"));
   p.gate_icl = prob("lm.gate_icl");
   p.gate_iwl = prob("lm.gate_iwl");
-  p.num_facts = static_cast<int>(int_in("lm.num_facts", 1, kMaxFacts));
-  p.finetune_steps = int_in("lm.finetune_steps", 0, 100000000);
-  p.checkpoint_interval = int_in("lm.finetune_checkpoint_interval", 1, 100000000);
-  p.finetune_log_interval = static_cast<int>(int_in("lm.finetune_log_interval", 1, 100000000));
+  p.num_facts = static_cast<int>(int_in("lm.num_facts"));
+  p.finetune_steps = int_in("lm.finetune_steps");
+  p.checkpoint_interval = int_in("lm.finetune_checkpoint_interval");
+  p.finetune_log_interval = static_cast<int>(int_in("lm.finetune_log_interval"));
   check_log_entries("lm.finetune_log_interval", p.finetune_steps, p.finetune_log_interval, "lm.finetune_steps");
   if (p.finetune_steps / p.checkpoint_interval > 1000)
     throw ParamError("lm.finetune_checkpoint_interval", std::to_string(p.checkpoint_interval), "gives more than 1000 checkpoints: raise it");

@@ -539,6 +539,19 @@ void check_readable_results_file(const std::string& path) {
 
 }  // namespace
 
+// A root attribute of a file being opened; one of the wrong type (a hand-edited or foreign file) is named,
+// not reported through HDF5's conversion trace.
+template <class T>
+static T checked_root_attribute(const h5::File& f, const std::string& path, const char* name) {
+  try {
+    return f.attribute<T>(name);
+  } catch (const std::exception&) {
+    throw StoreError("results file '" + path + "': root attribute '" + name + "' does not have the type iclsweep "
+                     "writes (docs/results-format.md): the file is damaged or was not written by iclsweep; start a new "
+                     "results file");
+  }
+}
+
 ResultsFile ResultsFile::open_validated(const std::string& path, bool writable, const Options& options, WriterLock lock) {
   auto impl = std::make_unique<Impl>();
   impl->path = path;
@@ -567,24 +580,13 @@ ResultsFile ResultsFile::open_validated(const std::string& path, bool writable, 
                        EBUSY);
   }
   auto& f = impl->file;
-  // Root attributes of the wrong type (a hand-edited or foreign file) are named, not HDF5's conversion trace.
-  auto root = [&](const char* name, auto read) {
-    try {
-      return read();
-    } catch (const std::exception&) {
-      throw StoreError("results file '" + path + "': root attribute '" + name + "' does not have the type iclsweep "
-                       "writes (docs/results-format.md): the file is damaged or was not written by iclsweep; start a new "
-                       "results file");
-    }
-  };
-  if (!f.has_attribute("format") ||
-      root("format", [&] { return f.attribute<std::string>("format"); }) != kFormatName)
+  if (!f.has_attribute("format") || checked_root_attribute<std::string>(f, path, "format") != kFormatName)
     throw StoreError("'" + path + "' is an HDF5 file but not an iclsweep results file (no root attribute format = '" +
                      std::string(kFormatName) + "'): pass the file `iclsweep run` wrote, or choose a new output path");
   if (!f.has_attribute("format_version"))
     throw StoreError("results file '" + path + "' has no root attribute format_version: the file is damaged or was not "
                      "written by iclsweep; start a new results file");
-  const auto version = root("format_version", [&] { return f.attribute<std::int32_t>("format_version"); });
+  const auto version = checked_root_attribute<std::int32_t>(f, path, "format_version");
   if (version != kFormatVersion) {
     const std::string writer = f.has_attribute("git_commit") ? f.attribute<std::string>("git_commit") : "unknown";
     throw StoreError("results file '" + path + "' has layout version " + std::to_string(version) + ", but this iclsweep (" +
@@ -592,12 +594,12 @@ ResultsFile ResultsFile::open_validated(const std::string& path, bool writable, 
                      ": resume or inspect it with the iclsweep that wrote it (git commit " + writer +
                      "), or start a new results file");
   }
-  const auto num_points = root("num_points", [&] { return f.attribute<std::int64_t>("num_points"); });
+  const auto num_points = checked_root_attribute<std::int64_t>(f, path, "num_points");
   if (num_points < 1)
     throw StoreError("results file '" + path + "': root attribute num_points = " + std::to_string(num_points) +
                      " (a results file has at least one point): the file is damaged; start a new results file");
   impl->num_points = static_cast<std::size_t>(num_points);
-  impl->grid_hash = root("grid_hash", [&] { return f.attribute<std::string>("grid_hash"); });
+  impl->grid_hash = checked_root_attribute<std::string>(f, path, "grid_hash");
   impl->open_datasets();
   return ResultsFile(std::move(impl));
 }

@@ -304,6 +304,7 @@ SweepSummary coordinate(MPI_Comm comm, std::vector<WorkItem> work, ResultSink& s
   constexpr double kStallSeconds = 1.0;         // a longer gap between loop turns: the coordinator itself stalled
   constexpr double kFinalBarrierSeconds = 30;   // idle ranks reach the final barrier at once; longer = stopped
 
+  if (!opt.params_of) throw Error("coordinate: EngineOptions::params_of is not set");
   double total_cost = 0;
   std::map<std::int64_t, WorkItem> items;  // index -> point, kept for hand-out again after a timeout
   std::deque<std::int64_t> queue;
@@ -372,7 +373,7 @@ SweepSummary coordinate(MPI_Comm comm, std::vector<WorkItem> work, ResultSink& s
       if (finished.count(idx) || in_flight.count(idx)) continue;  // a late result arrived meanwhile
       const WorkItem& w = items.at(idx);
       in_flight[idx] = Running{rank, w.cost, now_seconds(), ++attempts[idx], 0.0};
-      return wire::Assignment{idx, w.params.values().empty() && opt.params_of ? opt.params_of(idx) : w.params};
+      return wire::Assignment{idx, opt.params_of(idx)};
     }
     return std::nullopt;
   };

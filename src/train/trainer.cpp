@@ -248,11 +248,9 @@ double synthetic_transformer_memory_bytes(const ParamMap& point) {
   const auto L = point.get_int("data.num_contexts");
   const auto C = point.get_int("data.num_high_prob_classes") + point.get_int("data.num_low_prob_classes");
   const auto D = point.get_int("data.num_dims");
-  const double per_sequence = transformer_memory_bytes(mc, 1, static_cast<int>(2 * L + 1), static_cast<int>(C), static_cast<int>(D)) -
-                              transformer_memory_bytes(mc, 0, static_cast<int>(2 * L + 1), static_cast<int>(C), static_cast<int>(D));
   const double prototypes = 4.0 * static_cast<double>(C) * static_cast<double>(D);
-  return transformer_memory_bytes(mc, 0, 1, static_cast<int>(C), static_cast<int>(D)) + prototypes +
-         per_sequence * tc.batch_size;
+  return transformer_memory_bytes(mc, tc.batch_size, static_cast<int>(2 * L + 1), static_cast<int>(C), static_cast<int>(D)) +
+         prototypes;
 }
 
 double TransformerKind::memory_bytes(const ParamMap& point) const { return synthetic_transformer_memory_bytes(point); }

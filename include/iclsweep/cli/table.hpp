@@ -7,8 +7,10 @@ namespace icl::cli {
 
 class Table {
  public:
-  void header(std::vector<std::string> cells) { header_ = std::move(cells); }
-  void row(std::vector<std::string> cells) { rows_.push_back(std::move(cells)); }
+  // Cells can hold strings read from a results file (hosts, ids, errors): they are escaped like every
+  // echoed value (printable(), 200 characters at most) as they are added.
+  void header(std::vector<std::string> cells);
+  void row(std::vector<std::string> cells);
   std::string render() const;
 
  private:

@@ -20,6 +20,10 @@ using ProgressFn = std::function<void(double fraction, const std::string& status
 // a model beyond this, and a job asking for one is refused when it is loaded, not after an allocation fails.
 inline constexpr double kMaxPointMemoryBytes = 64.0 * 1024 * 1024 * 1024;
 
+// The most entries one logged curve of a point may have (train.log_interval, lm.*_log_interval): each
+// point stores them all in the results file.
+inline constexpr std::int64_t kMaxLogEntries = 1'000'000;
+
 class ModelKind {
  public:
   virtual ~ModelKind() = default;

@@ -22,10 +22,10 @@ namespace icl {
 // "42s", "3m07s", "2h05m" ("?" for negative or absurd values): elapsed times and ETAs in progress lines.
 std::string format_duration(double seconds);
 
+// A point to run: its canonical index and cost estimate. Its parameters are built when it is handed out
+// (EngineOptions::params_of), so a large sweep keeps no ParamMap per point.
 struct WorkItem {
   std::int64_t index = -1;
-  std::string id;
-  ParamMap params;
   double cost = 1.0;
 };
 
@@ -57,8 +57,7 @@ struct EngineOptions {
   double commit_delay_seconds = 0.25;
   // After a cut-short drain (second signal, or --grace ran out), how long ranks get to drop their point.
   double abandon_wait_seconds = 10;
-  // Parameters of the point with this canonical index, for work items handed in without them (WorkItem
-  // with empty params): a large sweep then keeps one index, id and cost per point, not a ParamMap each.
+  // Required: the parameters of the point with this canonical index (called when it is handed out).
   std::function<ParamMap(std::int64_t index)> params_of;
 };
 

@@ -4,6 +4,7 @@
 #include <optional>
 #include <vector>
 
+#include "iclsweep/core/model_kind.hpp"
 #include "iclsweep/core/params.hpp"
 
 namespace icl {
@@ -19,7 +20,7 @@ enum class LossPrecision { Double, Float32 };
 
 struct TrainConfig {
   // Most training-loss entries a stage may log (each point stores them all).
-  static constexpr std::int64_t kMaxLogEntries = 1'000'000;
+  static constexpr std::int64_t kMaxLogEntries = icl::kMaxLogEntries;
 
   std::int64_t steps = 1000;
   int batch_size = 32;
