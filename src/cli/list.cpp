@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "iclsweep/cli/options.hpp"
 #include "iclsweep/cli/registry.hpp"
 #include "iclsweep/cli/where.hpp"
+#include "iclsweep/core/cost_model.hpp"
 #include "iclsweep/core/error.hpp"
 #include "iclsweep/core/quote.hpp"
 #include "iclsweep/sweep/job.hpp"
@@ -28,9 +30,9 @@ namespace icl::cli {
 
 namespace {
 
-std::string format_cost(double token_steps) {
+std::string format_cost(double seconds) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g", token_steps);
+  std::snprintf(buf, sizeof buf, "%.3g", seconds);
   return buf;
 }
 
@@ -44,7 +46,7 @@ std::string format_hours(double hours) {
 
 int cmd_list(const Args& args) {
   po::options_description visible("iclsweep list JOB [options]: expand and validate a job file, show its points, run nothing");
-  double ms_per_step = 0;
+  std::string calibration;
   visible.add_options()
       ("help,h", "show this help")
       ("set,s", po::value<std::vector<std::string>>()->composing(),
@@ -52,10 +54,12 @@ int cmd_list(const Args& args) {
       ("all-params", "also print every parameter shared by all points (defaults, fixed values and --set)")
       ("where", po::value<std::vector<std::string>>()->composing(),
        "show only points with KEY=VALUE (short names work; KEY=a,b: either; repeatable), e.g. --where seed=0")
-      ("ms-per-token-step", po::value<double>(&ms_per_step),
-       "calibration for core-hours: milliseconds of one core per token-step (default: $ICLSWEEP_MS_PER_TOKEN_STEP, else 0.15, measured with iclsweep bench)");
+      ("calibration", po::value<std::string>(&calibration),
+       "the machine constants of the cost model (default: $ICLSWEEP_CALIBRATION, else ~/.config/iclsweep/calibration.ini "
+       "if `iclsweep calibrate` wrote it, else the reference constants; docs/cost-model.md)");
   po::options_description hidden;
-  hidden.add_options()("job", po::value<std::string>(), "job file");
+  hidden.add_options()("job", po::value<std::string>(), "job file")
+      ("ms-per-token-step", po::value<double>(), "replaced by --calibration");
   po::variables_map vm;
   if (!parse_command_line("list", args, visible, "\nJob-file syntax: docs/job-files.md. Keys: iclsweep keys.\n", vm,
                           &hidden, "job"))
@@ -63,9 +67,12 @@ int cmd_list(const Args& args) {
   if (!vm.count("job")) throw InputError("missing the job file: iclsweep list JOB [--set KEY=VALUE ...]");
   const std::vector<std::string> overrides =
       vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
-  if (!vm.count("ms-per-token-step")) ms_per_step = ms_per_token_step();
-  if (!(ms_per_step > 0) || !std::isfinite(ms_per_step))
-    throw InputError("--ms-per-token-step must be a positive, finite number of milliseconds");
+  if (vm.count("ms-per-token-step"))
+    throw InputError("--ms-per-token-step: the single token-step constant was replaced by a cost model per model kind in "
+                     "core-seconds: measure this machine with `iclsweep calibrate` and pass its file with --calibration FILE "
+                     "(docs/cost-model.md)");
+  if (!calibration.empty()) ::setenv("ICLSWEEP_CALIBRATION", calibration.c_str(), 1);
+  const CostConstants& constants = CostConstants::active();  // a bad calibration file is refused before any work
 
   register_model_kind_validators();
   // Checking a large job takes seconds (10^6 points: ~20 s of CPU): show progress on a terminal.
@@ -115,8 +122,11 @@ int cmd_list(const Args& args) {
 
   std::printf("\n%6s  %-16s  %5s", "index", "id", "seed");
   for (std::size_t c = 0; c < columns.size(); ++c) std::printf("  %*s", static_cast<int>(widths[c]), columns[c].c_str());
-  std::printf("  %10s\n", "est.cost");
+  std::printf("  %10s\n", "est.core-s");
+  // Shared work (lm_facts' pretraining, cached per rank) counts once per key: the least the job costs.
   double total = 0;
+  std::map<std::string, double> per_kind;
+  std::set<std::string> shared_keys;
   std::size_t shown = 0;
   std::set<std::string> input_problems;
   // Points are built one at a time and printed as they come: a million-point job lists in bounded memory.
@@ -127,7 +137,11 @@ int cmd_list(const Args& args) {
     if (!filter.matches(p.params)) continue;
     ++shown;
     const double cost = kind.cost(p.params);
-    total += cost;
+    double counted = cost;
+    if (auto [key, terms] = kind.shared_cost_terms(p.params); !key.empty() && !shared_keys.insert(kind.name() + "\n" + key).second)
+      counted -= price(kind.cost_constants(), terms, constants);
+    total += counted;
+    per_kind[kind.name()] += counted;
     std::printf("%6zu  %s  %5s", p.index, p.id.c_str(),
                 p.params.values().count("data.seed") ? p.params.get_string("data.seed").c_str() : "-");
     for (std::size_t c = 0; c < columns.size(); ++c)
@@ -137,9 +151,12 @@ int cmd_list(const Args& args) {
   std::fflush(stdout);  // the warnings after the table, not inside it
   for (const auto& m : input_problems) std::fprintf(stderr, "iclsweep list: warning (run would refuse to start): %s\n", m.c_str());
   if (!filter.empty()) std::printf("\n%zu of %zu points match --where %s\n", shown, job.size(), filter.describe().c_str());
-  std::printf("\ntotal: %s token-steps ~ %s core-hours at %g ms per token-step "
-              "(rough; calibrate with --ms-per-token-step or ICLSWEEP_MS_PER_TOKEN_STEP, see docs/job-files.md)\n",
-              format_cost(total).c_str(), format_hours(core_hours(total, ms_per_step)).c_str(), ms_per_step);
+  if (per_kind.size() > 1)
+    for (const auto& [name, seconds] : per_kind)
+      std::printf("  %-12s %s core-seconds ~ %s core-hours\n", name.c_str(), format_cost(seconds).c_str(),
+                  format_hours(seconds / 3600).c_str());
+  std::printf("\ntotal: %s core-seconds ~ %s core-hours with every core busy (%s; docs/cost-model.md)\n",
+              format_cost(total).c_str(), format_hours(total / 3600).c_str(), constants.describe().c_str());
   return kExitOk;
 }
 

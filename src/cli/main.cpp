@@ -24,6 +24,7 @@ const std::vector<Command>& commands() {
       {"status", "done / failed / remaining points, per-rank throughput and launches of a results file", cmd_status},
       {"keys", "list every parameter key with its default and rule", cmd_keys},
       {"bench", "time the transformer's training step on one core (ms/step, GFLOP/s)", cmd_bench},
+      {"calibrate", "measure this machine's cost-model constants for list/run/slurm/submit (about a minute)", cmd_calibrate},
       {"sample", "write sequences of one data split (train, pretraining, eval-...) to an HDF5 file", cmd_sample},
       {"list", "expand and validate a job file: points, ids, cost estimate (runs nothing)", cmd_list},
       {"show", "one point of a results file: parameters, status, run, selected checkpoint and metrics", cmd_show},

@@ -391,7 +391,7 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
   std::vector<WorkItem> work;
   std::string error;
   int error_code = kExitFailure;
-  double seconds_per_cost = kDefaultMsPerTokenStep / 1000.0;
+  double seconds_per_cost = 1.0;  // costs are core-seconds
   try {
     register_model_kind_validators();
     job.emplace(o.inline_job ? Job::parse(*o.inline_job, o.job_path, o.sets, registry())
@@ -403,7 +403,6 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
       throw SignalledEarly{};
     }
     work = prepare(o, *job, file, num_ranks, args);
-    seconds_per_cost = ms_per_token_step() / 1000.0;
     go = 1;
   } catch (const SignalledEarly&) {
   } catch (const InputError& e) {

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "iclsweep/cli/commands.hpp"
@@ -11,15 +12,62 @@
 #include "iclsweep/cli/registry.hpp"
 #include "iclsweep/cli/table.hpp"
 #include "iclsweep/cli/where.hpp"
+#include "iclsweep/core/cost_model.hpp"
 #include "iclsweep/core/error.hpp"
 #include "iclsweep/core/quote.hpp"
 #include "iclsweep/store/merge.hpp"
+#include "iclsweep/sweep/model_kinds.hpp"
 #include "iclsweep/store/results_file.hpp"
 #include "iclsweep/sweep/engine.hpp"
 
 namespace po = boost::program_options;
 
 namespace icl::cli {
+
+namespace {
+
+// The cost model against what the finished points took, per model kind: how far `iclsweep list`'s
+// core-hours are from this machine's truth. Shared work (lm_facts' pretraining, cached per rank) is
+// estimated once per key and rank, as it ran.
+void print_cost_check(const std::vector<PointStatus>& statuses, const std::vector<bool>& selected,
+                      const std::vector<std::string>& params_text, const std::vector<std::int32_t>& ranks,
+                      const std::vector<double>& walls) {
+  struct PerKind {
+    std::size_t points = 0;
+    double estimated = 0, measured = 0;
+  };
+  std::map<std::string, PerKind> per_kind;
+  std::set<std::string> shared_seen;
+  std::size_t unpriced = 0;
+  for (std::size_t i = 0; i < statuses.size(); ++i) {
+    if (statuses[i] != PointStatus::Done || !selected[i] || !std::isfinite(walls[i])) continue;
+    try {
+      const ParamMap p = params_from_text(params_text[i]);
+      const ModelKind& kind = model_kind(p.get_string("run.model_kind"));
+      double estimate = kind.cost(p);
+      if (auto [key, terms] = kind.shared_cost_terms(p);
+          !key.empty() && !shared_seen.insert(std::to_string(ranks[i]) + "\n" + kind.name() + "\n" + key).second)
+        estimate -= price(kind.cost_constants(), terms, CostConstants::active());
+      auto& k = per_kind[kind.name()];
+      ++k.points;
+      k.estimated += estimate;
+      k.measured += walls[i];
+    } catch (const Error&) {  // a file from an iclsweep whose keys this one cannot price
+      ++unpriced;
+    }
+  }
+  if (per_kind.empty()) return;
+  Table t;
+  t.header({"kind", "done", "estimated core-s", "measured core-s", "measured/est"});
+  for (const auto& [name, k] : per_kind)
+    t.row({name, std::to_string(k.points), format_cell(k.estimated), format_cell(k.measured),
+           format_cell(k.estimated > 0 ? k.measured / k.estimated : NAN)});
+  std::printf("\ncost model against the done points (measured = their wall time, one core each; estimated with the %s):\n%s",
+              CostConstants::active().describe().c_str(), t.render().c_str());
+  if (unpriced > 0) std::printf("  %zu done point(s) could not be priced (parameters this iclsweep does not know)\n", unpriced);
+}
+
+}  // namespace
 
 int cmd_status(const Args& args) {
   std::string path;
@@ -105,6 +153,7 @@ int cmd_status(const Args& args) {
              format_cell(s.points ? s.seconds / s.points : NAN), format_cell(s.seconds > 0 ? 3600.0 * s.points / s.seconds : NAN)});
     std::printf("\nper rank (all launches):\n%s", t.render().c_str());
   }
+  print_cost_check(statuses, selected, params_text, ranks, walls);
 
   const auto launches = file.launches();
   if (!launches.empty()) {

@@ -168,10 +168,11 @@ std::shared_ptr<const Pretrained> pretrain(const LmFactsParams& p, const Corpus&
   return out;
 }
 
-double pretrain_seconds_estimate(const LmFactsParams& p) {
-  // Step FLOPs at a typical sequence length (≈ 70 tokens) at ~20 GFLOP/s: the 2×64 LM measured
-  // 20 ms per batch-16 step on one loaded core of the development machine (2026-12).
-  return static_cast<double>(p.pretrain_steps) * lm_train_step_flops(p.model, p.pretrain_batch_size, 70) / 20e9;
+// Forward GFLOP of the gate's evaluation (fresh-name ICL and LM-loss sets, the known people's questions),
+// at a typical sequence length of 50; a forward pass is a third of a training step.
+double gate_eval_gflop(const LmFactsParams& p) {
+  const double sequences = 2.0 * p.eval_samples + p.corpus.num_high + p.corpus.num_low;
+  return sequences * lm_train_step_flops(p.model, 1, 50) / 3 * 1e-9;
 }
 
 }  // namespace
@@ -379,12 +380,50 @@ double LmFactsKind::memory_bytes(const ParamMap& point) const {
   return lm_train_memory_bytes(p.model, p.pretrain_batch_size, p.model.max_len);
 }
 
-double LmFactsKind::cost(const ParamMap& point) const {
+// Cost model: training at a typical sequence length (pretraining ≈ 70 tokens, fine-tuning one ≈ 30-token
+// fact per step), the gate's evaluations during pretraining, the probes at every fine-tuning checkpoint
+// (≈ 1600 sequences of ≈ 50 tokens). Reference values: the 2x64 LM at ~20 GFLOP/s (batch 16) and
+// ~5 GFLOP/s (batch 1) on one core of the development machine (2026-12); `iclsweep calibrate` refits them.
+std::vector<CostConstant> LmFactsKind::cost_constants() const {
+  return {{"lm_facts.pretrain_gflop", "GFLOP of pretraining steps (lm.pretrain_batch_size sequences of ~70 tokens)", 0.05},
+          {"lm_facts.finetune_gflop", "GFLOP of fine-tuning steps (one ~30-token fact per step)", 0.2},
+          {"lm_facts.eval_gflop", "GFLOP of forward evaluation: the pretraining gate and the probes at every checkpoint", 0.05},
+          {"lm_facts.point", "one point's fixed setup: corpus, evaluation and probe sets", 0.05}};
+}
+
+std::pair<std::string, std::vector<CostTerm>> LmFactsKind::shared_cost_terms(const ParamMap& point) const {
   const LmFactsParams p = LmFactsParams::from(point);
-  const double pre = pretrain_seconds_estimate(p);
-  const double ft = static_cast<double>(p.finetune_steps) * lm_train_step_flops(p.model, 1, 30) / 5e9 +
-                    static_cast<double>(p.checkpoint_steps().size()) * lm_train_step_flops(p.model, 1600, 50) / 3 / 20e9;
-  return (pre + ft) / 0.15e-3;  // in transformer token-step units (sweep/job.hpp)
+  return {LmFactsParams::pretraining_key(point),
+          {{"lm_facts.pretrain_gflop", static_cast<double>(p.pretrain_steps) * lm_train_step_flops(p.model, p.pretrain_batch_size, 70) * 1e-9},
+           {"lm_facts.eval_gflop", static_cast<double>(p.num_pretrain_evals() + 1) * gate_eval_gflop(p)}}};
+}
+
+std::vector<CostTerm> LmFactsKind::cost_terms(const ParamMap& point) const {
+  const LmFactsParams p = LmFactsParams::from(point);
+  std::vector<CostTerm> terms = shared_cost_terms(point).second;
+  const double checkpoints = static_cast<double>(p.checkpoint_steps().size());
+  terms.push_back({"lm_facts.finetune_gflop", static_cast<double>(p.finetune_steps) * lm_train_step_flops(p.model, 1, 30) * 1e-9});
+  terms.push_back({"lm_facts.eval_gflop", checkpoints * (lm_train_step_flops(p.model, 1600, 50) / 3 * 1e-9 + gate_eval_gflop(p))});
+  terms.push_back({"lm_facts.point", 1});
+  return terms;
+}
+
+std::vector<std::vector<std::string>> LmFactsKind::calibration_points() const {
+  // Each with its own pretraining (a distinct lm.pretrain_steps), so the per-process cache never hides one.
+  const std::vector<std::string> base = {"run.model_kind=lm_facts", "lm.layers=2", "lm.width=64", "lm.heads=4",
+                                         "lm.num_high=8", "lm.num_low=16", "lm.gate_icl=0", "lm.gate_iwl=0",
+                                         "lm.pretrain_batch_size=16", "lm.eval_samples=64", "lm.pretrain_log_interval=10",
+                                         "lm.finetune_log_interval=10"};
+  auto with = [&](std::vector<std::string> more) {
+    more.insert(more.begin(), base.begin(), base.end());
+    return more;
+  };
+  return {
+      with({"lm.pretrain_steps=151", "lm.pretrain_eval_interval=1000", "lm.finetune_steps=10", "lm.finetune_checkpoint_interval=10"}),
+      with({"lm.pretrain_steps=30", "lm.pretrain_eval_interval=1000", "lm.finetune_steps=400", "lm.finetune_checkpoint_interval=400"}),
+      with({"lm.pretrain_steps=40", "lm.pretrain_eval_interval=8", "lm.finetune_steps=20", "lm.finetune_checkpoint_interval=10"}),
+      with({"lm.pretrain_steps=11", "lm.pretrain_eval_interval=1000", "lm.finetune_steps=10", "lm.finetune_checkpoint_interval=10"}),
+  };
 }
 
 PointRecord LmFactsKind::run(const ParamMap& point, const ProgressFn& progress) const {

@@ -360,10 +360,14 @@ void TransformerT<S>::set_parameter_values(const std::vector<float>& values) {
 
 template <class S>
 double TransformerT<S>::train_step_flops(int B, int L) const {
-  const double E = config_.embed_dim, F = config_.hidden_dim(), C = num_classes_, T = 2.0 * L + 1, N = B * T;
+  return transformer_train_step_flops(config_, num_classes_, B, L);
+}
+
+double transformer_train_step_flops(const ModelConfig& config, int num_classes, int B, int L) {
+  const double E = config.embed_dim, F = config.hidden_dim(), C = num_classes, T = 2.0 * L + 1, N = B * T;
   double fwd = 0;
-  for (int l = 0; l < config_.num_blocks; ++l) {
-    const bool last = l + 1 == config_.num_blocks;
+  for (int l = 0; l < config.num_blocks; ++l) {
+    const bool last = l + 1 == config.num_blocks;
     const double Tq = last ? 1 : T, Nq = B * Tq;
     fwd += 2 * N * E * (last ? 2 * E : 3 * E) + (last ? 2 * Nq * E * E : 0);  // QKV (or KV + Q)
     double pairs = 0;                                                         // (query, key) pairs with key <= query

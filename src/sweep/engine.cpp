@@ -332,7 +332,7 @@ SweepSummary coordinate(MPI_Comm comm, std::vector<WorkItem> work, ResultSink& s
   std::vector<std::int64_t> holding(static_cast<std::size_t>(size), -1);  // point a remote rank runs
   SweepSummary summary;
   double done_cost = 0, last_print = t0, last_tick = t0;
-  double seconds_per_cost = opt.seconds_per_cost > 0 ? opt.seconds_per_cost : 0.15e-3;
+  double seconds_per_cost = opt.seconds_per_cost > 0 ? opt.seconds_per_cost : 1.0;
   std::optional<double> drain_started, abandon_started, nothing_left_since;
   std::vector<wire::Result> batch;
   double batch_since = 0;

@@ -109,17 +109,6 @@ std::string JobPoint::describe() const {
 }
 
 
-double ms_per_token_step() {
-  if (const char* env = std::getenv("ICLSWEEP_MS_PER_TOKEN_STEP")) {
-    char* end = nullptr;
-    const double v = std::strtod(env, &end);
-    if (end != env && *end == '\0' && v > 0 && std::isfinite(v)) return v;
-    throw InputError("ICLSWEEP_MS_PER_TOKEN_STEP=" + quote(env) + ": expected a positive, finite number of milliseconds");
-  }
-  return kDefaultMsPerTokenStep;
-}
-
-double core_hours(double cost, double ms) { return cost * ms / 3.6e6; }
 
 // ---- parsing ----------------------------------------------------------------
 

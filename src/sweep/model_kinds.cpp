@@ -21,7 +21,13 @@ class TheoryKind final : public ModelKind {
   std::string name() const override { return "theory"; }
   std::vector<std::string> validate(const ParamMap& point) const override { return collect([&] { theory_schema(point); }); }
   ResultSchema schema(const ParamMap& point) const override { return theory_schema(point); }
-  double cost(const ParamMap&) const override { return 1.0; }
+  std::vector<CostConstant> cost_constants() const override {
+    return {{"theory.point", "one set of closed-form curves", 0.1}};
+  }
+  std::vector<CostTerm> cost_terms(const ParamMap&) const override { return {{"theory.point", 1}}; }
+  std::vector<std::vector<std::string>> calibration_points() const override {
+    return {{"run.model_kind=theory", "theory.version=v2"}, {"run.model_kind=theory", "theory.version=v1"}};
+  }
   PointRecord run(const ParamMap& point, const ProgressFn&) const override { return run_theory(point); }
 
  private:
@@ -45,9 +51,18 @@ class OnlineKind final : public ModelKind {
     return TheoryKind::collect([&] { OnlineParams::from(point); });
   }
   ResultSchema schema(const ParamMap& point) const override { return online_schema(point); }
-  double cost(const ParamMap& point) const override {
-    // Tabular: about 1.4M steps per CPU second at L = 1, sigma = 0.4 (2^20 steps ~ 5000 token-steps).
-    return static_cast<double>(point.get_int("data.dataset_size")) * (point.get_int("data.num_contexts") + 1) / 400.0;
+  std::vector<CostConstant> cost_constants() const override {
+    // Tabular: about 1.4M steps per CPU second at L = 1, sigma = 0.4.
+    return {{"online.context_step", "step of Algorithm 1 times (L + 1) sequence positions", 3.5e-7},
+            {"online.point", "one point's fixed setup and records", 0.01}};
+  }
+  std::vector<CostTerm> cost_terms(const ParamMap& point) const override {
+    return {{"online.context_step", static_cast<double>(point.get_int("data.dataset_size")) * (point.get_int("data.num_contexts") + 1)},
+            {"online.point", 1}};
+  }
+  std::vector<std::vector<std::string>> calibration_points() const override {
+    return {{"run.model_kind=online", "data.dataset_size=2^22", "data.input_noise_std=0.4"},
+            {"run.model_kind=online", "data.dataset_size=2^10"}};
   }
   PointRecord run(const ParamMap& point, const ProgressFn& progress) const override {
     return run_online(point, [&](double f) {

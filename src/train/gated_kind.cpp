@@ -42,14 +42,16 @@ int sample_class(const float* p, int C, Philox& rng) {
   return last_positive;
 }
 
-// Estimated run time of each stage, in transformer token-step units (0.15 ms each, sweep/job.hpp), from
-// a fit to measured Release timings on one core (2026-11, see the report of the gated-kind commit):
+// Estimated run time of each stage in seconds on one idle core of the development machine, from a fit to
+// measured Release timings (2026-11, see the report of the gated-kind commit); the cost model prices the
+// training and the evaluation seconds with machine constants (gated.train_second, gated.eval_second):
 //   per sequence and training step  1.77 µs + 0.33 µs·(L−1) + 0.0123 µs·(C−10)
 //   per sequence and evaluation pass 0.47 µs + 0.20 µs·(L−1) + 0.0106 µs·(C−10)
 // (L = 1, C = 10, 15000 steps + 33 checkpoints: 1.32 s measured; L = 8: 3.86 s; C = 500: 9.48 s).
 // The mixture is evaluated twice per checkpoint (the trainer's pass and the gate-metric pass).
 struct StageCosts {
-  double p0_g = 0, p0_h = 0, mixture = 0;
+  double p0_g = 0, p0_h = 0, mixture = 0;  // seconds of each stage (progress fractions)
+  double train = 0, eval = 0;              // seconds of all training steps, of all evaluations
 };
 
 StageCosts stage_costs(const ParamMap& point, const TrainConfig& tc, const GatedParams& gp) {
@@ -59,12 +61,14 @@ StageCosts stage_costs(const ParamMap& point, const TrainConfig& tc, const Gated
   const double eval_us = 0.47 + 0.20 * (L - 1) + 0.0106 * (C - 10);
   const double B = tc.batch_size;
   const double eval_seqs = 18.0 * tc.num_eval_samples + tc.num_pretraining_samples;
+  StageCosts s;
   auto stage = [&](double steps, double interval, double eval_passes) {
     const double checkpoints = std::floor(steps / std::max(1.0, interval)) + 1;
-    const double micros = steps * B * train_us + checkpoints * eval_seqs * eval_passes * eval_us;
-    return micros * 1e-6 / 0.15e-3;
+    const double train = steps * B * train_us * 1e-6, eval = checkpoints * eval_seqs * eval_passes * eval_us * 1e-6;
+    s.train += train;
+    s.eval += eval;
+    return train + eval;
   };
-  StageCosts s;
   const double p0 = static_cast<double>(gp.p0_steps), p0i = static_cast<double>(gp.p0_checkpoint_interval);
   s.p0_g = stage(p0, p0i, 1);
   s.p0_h = stage(p0, p0i, 1);
@@ -230,10 +234,44 @@ ResultSchema GatedKind::schema(const ParamMap& point) const {
   return s;
 }
 
-double GatedKind::cost(const ParamMap& point) const {
+std::vector<CostConstant> GatedKind::cost_constants() const {
+  return {{"gated.train_second", "second of training steps in the fitted model above (P0-g, P0-h, the mixture)", 1.0},
+          {"gated.eval_second", "second of evaluation in the fitted model above (every checkpoint of every stage)", 1.0},
+          {"gated.sample", "sequence generated: the training pool (data.dataset_size) and the evaluation sets", 1e-6},
+          {"gated.point", "one point's fixed setup and bookkeeping", 1e-2}};
+}
+
+std::vector<CostTerm> GatedKind::cost_terms(const ParamMap& point) const {
   const TrainConfig tc = TrainConfig::from(point);
   const StageCosts c = stage_costs(point, tc, GatedParams::from(point));
-  return c.p0_g + c.p0_h + c.mixture;
+  const double eval_sequences = 18.0 * tc.num_eval_samples + tc.num_pretraining_samples;
+  return {{"gated.train_second", c.train},
+          {"gated.eval_second", c.eval},
+          {"gated.sample", static_cast<double>(point.get_int("data.dataset_size")) + eval_sequences},
+          {"gated.point", 1}};
+}
+
+std::vector<std::vector<std::string>> GatedKind::calibration_points() const {
+  const std::vector<std::string> base = {"run.model_kind=gated", "data.input_noise_std=0.2", "data.num_contexts=1",
+                                         "model.gated_protocol=p2_fresh", "train.log_interval=50"};
+  auto with = [&](std::vector<std::string> more) {
+    more.insert(more.begin(), base.begin(), base.end());
+    return more;
+  };
+  return {
+      with({"gated.p0_steps=1000", "train.steps=3000", "train.checkpoint_interval=1000", "data.dataset_size=64",
+            "eval.num_eval_samples=50", "eval.num_pretraining_samples=200"}),
+      with({"gated.p0_steps=100", "train.steps=200", "train.checkpoint_interval=100", "data.dataset_size=2^20",
+            "eval.num_eval_samples=50", "eval.num_pretraining_samples=200"}),
+      with({"gated.p0_steps=50", "train.steps=50", "train.checkpoint_interval=50", "data.dataset_size=64",
+            "eval.num_eval_samples=10", "eval.num_pretraining_samples=50"}),
+      with({"gated.p0_steps=500", "train.steps=1000", "train.checkpoint_interval=100", "data.dataset_size=2^12",
+            "eval.num_eval_samples=200", "eval.num_pretraining_samples=1000"}),
+      with({"gated.p0_steps=100", "train.steps=300", "train.checkpoint_interval=50", "data.dataset_size=64",
+            "eval.num_eval_samples=500", "eval.num_pretraining_samples=2000"}),
+      with({"gated.p0_steps=2000", "train.steps=2000", "train.checkpoint_interval=2000", "data.dataset_size=64",
+            "data.num_contexts=4", "eval.num_eval_samples=50", "eval.num_pretraining_samples=200"}),
+  };
 }
 
 // g and h are transformers of model.* each (P0 trains both; the mixture holds both).

@@ -41,26 +41,6 @@ EvalOptions eval_options(const TrainConfig& tc) {
 
 }  // namespace
 
-// Step-time model. The ResNet tokenizer dominates (PAPER-SPEC §5.3: 4.56 GFLOP per training step at
-// L = 2, 105x105, 83 % in the stem), so time scales with images per step, (L+1)*B, and with pixels,
-// plus a per-image share of batch assembly, transformer and Adam. Fitted to `iclsweep bench --model
-// omniglot --L 2 --omniglot ../shared/data/omniglot` on this machine (2026-12-02, idle, thread CPU time):
-// 148.7 ms per step + 5.1 ms assembly at 105x105, 14.3 ms + 0.42 ms at 28x28 (drawing 0 from the shared
-// downsampled table), i.e. 1.56 ms per 105x105 image and 0.042 ms per image whatever its size.
-// Evaluation is forward only, about a third of a training step per sequence. Faster kernels lower
-// both constants; `iclsweep list --ms-per-token-step` rescales every estimate.
-double omniglot_train_step_ms(int image_size, int num_contexts, int batch_size) {
-  const double images = static_cast<double>(num_contexts + 1) * batch_size;
-  const double pixel_ratio = (image_size * image_size) / (105.0 * 105.0);
-  constexpr double kMsPerImage105 = 1.56;    // ResNet forward + backward per 105x105 image
-  constexpr double kMsPerImageFixed = 0.042; // per image, whatever its size
-  return images * (kMsPerImage105 * pixel_ratio + kMsPerImageFixed);
-}
-
-double omniglot_eval_sequence_ms(int image_size, int num_contexts) {
-  return omniglot_train_step_ms(image_size, num_contexts, 1) / 3.0;
-}
-
 std::vector<std::string> OmniglotKind::validate(const ParamMap& point) const {
   OmniglotParams op;
   auto errors = parameter_rules(point, op);
@@ -96,15 +76,46 @@ ResultSchema OmniglotKind::schema(const ParamMap& point) const {
   return s;
 }
 
-double OmniglotKind::cost(const ParamMap& point) const {
+// Cost model. The ResNet tokenizer dominates (PAPER-SPEC §5.3: 4.56 GFLOP per training step at L = 2,
+// 105x105, 83 % in the stem), so time scales with images, (L+1)*B per step, and with pixels, plus a
+// per-image share of batch assembly, transformer and Adam: `iclsweep bench --model omniglot` measured
+// 148.7 ms per step + 5.1 ms assembly at 105x105 and 14.3 + 0.42 ms at 28x28 (idle, 2026-12-02), i.e.
+// 1.56 ms per 105x105 image and 0.027 of that per image whatever its size. Evaluation is forward only,
+// about a third of a training image. `iclsweep calibrate` refits the three constants.
+std::vector<CostConstant> OmniglotKind::cost_constants() const {
+  return {{"omniglot.train_image", "training image at 105 px (ResNet forward + backward, its share of the transformer and Adam); "
+                                   "a smaller image counts (side/105)^2 + 0.027", 1.56e-3},
+          {"omniglot.eval_image", "evaluation image at 105 px (forward only), every split at every checkpoint; same scaling", 0.52e-3},
+          {"omniglot.point", "one point's fixed setup: pools, evaluation sets, the downsampled image table", 0.5}};
+}
+
+std::vector<CostTerm> OmniglotKind::cost_terms(const ParamMap& point) const {
   const TrainConfig tc = TrainConfig::from(point);
-  const int L = static_cast<int>(point.get_int("data.num_contexts"));
-  const int side = static_cast<int>(point.get_int("omniglot.image_size"));
-  const double train_ms = static_cast<double>(tc.steps) * omniglot_train_step_ms(side, L, tc.batch_size);
+  const double L = static_cast<double>(point.get_int("data.num_contexts"));
+  const double side = static_cast<double>(point.get_int("omniglot.image_size"));
+  const double per_image = side * side / (105.0 * 105.0) + 0.027;  // pixels, plus what every image costs whatever its size
+  const double train_images = static_cast<double>(tc.steps) * tc.batch_size * (L + 1);
   const double eval_sequences = 27.0 * tc.num_eval_samples + tc.num_pretraining_samples;
-  const double eval_ms = static_cast<double>(tc.checkpoint_steps().size()) * eval_sequences * omniglot_eval_sequence_ms(side, L);
-  constexpr double kMsPerTokenStep = 0.15;  // the engine's cost unit (sweep/job.hpp kDefaultMsPerTokenStep)
-  return (train_ms + eval_ms) / kMsPerTokenStep;
+  const double eval_images = static_cast<double>(tc.checkpoint_steps().size()) * eval_sequences * (L + 1);
+  return {{"omniglot.train_image", train_images * per_image},
+          {"omniglot.eval_image", eval_images * per_image},
+          {"omniglot.point", 1}};
+}
+
+std::vector<std::vector<std::string>> OmniglotKind::calibration_points() const {
+  const std::vector<std::string> base = {"run.model_kind=omniglot", "model.input_tokenizer=resnet_v1", "data.num_contexts=2",
+                                         "data.num_high_prob_classes=20", "data.input_noise_std=0.1", "data.dataset_size=1000",
+                                         "train.log_interval=5", "eval.num_pretraining_samples=50", "eval.num_eval_samples=50"};
+  auto with = [&](std::vector<std::string> more) {
+    more.insert(more.begin(), base.begin(), base.end());
+    return more;
+  };
+  return {
+      with({"omniglot.image_size=28", "train.steps=60", "train.checkpoint_interval=60"}),
+      with({"omniglot.image_size=105", "train.batch_size=8", "train.steps=15", "train.checkpoint_interval=15"}),
+      with({"omniglot.image_size=28", "train.steps=10", "train.checkpoint_interval=5"}),
+      with({"omniglot.image_size=28", "train.steps=5", "train.checkpoint_interval=5", "train.log_interval=1"}),
+  };
 }
 
 double omniglot_train_memory_bytes(const ModelConfig& config, int batch_size, int num_contexts, int image_size, int num_classes) {

@@ -230,15 +230,56 @@ ResultSchema TransformerKind::schema(const ParamMap& point) const {
   return s;
 }
 
-double TransformerKind::cost(const ParamMap& point) const {
+std::vector<CostConstant> TransformerKind::cost_constants() const {
+  return {{"transformer.train_gflop", "GFLOP of training matmuls (forward and backward, Transformer::train_step_flops)", 2.2e-2},
+          {"transformer.train_step", "training step: batch assembly, Adam, softmax and layer norms", 1.5e-4},
+          {"transformer.eval_gflop", "GFLOP of evaluation forward passes (every split at every checkpoint)", 2.2e-2},
+          {"transformer.sample", "sequence generated: the training pool (data.dataset_size) and the evaluation sets", 1e-6},
+          {"transformer.point", "one point's fixed setup and bookkeeping", 1e-2}};
+}
+
+std::vector<CostTerm> TransformerKind::cost_terms(const ParamMap& point) const {
   const TrainConfig tc = TrainConfig::from(point);
-  const double L = static_cast<double>(point.get_int("data.num_contexts"));
-  const double tokens = 2 * L + 1;
-  const double train = static_cast<double>(tc.steps) * tokens * tc.batch_size / 32.0;
-  // Evaluation: forward only (~1/3 of a training step per sequence) over every split at every checkpoint.
+  const ModelConfig mc = ModelConfig::from(point);
+  const int L = static_cast<int>(point.get_int("data.num_contexts"));
+  const int C = static_cast<int>(point.get_int("data.num_high_prob_classes") + point.get_int("data.num_low_prob_classes"));
+  const double steps = static_cast<double>(tc.steps);
+  const double checkpoints = static_cast<double>(tc.checkpoint_steps().size());
   const double eval_sequences = 18.0 * tc.num_eval_samples + tc.num_pretraining_samples;
-  const double eval = static_cast<double>(tc.checkpoint_steps().size()) * eval_sequences * tokens / 32.0 / 3.0;
-  return train + eval;
+  const double step_gflop = transformer_train_step_flops(mc, C, tc.batch_size, L) * 1e-9;
+  const double sequence_forward_gflop = transformer_train_step_flops(mc, C, 1, L) / 3 * 1e-9;
+  return {{"transformer.train_gflop", steps * step_gflop},
+          {"transformer.train_step", steps},
+          {"transformer.eval_gflop", checkpoints * eval_sequences * sequence_forward_gflop},
+          {"transformer.sample", static_cast<double>(point.get_int("data.dataset_size")) + eval_sequences},
+          {"transformer.point", 1}};
+}
+
+std::vector<std::vector<std::string>> TransformerKind::calibration_points() const {
+  const std::vector<std::string> base = {"run.model_kind=transformer", "data.input_noise_std=0.2", "train.log_interval=10"};
+  auto with = [&](std::vector<std::string> more) {
+    more.insert(more.begin(), base.begin(), base.end());
+    return more;
+  };
+  return {
+      // training-dominated, at two context lengths
+      with({"data.num_contexts=1", "train.steps=2000", "train.checkpoint_interval=2000", "data.dataset_size=64",
+            "eval.num_eval_samples=50", "eval.num_pretraining_samples=200"}),
+      with({"data.num_contexts=8", "train.steps=600", "train.checkpoint_interval=600", "data.dataset_size=64",
+            "eval.num_eval_samples=50", "eval.num_pretraining_samples=200"}),
+      // evaluation-dominated
+      with({"data.num_contexts=1", "train.steps=100", "train.checkpoint_interval=10", "data.dataset_size=64",
+            "eval.num_eval_samples=500", "eval.num_pretraining_samples=2000"}),
+      // pool generation at large N
+      with({"data.num_contexts=1", "train.steps=50", "train.checkpoint_interval=50", "data.dataset_size=2^20",
+            "eval.num_eval_samples=50", "eval.num_pretraining_samples=200"}),
+      // the fixed cost of a point
+      with({"data.num_contexts=1", "train.steps=10", "train.checkpoint_interval=10", "data.dataset_size=64",
+            "eval.num_eval_samples=10", "eval.num_pretraining_samples=50"}),
+      // a mix, as a check of the fit
+      with({"data.num_contexts=4", "train.steps=600", "train.checkpoint_interval=100", "data.dataset_size=2^14",
+            "eval.num_eval_samples=200", "eval.num_pretraining_samples=1000"}),
+  };
 }
 
 // The synthetic transformer: one training batch (evaluation runs forward only), T = 2L + 1 tokens of D inputs.

@@ -261,10 +261,6 @@ BOOST_AUTO_TEST_CASE(paper_noisy_inputs_job_has_480_points) {
   BOOST_CHECK_THROW(Job::load(data_dir() + "missing.ini", {}, test_registry()), InputError);
 }
 
-BOOST_AUTO_TEST_CASE(core_hours_from_token_steps) {
-  BOOST_TEST(core_hours(3.6e6, 1.0) == 1.0, boost::test_tools::tolerance(1e-12));
-}
-
 // Results files outlive releases: registering a new key (whose default keeps the old behaviour) must not
 // change existing point ids, or every older results file would be refused on resume.
 BOOST_AUTO_TEST_CASE(new_keys_at_their_default_do_not_change_point_ids) {

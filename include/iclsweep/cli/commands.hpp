@@ -26,5 +26,6 @@ int cmd_status(const Args& args);
 int cmd_list(const Args& args);  // src/cli/list.cpp
 int cmd_show(const Args& args);  // src/cli/show.cpp
 int cmd_merge(const Args& args);  // src/cli/merge.cpp
+int cmd_calibrate(const Args& args);  // src/cli/calibrate.cpp
 
 }  // namespace icl::cli

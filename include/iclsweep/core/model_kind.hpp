@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "iclsweep/core/cost_model.hpp"
 #include "iclsweep/core/params.hpp"
 #include "iclsweep/core/record.hpp"
 
@@ -37,8 +38,20 @@ class ModelKind {
   virtual std::vector<std::string> check_inputs(const ParamMap&) const { return {}; }
   // Every field this point will write, with its maximal per-point shape.
   virtual ResultSchema schema(const ParamMap& point) const = 0;
-  // Relative cost (roughly token-steps) used to hand out expensive points first and to estimate time.
-  virtual double cost(const ParamMap& point) const = 0;
+  // The machine constants this kind's cost is priced in (core/cost_model.hpp), with reference values.
+  virtual std::vector<CostConstant> cost_constants() const = 0;
+  // What one point needs of each constant. Its core-seconds, cost(), order the work most-expensive-first,
+  // size jobs (`iclsweep list`, slurm/submit), drive the ETA and the automatic point timeout.
+  virtual std::vector<CostTerm> cost_terms(const ParamMap& point) const = 0;
+  // Work a point shares with the other points of one key when they run in the same process (lm_facts'
+  // pretraining, cached per rank): paid once per key and rank. cost() includes it (an upper bound for
+  // one point); `iclsweep list` counts it once per key. Empty key: nothing shared.
+  virtual std::pair<std::string, std::vector<CostTerm>> shared_cost_terms(const ParamMap&) const { return {}; }
+  // Small real points, as KEY=VALUE overrides of the defaults, whose terms differ in proportion: what
+  // `iclsweep calibrate` runs (a few seconds each) to fit this kind's constants on a machine.
+  virtual std::vector<std::vector<std::string>> calibration_points() const { return {}; }
+  // Core-seconds of one point: its terms priced by the active constants (CostConstants::active()).
+  double cost(const ParamMap& point) const;
   // Peak bytes one point needs (weights, gradients, optimizer state, the largest batch's activations),
   // a rough upper estimate; 0 = not estimated. Points beyond kMaxPointMemoryBytes are refused at load.
   virtual double memory_bytes(const ParamMap&) const { return 0; }

@@ -79,4 +79,7 @@ using Transformer = TransformerT<float>;
 // (positions, E); computed in double, rounded once.
 RowMat<double> positional_encoding(int positions, int embed_dim);
 
+// The same count from the configuration alone (the cost model prices points without building them).
+double transformer_train_step_flops(const ModelConfig& config, int num_classes, int batch_size, int num_contexts);
+
 }  // namespace icl

@@ -51,7 +51,7 @@ struct EngineOptions {
   // seconds per cost unit is the larger of `seconds_per_cost` and the slowest rate measured so far.
   double point_timeout_seconds = 0;
   double min_point_timeout_seconds = 300;
-  double seconds_per_cost = 0.15e-3;  // prior for the auto timeout (the cost model's ms per token-step)
+  double seconds_per_cost = 1.0;  // prior for the auto timeout: costs are core-seconds (ModelKind::cost)
   // Finished results are committed together once the oldest has waited this long (or 256 are waiting):
   // short points are not bound by one commit each; a kill loses at most this much finished work.
   double commit_delay_seconds = 0.25;

@@ -98,15 +98,6 @@ std::string identity_text(const ParamMap& params, const ParamRegistry& registry)
 std::string point_id(const ParamMap& params, const ParamRegistry& registry);
 std::string to_hex64(std::uint64_t value);
 
-// A point's cost is its model kind's estimate (ModelKind::cost, in token-steps: one token position
-// through one optimizer step on a batch of 32 sequences, forward + backward).
-
-// Milliseconds of one core per token-step: the calibration constant behind core-hour estimates.
-// Default kDefaultMsPerTokenStep, measured with `iclsweep bench --L 1,4,16` (thread CPU ms per step
-// / (2L+1) = 0.17, 0.14, 0.15 on an AVX-512 core, E = 64, 2 blocks, batch 32); the
-// ICLSWEEP_MS_PER_TOKEN_STEP environment variable overrides it for other machines.
-inline constexpr double kDefaultMsPerTokenStep = 0.15;
-double ms_per_token_step();
-double core_hours(double cost, double ms_per_token_step);
+// A point's cost is its model kind's estimate in core-seconds (ModelKind::cost, core/cost_model.hpp).
 
 }  // namespace icl

@@ -25,18 +25,16 @@ class OmniglotKind final : public ModelKind {
   // drawings, N < C; `iclsweep run` reports these before any results file exists.
   std::vector<std::string> check_inputs(const ParamMap& point) const override;
   ResultSchema schema(const ParamMap& point) const override;
-  double cost(const ParamMap& point) const override;
+  std::vector<CostConstant> cost_constants() const override;
+  std::vector<CostTerm> cost_terms(const ParamMap& point) const override;
+  std::vector<std::vector<std::string>> calibration_points() const override;
   double memory_bytes(const ParamMap& point) const override;
   PointRecord run(const ParamMap& point, const ProgressFn& progress) const override;
   std::vector<std::pair<std::string, std::string>> summary_fields() const override;
 };
 
-// Estimated milliseconds of one training step (batch 32) and of one evaluation sequence, from
-// measured step times (see omniglot_kind.cpp): the basis of cost().
-double omniglot_train_step_ms(int image_size, int num_contexts, int batch_size);
 // Peak memory of one training step: the transformer (E = 64, T = 2L+1) plus the ResNet tokenizer's
 // activations, about a dozen S x S x 64 float maps kept per image for the backward pass.
 double omniglot_train_memory_bytes(const ModelConfig& config, int batch_size, int num_contexts, int image_size, int num_classes);
-double omniglot_eval_sequence_ms(int image_size, int num_contexts);
 
 }  // namespace icl

@@ -71,7 +71,9 @@ class TransformerKind final : public ModelKind {
   std::string name() const override { return "transformer"; }
   std::vector<std::string> validate(const ParamMap& point) const override;
   ResultSchema schema(const ParamMap& point) const override;
-  double cost(const ParamMap& point) const override;
+  std::vector<CostConstant> cost_constants() const override;
+  std::vector<CostTerm> cost_terms(const ParamMap& point) const override;
+  std::vector<std::vector<std::string>> calibration_points() const override;
   double memory_bytes(const ParamMap& point) const override;
   PointRecord run(const ParamMap& point, const ProgressFn& progress) const override;
   std::vector<std::pair<std::string, std::string>> summary_fields() const override;
