@@ -46,7 +46,7 @@ CostConstants CostConstants::load(const std::string& path) {
     const double v = value.empty() ? NAN : std::strtod(value.c_str(), &end);
     if (name.empty() || end == nullptr || *end != '\0' || !(v > 0) || !std::isfinite(v))
       throw InputError("calibration file " + quote(path) + " line " + std::to_string(n) + ": " + printable(t) +
-                       ": expected `kind.unit = SECONDS` with a positive number: rerun `iclsweep calibrate` to rewrite it");
+                       ": expected `kind/unit = SECONDS` with a positive number: rerun `iclsweep calibrate` to rewrite it");
     c.values[name] = v;
   }
   return c;

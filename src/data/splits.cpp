@@ -47,7 +47,7 @@ EvalSet::EvalSet(const DataParams& train_params, std::shared_ptr<const Pool> tra
   if (options_.num_eval_samples < 1)
     throw ParamError("eval.num_eval_samples", std::to_string(options_.num_eval_samples), "must be >= 1");
   if (options_.pretraining_samples < 1)
-    throw ParamError("eval.pretraining_samples", std::to_string(options_.pretraining_samples), "must be >= 1");
+    throw ParamError("eval.num_pretraining_samples", std::to_string(options_.pretraining_samples), "must be >= 1");
   if (options_.batch_size < 1) throw ParamError("eval.batch_size", std::to_string(options_.batch_size), "must be >= 1");
   if (!train_pool_) throw Error("internal: EvalSet needs the training pool");
   auto prototypes = std::shared_ptr<const Prototypes>(train_pool_, &train_pool_->prototypes());

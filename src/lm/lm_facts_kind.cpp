@@ -385,26 +385,26 @@ double LmFactsKind::memory_bytes(const ParamMap& point) const {
 // (≈ 1600 sequences of ≈ 50 tokens). Reference values: the 2x64 LM at ~20 GFLOP/s (batch 16) and
 // ~5 GFLOP/s (batch 1) on one core of the development machine (2026-12); `iclsweep calibrate` refits them.
 std::vector<CostConstant> LmFactsKind::cost_constants() const {
-  return {{"lm_facts.pretrain_gflop", "GFLOP of pretraining steps (lm.pretrain_batch_size sequences of ~70 tokens)", 0.05},
-          {"lm_facts.finetune_gflop", "GFLOP of fine-tuning steps (one ~30-token fact per step)", 0.2},
-          {"lm_facts.eval_gflop", "GFLOP of forward evaluation: the pretraining gate and the probes at every checkpoint", 0.05},
-          {"lm_facts.point", "one point's fixed setup: corpus, evaluation and probe sets", 0.05}};
+  return {{"lm_facts/pretrain_gflop", "GFLOP of pretraining steps (lm.pretrain_batch_size sequences of ~70 tokens)", 0.05},
+          {"lm_facts/finetune_gflop", "GFLOP of fine-tuning steps (one ~30-token fact per step)", 0.2},
+          {"lm_facts/eval_gflop", "GFLOP of forward evaluation: the pretraining gate and the probes at every checkpoint", 0.05},
+          {"lm_facts/point", "one point's fixed setup: corpus, evaluation and probe sets", 0.05}};
 }
 
 std::pair<std::string, std::vector<CostTerm>> LmFactsKind::shared_cost_terms(const ParamMap& point) const {
   const LmFactsParams p = LmFactsParams::from(point);
   return {LmFactsParams::pretraining_key(point),
-          {{"lm_facts.pretrain_gflop", static_cast<double>(p.pretrain_steps) * lm_train_step_flops(p.model, p.pretrain_batch_size, 70) * 1e-9},
-           {"lm_facts.eval_gflop", static_cast<double>(p.num_pretrain_evals() + 1) * gate_eval_gflop(p)}}};
+          {{"lm_facts/pretrain_gflop", static_cast<double>(p.pretrain_steps) * lm_train_step_flops(p.model, p.pretrain_batch_size, 70) * 1e-9},
+           {"lm_facts/eval_gflop", static_cast<double>(p.num_pretrain_evals() + 1) * gate_eval_gflop(p)}}};
 }
 
 std::vector<CostTerm> LmFactsKind::cost_terms(const ParamMap& point) const {
   const LmFactsParams p = LmFactsParams::from(point);
   std::vector<CostTerm> terms = shared_cost_terms(point).second;
   const double checkpoints = static_cast<double>(p.checkpoint_steps().size());
-  terms.push_back({"lm_facts.finetune_gflop", static_cast<double>(p.finetune_steps) * lm_train_step_flops(p.model, 1, 30) * 1e-9});
-  terms.push_back({"lm_facts.eval_gflop", checkpoints * (lm_train_step_flops(p.model, 1600, 50) / 3 * 1e-9 + gate_eval_gflop(p))});
-  terms.push_back({"lm_facts.point", 1});
+  terms.push_back({"lm_facts/finetune_gflop", static_cast<double>(p.finetune_steps) * lm_train_step_flops(p.model, 1, 30) * 1e-9});
+  terms.push_back({"lm_facts/eval_gflop", checkpoints * (lm_train_step_flops(p.model, 1600, 50) / 3 * 1e-9 + gate_eval_gflop(p))});
+  terms.push_back({"lm_facts/point", 1});
   return terms;
 }
 

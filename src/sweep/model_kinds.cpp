@@ -22,9 +22,9 @@ class TheoryKind final : public ModelKind {
   std::vector<std::string> validate(const ParamMap& point) const override { return collect([&] { theory_schema(point); }); }
   ResultSchema schema(const ParamMap& point) const override { return theory_schema(point); }
   std::vector<CostConstant> cost_constants() const override {
-    return {{"theory.point", "one set of closed-form curves", 0.1}};
+    return {{"theory/point", "one set of closed-form curves", 0.1}};
   }
-  std::vector<CostTerm> cost_terms(const ParamMap&) const override { return {{"theory.point", 1}}; }
+  std::vector<CostTerm> cost_terms(const ParamMap&) const override { return {{"theory/point", 1}}; }
   std::vector<std::vector<std::string>> calibration_points() const override {
     return {{"run.model_kind=theory", "theory.version=v2"}, {"run.model_kind=theory", "theory.version=v1"}};
   }
@@ -53,12 +53,12 @@ class OnlineKind final : public ModelKind {
   ResultSchema schema(const ParamMap& point) const override { return online_schema(point); }
   std::vector<CostConstant> cost_constants() const override {
     // Tabular: about 1.4M steps per CPU second at L = 1, sigma = 0.4.
-    return {{"online.context_step", "step of Algorithm 1 times (L + 1) sequence positions", 3.5e-7},
-            {"online.point", "one point's fixed setup and records", 0.01}};
+    return {{"online/context_step", "step of Algorithm 1 times (L + 1) sequence positions", 3.5e-7},
+            {"online/point", "one point's fixed setup and records", 0.01}};
   }
   std::vector<CostTerm> cost_terms(const ParamMap& point) const override {
-    return {{"online.context_step", static_cast<double>(point.get_int("data.dataset_size")) * (point.get_int("data.num_contexts") + 1)},
-            {"online.point", 1}};
+    return {{"online/context_step", static_cast<double>(point.get_int("data.dataset_size")) * (point.get_int("data.num_contexts") + 1)},
+            {"online/point", 1}};
   }
   std::vector<std::vector<std::string>> calibration_points() const override {
     return {{"run.model_kind=online", "data.dataset_size=2^22", "data.input_noise_std=0.4"},

@@ -44,7 +44,7 @@ int sample_class(const float* p, int C, Philox& rng) {
 
 // Estimated run time of each stage in seconds on one idle core of the development machine, from a fit to
 // measured Release timings (2026-11, see the report of the gated-kind commit); the cost model prices the
-// training and the evaluation seconds with machine constants (gated.train_second, gated.eval_second):
+// training and the evaluation seconds with machine constants (gated/train_second, gated/eval_second):
 //   per sequence and training step  1.77 µs + 0.33 µs·(L−1) + 0.0123 µs·(C−10)
 //   per sequence and evaluation pass 0.47 µs + 0.20 µs·(L−1) + 0.0106 µs·(C−10)
 // (L = 1, C = 10, 15000 steps + 33 checkpoints: 1.32 s measured; L = 8: 3.86 s; C = 500: 9.48 s).
@@ -235,20 +235,20 @@ ResultSchema GatedKind::schema(const ParamMap& point) const {
 }
 
 std::vector<CostConstant> GatedKind::cost_constants() const {
-  return {{"gated.train_second", "second of training steps in the fitted model above (P0-g, P0-h, the mixture)", 1.0},
-          {"gated.eval_second", "second of evaluation in the fitted model above (every checkpoint of every stage)", 1.0},
-          {"gated.sample", "sequence generated: the training pool (data.dataset_size) and the evaluation sets", 1e-6},
-          {"gated.point", "one point's fixed setup and bookkeeping", 1e-2}};
+  return {{"gated/train_second", "second of training steps in the fitted model above (P0-g, P0-h, the mixture)", 1.0},
+          {"gated/eval_second", "second of evaluation in the fitted model above (every checkpoint of every stage)", 1.0},
+          {"gated/sample", "sequence generated: the training pool (data.dataset_size) and the evaluation sets", 1e-6},
+          {"gated/point", "one point's fixed setup and bookkeeping", 1e-2}};
 }
 
 std::vector<CostTerm> GatedKind::cost_terms(const ParamMap& point) const {
   const TrainConfig tc = TrainConfig::from(point);
   const StageCosts c = stage_costs(point, tc, GatedParams::from(point));
   const double eval_sequences = 18.0 * tc.num_eval_samples + tc.num_pretraining_samples;
-  return {{"gated.train_second", c.train},
-          {"gated.eval_second", c.eval},
-          {"gated.sample", static_cast<double>(point.get_int("data.dataset_size")) + eval_sequences},
-          {"gated.point", 1}};
+  return {{"gated/train_second", c.train},
+          {"gated/eval_second", c.eval},
+          {"gated/sample", static_cast<double>(point.get_int("data.dataset_size")) + eval_sequences},
+          {"gated/point", 1}};
 }
 
 std::vector<std::vector<std::string>> GatedKind::calibration_points() const {

@@ -83,10 +83,10 @@ ResultSchema OmniglotKind::schema(const ParamMap& point) const {
 // 1.56 ms per 105x105 image and 0.027 of that per image whatever its size. Evaluation is forward only,
 // about a third of a training image. `iclsweep calibrate` refits the three constants.
 std::vector<CostConstant> OmniglotKind::cost_constants() const {
-  return {{"omniglot.train_image", "training image at 105 px (ResNet forward + backward, its share of the transformer and Adam); "
+  return {{"omniglot/train_image", "training image at 105 px (ResNet forward + backward, its share of the transformer and Adam); "
                                    "a smaller image counts (side/105)^2 + 0.027", 1.56e-3},
-          {"omniglot.eval_image", "evaluation image at 105 px (forward only), every split at every checkpoint; same scaling", 0.52e-3},
-          {"omniglot.point", "one point's fixed setup: pools, evaluation sets, the downsampled image table", 0.5}};
+          {"omniglot/eval_image", "evaluation image at 105 px (forward only), every split at every checkpoint; same scaling", 0.52e-3},
+          {"omniglot/point", "one point's fixed setup: pools, evaluation sets, the downsampled image table", 0.5}};
 }
 
 std::vector<CostTerm> OmniglotKind::cost_terms(const ParamMap& point) const {
@@ -97,9 +97,9 @@ std::vector<CostTerm> OmniglotKind::cost_terms(const ParamMap& point) const {
   const double train_images = static_cast<double>(tc.steps) * tc.batch_size * (L + 1);
   const double eval_sequences = 27.0 * tc.num_eval_samples + tc.num_pretraining_samples;
   const double eval_images = static_cast<double>(tc.checkpoint_steps().size()) * eval_sequences * (L + 1);
-  return {{"omniglot.train_image", train_images * per_image},
-          {"omniglot.eval_image", eval_images * per_image},
-          {"omniglot.point", 1}};
+  return {{"omniglot/train_image", train_images * per_image},
+          {"omniglot/eval_image", eval_images * per_image},
+          {"omniglot/point", 1}};
 }
 
 std::vector<std::vector<std::string>> OmniglotKind::calibration_points() const {

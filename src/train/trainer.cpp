@@ -231,11 +231,11 @@ ResultSchema TransformerKind::schema(const ParamMap& point) const {
 }
 
 std::vector<CostConstant> TransformerKind::cost_constants() const {
-  return {{"transformer.train_gflop", "GFLOP of training matmuls (forward and backward, Transformer::train_step_flops)", 2.2e-2},
-          {"transformer.train_step", "training step: batch assembly, Adam, softmax and layer norms", 1.5e-4},
-          {"transformer.eval_gflop", "GFLOP of evaluation forward passes (every split at every checkpoint)", 2.2e-2},
-          {"transformer.sample", "sequence generated: the training pool (data.dataset_size) and the evaluation sets", 1e-6},
-          {"transformer.point", "one point's fixed setup and bookkeeping", 1e-2}};
+  return {{"transformer/train_gflop", "GFLOP of training matmuls (forward and backward, Transformer::train_step_flops)", 2.2e-2},
+          {"transformer/train_step", "training step: batch assembly, Adam, softmax and layer norms", 1.5e-4},
+          {"transformer/eval_gflop", "GFLOP of evaluation forward passes (every split at every checkpoint)", 2.2e-2},
+          {"transformer/sample", "sequence generated: the training pool (data.dataset_size) and the evaluation sets", 1e-6},
+          {"transformer/point", "one point's fixed setup and bookkeeping", 1e-2}};
 }
 
 std::vector<CostTerm> TransformerKind::cost_terms(const ParamMap& point) const {
@@ -248,11 +248,11 @@ std::vector<CostTerm> TransformerKind::cost_terms(const ParamMap& point) const {
   const double eval_sequences = 18.0 * tc.num_eval_samples + tc.num_pretraining_samples;
   const double step_gflop = transformer_train_step_flops(mc, C, tc.batch_size, L) * 1e-9;
   const double sequence_forward_gflop = transformer_train_step_flops(mc, C, 1, L) / 3 * 1e-9;
-  return {{"transformer.train_gflop", steps * step_gflop},
-          {"transformer.train_step", steps},
-          {"transformer.eval_gflop", checkpoints * eval_sequences * sequence_forward_gflop},
-          {"transformer.sample", static_cast<double>(point.get_int("data.dataset_size")) + eval_sequences},
-          {"transformer.point", 1}};
+  return {{"transformer/train_gflop", steps * step_gflop},
+          {"transformer/train_step", steps},
+          {"transformer/eval_gflop", checkpoints * eval_sequences * sequence_forward_gflop},
+          {"transformer/sample", static_cast<double>(point.get_int("data.dataset_size")) + eval_sequences},
+          {"transformer/point", 1}};
 }
 
 std::vector<std::vector<std::string>> TransformerKind::calibration_points() const {

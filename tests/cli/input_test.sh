@@ -141,8 +141,8 @@ expect 2 "point index '99999999999999999999' is outside 0..3" "$engine" show hos
 expect 2 "no point with id '\\\\x1B\[31mX'" "$engine" show hostile.h5 $'\x1b[31mX'
 expect 2 "^iclsweep status: error: --where 'seed=\\\\x1B" "$engine" status hostile.h5 --where $'seed=\x1b[31m'
 expect 2 "calibration file '/nonexistent/\\\\x1B\\[31m' cannot be read" env ICLSWEEP_CALIBRATION=$'/nonexistent/\x1b[31m' "$engine" list ok.ini
-printf '# a calibration\ntransformer.point = fast\n' > bad_calibration.ini
-expect 2 "bad_calibration.ini' line 2: transformer.point = fast: expected .*iclsweep calibrate" "$engine" list ok.ini --calibration bad_calibration.ini
+printf '# a calibration\ntransformer/point = fast\n' > bad_calibration.ini
+expect 2 "bad_calibration.ini' line 2: transformer/point = fast: expected .*iclsweep calibrate" "$engine" list ok.ini --calibration bad_calibration.ini
 expect 2 "ms-per-token-step: the single token-step constant was replaced by a cost model" "$engine" list ok.ini --ms-per-token-step 0.2
 
 # 8: validation gaps a wider trial found: each of these passed `list` and then failed every point

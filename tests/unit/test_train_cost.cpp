@@ -43,14 +43,14 @@ BOOST_AUTO_TEST_CASE(transformer_terms_follow_the_documented_model) {
   auto check = [&](double steps, double interval, int L, double eval, double pre, double N) {
     const auto terms = kind.cost_terms(p);
     const double checkpoints = std::ceil(steps / interval) + 1;  // 0, every interval, and the final step
-    BOOST_TEST(term(terms, "transformer.train_gflop") == steps * transformer_train_step_flops(mc, 10, 32, L) * 1e-9,
+    BOOST_TEST(term(terms, "transformer/train_gflop") == steps * transformer_train_step_flops(mc, 10, 32, L) * 1e-9,
                boost::test_tools::tolerance(1e-12));
-    BOOST_TEST(term(terms, "transformer.train_step") == steps);
-    BOOST_TEST(term(terms, "transformer.eval_gflop") ==
+    BOOST_TEST(term(terms, "transformer/train_step") == steps);
+    BOOST_TEST(term(terms, "transformer/eval_gflop") ==
                    checkpoints * (18 * eval + pre) * transformer_train_step_flops(mc, 10, 1, L) / 3 * 1e-9,
                boost::test_tools::tolerance(1e-12));
-    BOOST_TEST(term(terms, "transformer.sample") == N + 18 * eval + pre);
-    BOOST_TEST(term(terms, "transformer.point") == 1.0);
+    BOOST_TEST(term(terms, "transformer/sample") == N + 18 * eval + pre);
+    BOOST_TEST(term(terms, "transformer/point") == 1.0);
     double seconds = 0;
     for (const auto& t : terms)
       for (const auto& c : kind.cost_constants())

@@ -17,7 +17,7 @@ namespace icl {
 
 // One priced unit of a kind's work.
 struct CostConstant {
-  std::string name;          // "transformer.train_gflop": the kind's name, a dot, the unit
+  std::string name;          // "transformer/train_gflop": the kind's name, a dot, the unit
   std::string unit;          // what one count is, for docs and `calibrate`'s table
   double reference_seconds;  // seconds per unit with every core busy, on the reference machine
 };
