@@ -1,35 +1,28 @@
 // `iclsweep run JOB --out FILE`: the sweep, as one process or under mpirun/srun with any number of ranks.
 #include <mpi.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 
 #include <Eigen/Core>
 #include <boost/program_options.hpp>
 #include <cerrno>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <map>
 #include <optional>
 #include <set>
-#include <sstream>
 
-#include "iclsweep/build_info.hpp"
 #include "iclsweep/cli/commands.hpp"
 #include "iclsweep/cli/exit_codes.hpp"
 #include "iclsweep/cli/options.hpp"
 #include "iclsweep/cli/registry.hpp"
 #include "iclsweep/cli/table.hpp"
 #include "iclsweep/core/error.hpp"
-#include "iclsweep/store/merge.hpp"
 #include "iclsweep/store/output_file.hpp"
 #include "iclsweep/store/results_file.hpp"
 #include "iclsweep/sweep/engine.hpp"
 #include "iclsweep/sweep/job.hpp"
 #include "iclsweep/sweep/model_kinds.hpp"
+#include "iclsweep/sweep/prepare.hpp"
 
 namespace po = boost::program_options;
 
@@ -175,186 +168,10 @@ std::string mpi_library_version() {
 // library is only known here.
 std::vector<std::pair<std::string, std::string>> provenance() { return {{"mpi_library", mpi_library_version()}}; }
 
-std::string grid_description(const Job& job) {
-  std::ostringstream os;
-  os << "{";
-  bool first_axis = true;
-  for (const auto& axis : job.grid().axes()) {
-    os << (first_axis ? "" : ", ") << "\"" << axis.key << "\": [";
-    for (std::size_t i = 0; i < axis.values.size(); ++i) os << (i ? ", " : "") << "\"" << axis.values[i] << "\"";
-    os << "]";
-    first_axis = false;
-  }
-  os << "}";
-  return os.str();
-}
-
 std::string command_line(const Args& args) {
   std::string s = "iclsweep run";
   for (const auto& a : args) s += " " + a;
   return s;
-}
-
-// --from OLD.h5: points of the job that OLD.h5 already holds (same id = same parameters) are copied instead
-// of recomputed, so a sweep grows (more seeds, more N) without redoing what is done.
-void import_points(const std::vector<std::string>& sources, const Job& job, ResultsFile& file) {
-  std::map<std::string, std::size_t> index_of;
-  for (std::size_t i = 0; i < job.size(); ++i) index_of[job.point(i).id] = i;
-  for (const auto& source : sources) {
-    if (std::filesystem::equivalent(source, file.path()))
-      throw InputError("--from " + source + " is the --out file itself");
-    const ResultsFile old = ResultsFile::open(source, /*writable=*/false);
-    const auto ids = old.point_ids();
-    const auto old_status = old.statuses();
-    std::size_t copied = 0;
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-      const auto it = index_of.find(ids[i]);
-      if (it == index_of.end() || old_status[i] != PointStatus::Done) continue;
-      if (file.statuses()[it->second] == PointStatus::Done) continue;  // already here (a resumed run)
-      copy_point(old, i, file, it->second);
-      ++copied;
-    }
-    std::fprintf(stderr, "[sweep] --from %s: copied %zu done point(s) of this job (of %zu in that file)\n",
-                 source.c_str(), copied, ids.size());
-  }
-}
-
-// Bytes of rank 0's memory per point while a sweep is prepared (the peak is the new file's creation, which
-// holds every point's parameters once). Measured with /usr/bin/time: a 10^5-point job peaks at 1.60 GB,
-// 2*10^4 points at 0.35 GB (2026-12-02; 28 KB per point before points were built one at a time).
-constexpr double kRunBytesPerPoint = 17e3;
-
-// What this process may use: MemAvailable, or less when the address-space limit (ulimit -v) or the
-// cgroup's memory.max (a Slurm job's --mem) says so; 0 when nothing can be read.
-double available_memory_bytes() {
-  double available = 0;
-  {
-    std::ifstream meminfo("/proc/meminfo");
-    std::string key, unit;
-    double kb = 0;
-    while (meminfo >> key >> kb >> unit)
-      if (key == "MemAvailable:") {
-        available = kb * 1024.0;
-        break;
-      }
-  }
-  auto lower_to = [&](double limit) {
-    if (limit > 0 && (available <= 0 || limit < available)) available = limit;
-  };
-  rlimit as{};
-  if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) lower_to(static_cast<double>(as.rlim_cur));
-  // cgroup v2: "0::/path" in /proc/self/cgroup, the limit in /sys/fs/cgroup/<path>/memory.max ("max" = none)
-  std::ifstream cgroup("/proc/self/cgroup");
-  for (std::string line; std::getline(cgroup, line);)
-    if (line.rfind("0::", 0) == 0) {
-      std::ifstream max_file("/sys/fs/cgroup" + line.substr(3) + "/memory.max");
-      std::string text;
-      if (max_file >> text && text != "max") {
-        char* end = nullptr;
-        const double limit = std::strtod(text.c_str(), &end);
-        if (end && *end == '\0') lower_to(limit);
-      }
-    }
-  return available;
-}
-
-// A job too large for this machine's memory is refused before anything is built or created (the kernel
-// would kill rank 0 half-way through creating the file).
-void check_job_fits_in_memory(const Job& job) {
-  const double need = kRunBytesPerPoint * static_cast<double>(job.size());
-  const double available = available_memory_bytes();
-  if (available <= 0 || need <= 0.8 * available) return;
-  char msg[640];
-  std::snprintf(msg, sizeof msg,
-                "job %s has %zu points; preparing them takes ~%.1f GB of memory (~%.0f KB per point) but %.1f GB are "
-                "available: split the grid into several jobs (e.g. seed ranges with --set seeds=A..B) run into separate "
-                "files, then join them with `iclsweep merge`",
-                job.source_name().c_str(), job.size(), need / 1e9, kRunBytesPerPoint / 1e3, available / 1e9);
-  throw InputError(msg);
-}
-
-// Rank 0: everything before the engine starts. Returns the work or throws.
-std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional<ResultsFile>& file, int num_ranks,
-                              const Args& args) {
-  check_job_fits_in_memory(job);
-  struct stat out_stat;
-  const bool resume = !o.overwrite && ::lstat(o.out.c_str(), &out_stat) == 0;
-  // One pass over the points, built one at a time (the job keeps none): the data a kind reads from disk
-  // (Omniglot images) is checked before the results file is created or opened; for a new file (every
-  // point pending) the costs, the schema and the per-point parameters are collected too (a resumed file
-  // has its own schema and parameters, and only its pending points need a cost: resume stays fast).
-  std::set<std::string> input_problems;
-  ResultSchema schema;
-  SweepManifest m;
-  std::vector<double> costs;  // a new file's, by canonical index
-  for (std::size_t i = 0; i < job.size(); ++i) {
-    JobPoint p = job.point(i);
-    const ModelKind& kind = model_kind(p.params.get_string("run.model_kind"));
-    for (auto& problem : kind.check_inputs(p.params)) input_problems.insert(problem);
-    if (resume) continue;
-    costs.push_back(kind.cost(p.params));
-    for (const auto& f : kind.schema(p.params).fields) schema.merge(f);
-    m.point_ids.push_back(std::move(p.id));
-    m.point_params.push_back(std::move(p.params));
-  }
-  if (!input_problems.empty()) {
-    std::string msg;
-    for (const auto& problem : input_problems) msg += (msg.empty() ? "" : "\n  ") + problem;
-    throw InputError(msg);
-  }
-  if (resume) {
-    // An existing file is resumed. Its grid is checked on a read-only open, so a refused resume never
-    // opens (and so never modifies) the file for writing.
-    ResultsFileOptions ro{false, o.sync, {}};
-    ro.check_before_writing = [&](const ResultsFile& f) {
-      if (f.grid_hash() != job.grid_hash() || f.num_points() != job.size())
-        throw StoreError("results file '" + o.out + "' belongs to a different grid (grid hash " + f.grid_hash() + ", " +
-                         std::to_string(f.num_points()) + " points; this job: " + job.grid_hash() + ", " +
-                         std::to_string(job.size()) + " points). Use the same job file and --set options as the run "
-                         "that created it, write to a new --out file, or pass --overwrite to start it afresh.");
-    };
-    file.emplace(ResultsFile::open(o.out, true, ro));
-  } else {
-    m.job_text = job.text();
-    m.grid_json = grid_description(job);
-    m.grid_keys = job.grid_keys();
-    m.grid_hash = job.grid_hash();
-    for (const auto& spec : registry().specs())
-      if (spec.type != ParamType::String) m.numeric_keys.insert(spec.key);
-    m.provenance = provenance();
-    // --overwrite: a fresh file replaces the old one (OutputFile refuses it while a live writer holds it).
-    file.emplace(ResultsFile::create(o.out, m, schema, ResultsFileOptions{o.overwrite, o.sync, {}}));
-    m = SweepManifest{};  // every point's parameters: not needed once the file holds them
-  }
-  LaunchInfo launch;
-  launch.start_time = unix_time();
-  if (const char* id = std::getenv("SLURM_JOB_ID")) {
-    launch.slurm_job_id = id;
-    if (const char* task = std::getenv("SLURM_ARRAY_TASK_ID")) launch.slurm_job_id += std::string("_") + task;
-  }
-  launch.num_ranks = num_ranks;
-  launch.hostname = host_name();
-  launch.git_commit = build::git_commit;
-  launch.command_line = command_line(args);
-  file->record_launch(launch);
-  if (!o.from.empty()) import_points(o.from, job, *file);
-
-  const auto statuses = file->statuses();
-  std::vector<WorkItem> work;
-  for (std::size_t i = 0; i < job.size(); ++i) {
-    const auto s = statuses[i];
-    if (s == PointStatus::Done || (s == PointStatus::Failed && !o.retry_failed)) continue;
-    double cost = 0;
-    if (resume) {
-      const ParamMap params = job.point(i).params;
-      cost = model_kind(params.get_string("run.model_kind")).cost(params);
-    } else {
-      cost = costs[i];
-    }
-    work.push_back(WorkItem{static_cast<std::int64_t>(i), cost});
-  }
-  order_by_cost(work);
-  return work;
 }
 
 void print_summary(const Job& job, const ResultsFile& file) {
@@ -402,7 +219,16 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
       error_code = kExitIncomplete;
       throw SignalledEarly{};
     }
-    work = prepare(o, *job, file, num_ranks, args);
+    SweepRequest request;
+    request.out = o.out;
+    request.overwrite = o.overwrite;
+    request.sync = o.sync;
+    request.retry_failed = o.retry_failed;
+    request.from = o.from;
+    request.num_ranks = num_ranks;
+    request.command_line = command_line(args);
+    request.provenance = provenance();
+    work = prepare_sweep(request, *job, registry(), file);
     go = 1;
   } catch (const SignalledEarly&) {
   } catch (const InputError& e) {

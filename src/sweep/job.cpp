@@ -336,19 +336,23 @@ Job Job::load(const std::string& path, const std::vector<std::string>& overrides
   return parse(text, path, overrides, registry, progress);
 }
 
-Job Job::parse(const std::string& raw_text, const std::string& source_name, const std::vector<std::string>& overrides,
-               const ParamRegistry& registry, const PointCheckProgress& progress) {
-  Job job;
-  job.source_name_ = source_name;
-  job.file_text_ = raw_text;
-  job.overrides_ = overrides;
-  const std::string text = raw_text.compare(0, 3, kBom) == 0 ? raw_text.substr(3) : raw_text;
-  Problems problems(printable(source_name, 4 * kQuoteMaxChars));
+namespace {
 
-  // Pass 1: scan lines the way Boost.Program_options reads a config file ('#' to end of line is a comment,
-  // "[section]", "name = value"), keeping line numbers, which Boost does not report.
+// What the job file and the --set overrides say: fixed values and grid axes, each with where it came from.
+struct JobSettings {
   std::map<std::string, FixedValue> fixed;
   std::vector<PendingAxis> axes;
+  int grid_line = 0;  // the first [grid] header (0 = none): where grid-wide problems are reported
+};
+
+// The scanner: reads lines the way Boost.Program_options reads a config file ('#' to end of line is a
+// comment, "[section]", "name = value"), keeping line numbers, which Boost does not report. Every value
+// is checked against its key's spec here; a key that is both fixed and swept is a problem.
+JobSettings scan_job_text(const std::string& text, const ParamRegistry& registry, Problems& problems) {
+  JobSettings settings;
+  auto& fixed = settings.fixed;
+  auto& axes = settings.axes;
+  int& grid_line = settings.grid_line;
   std::map<std::string, int> fixed_lines, grid_lines;  // full key -> first line it was set on
   const std::vector<std::string> sections = [&] {
     auto s = fixed_sections(registry);
@@ -359,7 +363,6 @@ Job Job::parse(const std::string& raw_text, const std::string& source_name, cons
   for (const auto& s : sections) section_list += (section_list.empty() ? "[" : " [") + s + "]";
   std::string section;
   bool section_ok = false;
-  int grid_line = 0;
   std::istringstream lines(text);
   std::string raw_line;
   for (int line_no = 1; std::getline(lines, raw_line); ++line_no) {
@@ -460,7 +463,15 @@ Job Job::parse(const std::string& raw_text, const std::string& source_name, cons
                                         ") and a [grid] key: remove one of them");
   }
 
-  // Pass 2: --set overrides, after the file.
+  return settings;
+}
+
+// The --set overrides, applied after the file: "key=value" replaces a fixed value, a grid key's list or
+// adds one ("grid.key=list"); "seeds=..." adds a seed axis to a job without one.
+void apply_overrides(const std::vector<std::string>& overrides, const ParamRegistry& registry, JobSettings& settings,
+                     Problems& problems) {
+  auto& fixed = settings.fixed;
+  auto& axes = settings.axes;
   auto find_axis = [&](const std::string& key) -> PendingAxis* {
     for (auto& a : axes)
       if (a.axis.key == key) return &a;
@@ -516,29 +527,14 @@ Job Job::parse(const std::string& raw_text, const std::string& source_name, cons
     }
   }
 
-  // Base parameters and the ordered grid (seeds innermost).
-  job.base_ = ParamMap::defaults(registry);
-  job.defaults_ = job.base_;
-  for (const auto& [key, fv] : fixed) job.base_.set_raw(key, fv.value);
-  // An axis left without values is already reported; leaving it out lets the other points still be checked.
-  std::vector<GridAxis> ordered;
-  std::vector<std::string> axis_overrides;
-  for (int seed_pass = 0; seed_pass < 2; ++seed_pass)
-    for (const auto& a : axes)
-      if (a.is_seed == (seed_pass == 1) && !a.axis.values.empty()) {
-        ordered.push_back(a.axis);
-        axis_overrides.push_back(a.override_text);
-      }
-  job.grid_ = Grid(std::move(ordered));
+}
 
-  // The point cap, from the axis lengths alone: nothing is built for a grid that is too large.
-  std::size_t n = 0;
-  try {
-    n = job.grid_.size();
-  } catch (const InputError& e) {
-    problems.at_line(grid_line, e.what());
-  }
-
+// The point checker: builds each of the job's `n` points once, runs every point validator on it and
+// reports each message at the key it names (a grid key's message per point, any other once with the number
+// of points it hits); finds duplicate points. Returns the grid hash (xxh64 over the ordered point ids).
+std::string check_points(const Job& job, std::size_t n, const std::map<std::string, FixedValue>& fixed,
+                         const std::vector<std::string>& axis_overrides, int grid_line, const ParamRegistry& registry,
+                         const PointCheckProgress& progress, Problems& problems) {
   // Where a point-level message comes from: the grid or fixed key it names first, else the [grid] line.
   // A message about a grid key is the point's own; any other is the same for every point that has it.
   struct Origin {
@@ -552,8 +548,8 @@ Job Job::parse(const std::string& raw_text, const std::string& source_name, cons
       const auto pos = find_key(msg, key);
       if ((source.line > 0 || !source.override_text.empty()) && pos < best_pos) best_pos = pos, best = Origin{source, grid_key};
     };
-    for (std::size_t k = 0; k < job.grid_.axes().size(); ++k)
-      consider(job.grid_.axes()[k].key, Source{job.grid_.axes()[k].line, axis_overrides[k]}, true);
+    for (std::size_t k = 0; k < job.grid().axes().size(); ++k)
+      consider(job.grid().axes()[k].key, Source{job.grid().axes()[k].line, axis_overrides[k]}, true);
     for (const auto& [key, fv] : fixed) consider(key, fv.source, false);
     return best;
   };
@@ -611,7 +607,7 @@ Job Job::parse(const std::string& raw_text, const std::string& source_name, cons
     }
   }
   if (progress && n) progress(n, n);
-  job.grid_hash_ = to_hex64(XXH64_digest(hash_state));
+  const std::string grid_hash = to_hex64(XXH64_digest(hash_state));
   XXH64_freeState(hash_state);
 
   for (const auto& [msg, s] : shared) {
@@ -635,6 +631,50 @@ Job Job::parse(const std::string& raw_text, const std::string& source_name, cons
   if (point_problems > kMaxPointProblems)
     problems.at_line(grid_line, "... and " + std::to_string(point_problems - kMaxPointProblems) +
                                     " more point problems (the first " + std::to_string(kMaxPointProblems) + " are listed)");
+  return grid_hash;
+}
+
+}  // namespace
+
+Job Job::parse(const std::string& raw_text, const std::string& source_name, const std::vector<std::string>& overrides,
+               const ParamRegistry& registry, const PointCheckProgress& progress) {
+  Job job;
+  job.source_name_ = source_name;
+  job.file_text_ = raw_text;
+  job.overrides_ = overrides;
+  const std::string text = raw_text.compare(0, 3, kBom) == 0 ? raw_text.substr(3) : raw_text;
+  Problems problems(printable(source_name, 4 * kQuoteMaxChars));
+
+  JobSettings settings = scan_job_text(text, registry, problems);
+  apply_overrides(overrides, registry, settings, problems);
+  const auto& fixed = settings.fixed;
+  const auto& axes = settings.axes;
+  const int grid_line = settings.grid_line;
+
+  // Base parameters and the ordered grid (seeds innermost).
+  job.base_ = ParamMap::defaults(registry);
+  job.defaults_ = job.base_;
+  for (const auto& [key, fv] : fixed) job.base_.set_raw(key, fv.value);
+  // An axis left without values is already reported; leaving it out lets the other points still be checked.
+  std::vector<GridAxis> ordered;
+  std::vector<std::string> axis_overrides;
+  for (int seed_pass = 0; seed_pass < 2; ++seed_pass)
+    for (const auto& a : axes)
+      if (a.is_seed == (seed_pass == 1) && !a.axis.values.empty()) {
+        ordered.push_back(a.axis);
+        axis_overrides.push_back(a.override_text);
+      }
+  job.grid_ = Grid(std::move(ordered));
+
+  // The point cap, from the axis lengths alone: nothing is built for a grid that is too large.
+  std::size_t n = 0;
+  try {
+    n = job.grid_.size();
+  } catch (const InputError& e) {
+    problems.at_line(grid_line, e.what());
+  }
+
+  job.grid_hash_ = check_points(job, n, fixed, axis_overrides, grid_line, registry, progress, problems);
   problems.throw_if_any();
   job.size_ = n;
   return job;

@@ -6,6 +6,10 @@
 // so N ranks keep N cores training and the coordinator itself sleeps between messages instead of
 // spinning in MPI (it polls with MPI_Iprobe and waits on a condition variable in between).
 // Only the main thread calls MPI (MPI_THREAD_FUNNELED).
+//
+// The coordinator is in parts: the Scheduler decides (scheduler.hpp: pure, tested in virtual time),
+// coordinate() drives it (engine.cpp), the MPI protocol is src/sweep/mpi_transport.*, rank 0's worker
+// thread src/sweep/local_worker.*, the drain signals signals.hpp and the progress line progress_line.hpp.
 #include <functional>
 #include <mpi.h>
 
@@ -15,19 +19,12 @@
 
 #include "iclsweep/core/params.hpp"
 #include "iclsweep/core/model_kind.hpp"
+#include "iclsweep/sweep/progress_line.hpp"
+#include "iclsweep/sweep/scheduler.hpp"
+#include "iclsweep/sweep/signals.hpp"
 #include "iclsweep/sweep/wire.hpp"
 
 namespace icl {
-
-// "42s", "3m07s", "2h05m" ("?" for negative or absurd values): elapsed times and ETAs in progress lines.
-std::string format_duration(double seconds);
-
-// A point to run: its canonical index and cost estimate. Its parameters are built when it is handed out
-// (EngineOptions::params_of), so a large sweep keeps no ParamMap per point.
-struct WorkItem {
-  std::int64_t index = -1;
-  double cost = 1.0;
-};
 
 class ResultSink {
  public:
@@ -61,8 +58,6 @@ struct EngineOptions {
   std::function<ParamMap(std::int64_t index)> params_of;
 };
 
-enum class SweepOutcome { Complete, CompleteWithFailures, Drained };
-
 struct SweepSummary {
   SweepOutcome outcome = SweepOutcome::Complete;
   std::int64_t done = 0, failed = 0, abandoned = 0;
@@ -83,21 +78,9 @@ void serve_as_worker(MPI_Comm comm);
 // Runs one point in this process (any model kind), catching errors into the result.
 wire::Result run_point(const wire::Assignment& assignment, int rank, const ProgressFn& progress);
 
-// Installs SIGTERM/SIGUSR1/SIGINT handlers that request a drain; drain_requested() reads the flag.
-// Install them first thing (before MPI_Init, job expansion and file creation): a signal at any
-// moment of a run then means exit 3. A second signal (drain_signal_count() >= 2) cuts the drain short;
-// signals within 1 s of the first count as the first (one scancel reaches a rank by several paths).
-void install_drain_handlers();
-bool drain_requested();
-int drain_signal();         // the first drain signal received (0 = none)
-int drain_signal_count();   // how many drain requests arrived (signals 1 s or more after the first)
-
 // Broadcasts one int from rank 0 without busy-polling (Open MPI's blocking MPI_Bcast spins a core on the
 // workers for as long as rank 0 expands the job and creates the file).
 void sleepy_broadcast(MPI_Comm comm, int& value);
-
-// Orders work for hand-out: most expensive first, ties by canonical index (deterministic).
-void order_by_cost(std::vector<WorkItem>& work);
 
 std::string host_name();
 double unix_time();
