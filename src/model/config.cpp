@@ -7,7 +7,7 @@ namespace icl {
 
 std::vector<ParamSpec> model_param_specs() {
   using T = ParamType;
-  return {
+  std::vector<ParamSpec> specs = {
       {"model.num_blocks", T::Int, "2", "pre-LN transformer blocks (>= 1)", {}, 1, 64},
       {"model.num_heads", T::Int, "1", "attention heads (>= 1, must divide model.embed_dim)", {}, 1, 65536},
       {"model.embed_dim", T::Int, "64", "E: token width (even, >= 2; equals data.num_dims with the identity tokenizer)", {}, 2, 65536},
@@ -19,6 +19,8 @@ std::vector<ParamSpec> model_param_specs() {
        {"constant", "warmup_rsqrt"}},
       {"train.warmup_steps", T::Int, "4000", "W of train.lr_schedule = warmup_rsqrt: steps of linear warmup to train.learning_rate (>= 1)", {}, 1, 1000000000},
   };
+  for (auto& s : weight_decay_param_specs()) specs.push_back(std::move(s));
+  return specs;
 }
 
 ModelConfig ModelConfig::from(const ParamMap& p) {
@@ -31,6 +33,7 @@ ModelConfig ModelConfig::from(const ParamMap& p) {
   c.learning_rate = p.get_real("train.learning_rate");
   c.lr_schedule = p.get_string("train.lr_schedule");
   c.warmup_steps = p.get_int("train.warmup_steps");
+  c.weight_decay = WeightDecay::from(p);
   c.validate();
   return c;
 }

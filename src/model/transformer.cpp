@@ -142,6 +142,7 @@ TransformerT<S>::TransformerT(const ModelConfig& config, int num_classes, int nu
   num_trainable_ = 0;  // the sum of tensor sizes: the flat buffer may hold alignment gaps between tensors
   for (const auto& t : store_.tensors) num_trainable_ += t.size();
   adam_.reset(store_.size());
+  if (config_.weight_decay.active()) decay_ranges_ = decayed_ranges(store_, config_.weight_decay.params);
   positional_ = positional_encoding(num_contexts + 1, E).cast<S>();
   train_ws_ = std::make_unique<Workspace>();
   infer_ws_ = std::make_unique<Workspace>();
@@ -331,7 +332,9 @@ float TransformerT<S>::train_step(const Batch& batch) {
   // Σ 0·g is NaN iff some g is not finite; Eigen's packet reduction keeps this cheap.
   const S check = (Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>>(store_.grads.data(), store_.grads.size()) * S(0)).sum();
   if (!std::isfinite(check)) return std::numeric_limits<float>::quiet_NaN();
-  adam_.set_learning_rate(config_.learning_rate_at(adam_.steps()));  // steps() = t of this update, from 0
+  const double lr = config_.learning_rate_at(adam_.steps());  // steps() = t of this update, from 0
+  apply_weight_decay(config_.weight_decay, lr, store_.values, store_.grads, decay_ranges_);
+  adam_.set_learning_rate(lr);
   adam_.step(store_.values, store_.grads);
   return static_cast<float>(loss);
 }

@@ -113,6 +113,9 @@ GatedParams GatedParams::from(const ParamMap& p) {
       p.has("gated.p0_checkpoint_interval") ? p.get_int("gated.p0_checkpoint_interval") : p.get_int("train.checkpoint_interval");
   g.learning_rate = p.get_real("train.learning_rate");
   g.sgd_learning_rate = p.get_real("gated.sgd_learning_rate");
+  if (p.get_real("train.weight_decay") != 0)
+    throw ParamError("train.weight_decay", p.get_string("train.weight_decay"),
+                     "the gated model has no weight decay (it applies to run.model_kind = transformer and omniglot): leave it at 0");
   if (g.p0_steps < 1) throw ParamError("gated.p0_steps", std::to_string(g.p0_steps), "must be >= 1");
   if (g.p0_checkpoint_interval < 1)
     throw ParamError("gated.p0_checkpoint_interval", std::to_string(g.p0_checkpoint_interval), "must be >= 1");

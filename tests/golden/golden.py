@@ -7,8 +7,9 @@
 Refactors must keep every kind's numbers bit-identical: a digest of every /points dataset (values, dtype
 and shape) except the ones that legitimately differ between runs (`rank`, `host`, the times and the online
 kind's measured `steps_per_second`) must match the digests recorded from an earlier binary. A new
-`params/<key>` dataset is allowed only when no point sets it (a new kind's key, unset for the old kinds);
-any other new, missing or changed dataset fails, naming it.
+parameter key is allowed when every point holds its default (a new key whose default keeps the old
+behaviour: its `params/<key>` dataset is new, and `params_text`, which lists every key, is compared
+without it); any other new, missing or changed dataset fails, naming it.
 
 Digests depend on the instruction set the binary was built for (-march=native: FMA contraction and
 vector widths change float rounding), so digests.json records the CPU features it was made with; on a
@@ -24,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DIGESTS = os.path.join(HERE, "digests.json")
 KINDS = ["transformer", "gated", "theory", "online", "omniglot", "lm_facts"]
 VOLATILE = {"rank", "host", "start_time", "end_time", "wall_time", "online/steps_per_second"}
+PARAMS_TEXT = "params_text"
 # The features that change what -march=native compiles float code into on x86-64.
 ISA_FLAGS = ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_fp16"]
 
@@ -40,7 +42,28 @@ def isa_signature():
     return os.uname().machine + ":" + ",".join(f for f in ISA_FLAGS if f in flags)
 
 
-def digest_points(path):
+def engine_defaults(engine):
+    """key -> default text, from `iclsweep keys` (key, type, default, ...; '-' or '' = unset)."""
+    out = {}
+    for line in subprocess.run([engine, "keys"], capture_output=True, text=True, check=True).stdout.splitlines():
+        cols = line.split()
+        if len(cols) >= 3 and "." in cols[0] and not line[0].isspace():
+            out[cols[0]] = cols[2]
+    return out
+
+
+def holds_default(data, default):
+    import numpy as np
+    values = [v.decode() if isinstance(v, bytes) else v for v in np.ravel(data)]
+    try:
+        return all((np.isnan(v) and default in ("", "-")) or v == float(default) for v in values)
+    except (TypeError, ValueError):
+        return all(str(v) == default for v in values)
+
+
+def digest_points(path, recorded_keys=None):
+    """Digests of every /points dataset; with recorded_keys (the params/ keys of the recording), params_text
+    is digested over those keys only, so a new key at its default does not change it."""
     import h5py, numpy as np
     out = {}
     with h5py.File(path, "r") as f:
@@ -48,20 +71,21 @@ def digest_points(path):
             if not isinstance(obj, h5py.Dataset) or name in VOLATILE:
                 return
             data = obj[()]
+            if name == PARAMS_TEXT and recorded_keys is not None:
+                data = np.array([";".join(kv for kv in (t.decode() if isinstance(t, bytes) else t).split(";")
+                                          if kv.split("=", 1)[0] in recorded_keys).encode() for t in data], dtype=object)
             h = hashlib.sha256(f"{obj.dtype.str}|{obj.shape}|".encode())
             if obj.dtype.kind == "O":  # variable-length strings
                 for v in np.ravel(data):
                     h.update((v if isinstance(v, bytes) else str(v).encode()) + b"\0")
             else:
                 h.update(np.ascontiguousarray(data).tobytes())
-            unset = obj.dtype.kind == "O" and all(v in (b"", "") for v in np.ravel(data)) \
-                or obj.dtype.kind == "f" and bool(np.isnan(data).all())
-            out[name] = (h.hexdigest()[:20], unset)  # 80 bits: collisions are not the risk here
+            out[name] = (h.hexdigest()[:20], data)  # 80 bits: collisions are not the risk here
         f["points"].visititems(visit)
     return out
 
 
-def run_kind(engine, work, shared, kind):
+def run_kind(engine, work, shared, kind, recorded_keys=None):
     job = os.path.join(HERE, kind + ".ini")
     out = os.path.join(work, kind + ".h5")
     args = [engine, "run", job, "--out", out, "--overwrite", "-q"]
@@ -75,7 +99,7 @@ def run_kind(engine, work, shared, kind):
     # lm_facts.ini gates one point out on purpose (recorded as failed: exit 4); the others complete.
     if rc not in (0, 4):
         sys.exit(f"golden: {kind}: `{' '.join(args)}` exited {rc}")
-    return digest_points(out)
+    return digest_points(out, recorded_keys)
 
 
 def main():
@@ -104,16 +128,25 @@ def main():
               f"commit before a change, then check after it.")
         return 77
     problems = []
+    defaults = engine_defaults(a.engine)
     for kind in KINDS:
-        want, got = recorded["kinds"][kind], run_kind(a.engine, a.work, shared, kind)
+        want = recorded["kinds"][kind]
+        keys = {n[len("params/"):] for n in want if n.startswith("params/")}
+        got = run_kind(a.engine, a.work, shared, kind, keys)
         for name, digest in want.items():
             if name not in got:
                 problems.append(f"{kind}: /points/{name} is missing")
             elif got[name][0] != digest:
                 problems.append(f"{kind}: /points/{name} differs")
-        for name, (_, unset) in got.items():
-            if name not in want and not (name.startswith("params/") and unset):
+        for name, (_, data) in got.items():
+            key = name[len("params/"):]
+            if name in want:
+                continue
+            if not name.startswith("params/"):
                 problems.append(f"{kind}: /points/{name} is new")
+            elif key not in defaults or not holds_default(data, defaults[key]):
+                problems.append(f"{kind}: /points/{name} is a new key that some point sets away from its default "
+                                f"({defaults.get(key, 'not in iclsweep keys')})")
         print(f"golden: {kind}: {len(want)} datasets compared")
     if problems:
         print("golden: FAIL: results are not bit-identical to the recorded ones:\n  " + "\n  ".join(problems[:40]))

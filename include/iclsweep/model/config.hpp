@@ -6,6 +6,7 @@
 
 #include "iclsweep/core/error.hpp"
 #include "iclsweep/core/params.hpp"
+#include "iclsweep/model/weight_decay.hpp"
 
 namespace icl {
 
@@ -21,6 +22,7 @@ struct ModelConfig {
   double adam_beta1 = 0.9;
   double adam_beta2 = 0.999;
   double adam_eps = 1e-8;              // added outside the sqrt (optax)
+  WeightDecay weight_decay;            // train.weight_decay*: none by default
 
   int head_dim() const { return embed_dim / num_heads; }
   int hidden_dim() const { return embed_dim * widening_factor; }

@@ -65,6 +65,7 @@ class TransformerT final : public Model {
   int num_classes_, max_contexts_, input_dim_;
   ParamStore<S> store_;
   Adam<S> adam_;
+  std::vector<std::pair<std::size_t, std::size_t>> decay_ranges_;  // tensors train.weight_decay applies to
   std::unique_ptr<InputTokenizer<S>> tokenizer_;
   int label_w_ = -1, label_b_ = -1, lnf_g_ = -1, lnf_b_ = -1, out_w_ = -1, out_b_ = -1;
   std::vector<BlockParams> blocks_;
