@@ -73,16 +73,21 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 if [ "$scenario" = selftest ]; then exec bash "$vc" selftest; fi
 
 t_start=$(date +%s)
+started=0
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  bash "$vc" stop || true
+  # only a cluster this test started: a start that fails (e.g. another test's cluster is up) undoes itself
+  if [ "$started" = 1 ]; then bash "$vc" stop || true; fi
   say "exit $rc after $(( $(date +%s) - t_start )) s"
   exit $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# another test's virtual cluster (a concurrent run from another checkout) is refused, never stopped
+[ ! -e "/run/netns/${VCLUSTER_PREFIX:-iclvc}-ctl" ] || fail "a virtual cluster is already running (namespace ${VCLUSTER_PREFIX:-iclvc}-ctl); wait for it, or stop it with '$vc stop' if it is a leftover"
+started=1    # from here on, stop on any exit: a start that fails or is interrupted has undone itself already
 bash "$vc" start
 in_cluster() { bash "$vc" exec "$@"; }
 
