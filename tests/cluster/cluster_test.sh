@@ -17,6 +17,8 @@
 #     node_loss  power cut of icl-n2 mid-sweep (link down, every process of the node SIGKILLed): the job ends
 #                (Slurm requeues it: NODE_FAIL), the file opens with every committed point intact, the requeued
 #                launch finishes the sweep on the surviving nodes, bit-identical to the reference
+#     rank_lost  the rank on icl-n2 is SIGKILLed, its node lives on: --point-timeout hands its point out again,
+#                the sweep completes, and the job ends COMPLETED with the engine's exit code 0
 #     data       an Omniglot sweep and an lm_facts sweep: points committed on the remote node icl-n2
 set -euo pipefail
 
@@ -178,6 +180,37 @@ PY
     grep -q "ranks on icl-n\[1,3\]" "$results.logs/$first.out" || fail "the relaunch did not run on icl-n1 and icl-n3"
     awk -v a="$t_loss" -v b="$t_ended" -v c="$t_done" \
       'BEGIN { printf "[cluster-test] node_loss: job ended %.1f s after the power cut, sweep complete %.1f s after it\n", b - a, c - a }'
+    ;;
+  rank_lost)
+    # a rank dies on the remote node while the node lives on (an OOM kill): rank 0 hands its point out again
+    # after --point-timeout, completes the sweep, and ends the job with MPI_Abort; the chain must still see the
+    # engine's exit code 0 (srun alone reports the aborted ranks as killed: exit 137)
+    need_reference
+    mkdir -p run; cd run
+    first=$(in_cluster "$root/slurm/submit" "$job" --ranks 2 --nodes 2 --time 00:10:00 --grace 5 --point-timeout 10 \
+              --out "$results" --iclsweep "$engine")
+    [[ "$first" =~ ^[0-9]+$ ]] || fail "slurm/submit printed '$first'"
+    t1=$(date +%s)
+    until /usr/bin/python3 "$here/hosts.py" "$results" --expect icl-n2 >/dev/null 2>&1 \
+          && /usr/bin/python3 "$root/tests/slurm/check_results.py" "$results" --min-done 4; do
+      [ $(( $(date +%s) - t1 )) -lt 120 ] || fail "icl-n2 committed no point within 120 s"
+      sleep 0.2
+    done
+    /usr/bin/python3 "$root/tests/slurm/check_results.py" "$results" --snapshot "$work/at-kill.json"
+    bash "$vc" kill-procs 2 iclsweep
+    t1=$(date +%s)
+    while in_cluster squeue -h -j "$first" 2>/dev/null | grep -q .; do
+      [ $(( $(date +%s) - t1 )) -lt 180 ] || fail "job $first still running 180 s after its rank on icl-n2 died"
+      sleep 0.5
+    done
+    grep -q "stopped answering" "$results.logs/$first.out" || fail "rank 0 did not report the lost rank"
+    grep -q "job=$first continuation=0 complete (exit 0)" "$results.logs/chain.log" \
+      || { cat "$results.logs/chain.log"; fail "the chain did not record the complete sweep (exit 0)"; }
+    st=$(in_cluster scontrol -o show job "$first" | sed -E 's/.*JobState=([A-Z_]+).* ExitCode=([0-9:]+).*/\1 \2/')
+    [ "$st" = "COMPLETED 0:0" ] || fail "job $first ended as $st, expected COMPLETED 0:0"
+    /usr/bin/python3 "$root/tests/slurm/check_results.py" "$results" --engine "$engine" --jobs "$first" --against "$work/at-kill.json" \
+      || fail "the sweep is not complete, or a committed point was recomputed"
+    same_values "$reference" "$results" || fail "values differ from the 1-rank reference"
     ;;
   data)
     # Omniglot on the shared data folder (../shared/data/omniglot when present, else a fixture the test
