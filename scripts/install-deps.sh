@@ -19,7 +19,8 @@ packages=(
 )
 for arg in "$@"; do
   case "$arg" in
-    --with-slurm) packages+=(slurm-wlm munge) ;;
+    # iproute2 (ip netns) and util-linux (nsenter, unshare): tests/cluster/virtual-cluster, the multi-node tests
+    --with-slurm) packages+=(slurm-wlm munge iproute2 util-linux) ;;
     --with-bench) packages+=(python3-torch libopenblas0-pthread) ;;
     *) echo "install-deps.sh: unknown option '$arg' (known: --with-slurm --with-bench)" >&2; exit 2 ;;
   esac

@@ -20,7 +20,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 scenario=${1:?usage: run_test.sh complete|drain --engine PATH --job JOB.ini --work DIR}; shift
-engine="" job="" work="" launcher=srun check="$here/check_results.py" ranks=2
+engine="" job="" work="" launcher=srun check="$here/check_results.py" ranks=2 nodes=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --engine) engine=$2; shift 2 ;;
@@ -29,6 +29,7 @@ while [ $# -gt 0 ]; do
     --launcher) launcher=$2; shift 2 ;;
     --check) check=$2; shift 2 ;;
     --ranks) ranks=$2; shift 2 ;;
+    --nodes) nodes=$2; shift 2 ;;   # slurm/submit --nodes (tests/cluster: ranks spread over the nodes)
     *) echo "run_test.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -94,7 +95,7 @@ wait_chain() {   # wait until no job of this sweep is queued or running
 job_state() { scontrol -o show job "$1" | sed -E 's/.*JobState=([A-Z_]+).* ExitCode=([0-9:]+).*/\1 \2/'; }
 
 submit=("$root/slurm/submit" "$job" --ranks "$ranks" --time 00:10:00 --grace 20 --out "$results"
-        --iclsweep "$engine" --launcher "$launcher" --max-continuations 3)
+        --iclsweep "$engine" --launcher "$launcher" --max-continuations 3 ${nodes:+--nodes "$nodes"})
 t0=$(date +%s)
 
 case "$scenario" in
@@ -124,6 +125,7 @@ case "$scenario" in
       [ -n "$(sweep_jobs)" ] || fail "the sweep ended before it could be drained"
       sleep 0.5
     done
+    date +%s.%N > "$work/signal.time"   # tests/cluster: which points were running at the signal
     say "points committed; sending SIGUSR1 to the batch shell of $first (what --signal=B:USR1@lead does at the time limit)"
     scancel --signal=USR1 --batch "$first"
     # once the first launch has ended, remember what it committed: the continuation must not redo any of it
@@ -165,6 +167,7 @@ case "$scenario" in
     done
     /usr/bin/python3 "$check" "$results" --snapshot "$work/at-cancel.json"
     say "points committed; scancel $first"
+    date +%s.%N > "$work/signal.time"
     scancel "$first"
     wait_chain 120
     grep -q "job=$first continuation=0 drained after cancellation (exit 3); no continuation" "$logs/chain.log" \
