@@ -75,6 +75,7 @@ struct RunOptions {
   double progress = 0;
   double point_timeout = 0;  // 0 = from the cost model
   bool retry_failed = false, quiet = false, sync = false, overwrite = false;
+  bool accept_changed_inputs = false;  // resume / --from although an input's fingerprint changed
 };
 
 // Commits each result to the results file before the coordinator counts it.
@@ -197,20 +198,42 @@ std::string command_line(const Args& args) {
 
 // --from OLD.h5: points of the job that OLD.h5 already holds (same id = same parameters) are copied instead
 // of recomputed, so a sweep grows (more seeds, more N) without redoing what is done.
-void import_points(const std::vector<std::string>& sources, const Job& job, ResultsFile& file) {
+// The sources are opened and checked (the --out file itself, damage, changed inputs) before the output is
+// created or resumed, so a refused --from leaves nothing behind.
+std::vector<ResultsFile> open_from_sources(const RunOptions& o, const InputFingerprints& job_inputs) {
+  std::vector<ResultsFile> out;
+  for (const auto& source : o.from) {
+    std::error_code ec;
+    if (std::filesystem::equivalent(source, o.out, ec))
+      throw InputError("--from " + source + " is the --out file itself: pass the older results file to copy from");
+    ResultsFile old = ResultsFile::open(source, /*writable=*/false);
+    old.check_recorded_shapes();
+    const auto changed = changed_inputs(old.input_fingerprints(), job_inputs, "in " + source, "now");
+    if (!changed.empty() && !o.accept_changed_inputs) {
+      std::string msg = "--from " + source + " was made from other input data than this run reads, so its points are "
+                        "not this job's computations (" + std::to_string(changed.size()) + " input(s) changed):";
+      for (const auto& c : changed) msg += "\n  " + c;
+      throw StoreError(msg + "\nnothing was written: restore the data it was made with, leave out --from, or pass "
+                             "--accept-changed-inputs to copy its points anyway");
+    }
+    out.push_back(std::move(old));
+  }
+  return out;
+}
+
+void import_points(const std::vector<ResultsFile>& sources, const Job& job, ResultsFile& file) {
   std::map<std::string, std::size_t> index_of;
   for (std::size_t i = 0; i < job.size(); ++i) index_of[job.point(i).id] = i;
-  for (const auto& source : sources) {
-    if (std::filesystem::equivalent(source, file.path()))
-      throw InputError("--from " + source + " is the --out file itself");
-    const ResultsFile old = ResultsFile::open(source, /*writable=*/false);
+  for (const auto& old : sources) {
+    const std::string& source = old.path();
     const auto ids = old.point_ids();
     const auto old_status = old.statuses();
+    const auto new_status = file.statuses();  // read once, not once per point
     std::size_t copied = 0;
     for (std::size_t i = 0; i < ids.size(); ++i) {
       const auto it = index_of.find(ids[i]);
       if (it == index_of.end() || old_status[i] != PointStatus::Done) continue;
-      if (file.statuses()[it->second] == PointStatus::Done) continue;  // already here (a resumed run)
+      if (new_status[it->second] == PointStatus::Done) continue;  // already here (a resumed run)
       copy_point(old, i, file, it->second);
       ++copied;
     }
@@ -287,10 +310,14 @@ std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional
   ResultSchema schema;
   SweepManifest m;
   std::vector<double> costs;  // a new file's, by canonical index
+  std::map<std::string, std::string> inputs;  // what the points depend on outside their parameters
   for (std::size_t i = 0; i < job.size(); ++i) {
     JobPoint p = job.point(i);
     const ModelKind& kind = model_kind(p.params.get_string("run.model_kind"));
-    for (auto& problem : kind.check_inputs(p.params)) input_problems.insert(problem);
+    bool inputs_ok = true;
+    for (auto& problem : kind.check_inputs(p.params)) inputs_ok = false, input_problems.insert(problem);
+    if (inputs_ok)
+      for (auto& [name, value] : kind.input_fingerprints(p.params)) inputs.emplace(std::move(name), std::move(value));
     if (resume) continue;
     costs.push_back(kind.cost(p.params));
     for (const auto& f : kind.schema(p.params).fields) schema.merge(f);
@@ -302,9 +329,12 @@ std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional
     for (const auto& problem : input_problems) msg += (msg.empty() ? "" : "\n  ") + problem;
     throw InputError(msg);
   }
+  const InputFingerprints job_inputs(inputs.begin(), inputs.end());
+  // --from files are checked before the output is created or resumed: a refusal leaves nothing behind.
+  const std::vector<ResultsFile> sources = open_from_sources(o, job_inputs);
   if (resume) {
-    // An existing file is resumed. Its grid is checked on a read-only open, so a refused resume never
-    // opens (and so never modifies) the file for writing.
+    // An existing file is resumed. Its grid and inputs are checked on a read-only open, so a refused
+    // resume never opens (and so never modifies) the file for writing.
     ResultsFileOptions ro{false, o.sync, {}};
     ro.check_before_writing = [&](const ResultsFile& f) {
       if (f.grid_hash() != job.grid_hash() || f.num_points() != job.size())
@@ -312,6 +342,18 @@ std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional
                          std::to_string(f.num_points()) + " points; this job: " + job.grid_hash() + ", " +
                          std::to_string(job.size()) + " points). Use the same job file and --set options as the run "
                          "that created it, write to a new --out file, or pass --overwrite to start it afresh.");
+      const auto changed = changed_inputs(f.input_fingerprints(), job_inputs, "when it was created", "now");
+      if (!changed.empty() && !o.accept_changed_inputs) {
+        std::string msg = "results file '" + o.out + "' was made from other input data than this run reads (" +
+                          std::to_string(changed.size()) + " input(s) changed), so resuming would mix two data sets in "
+                          "one file:";
+        for (const auto& c : changed) msg += "\n  " + c;
+        throw StoreError(msg + "\nthe file is unchanged: restore the data it was made with, write to a new --out "
+                               "file, or pass --accept-changed-inputs to resume anyway (the launch is recorded in /runs)");
+      }
+      if (!changed.empty())
+        std::fprintf(stderr, "[sweep] warning: --accept-changed-inputs: resuming '%s' although %zu input(s) changed; its "
+                             "points now come from two data sets\n", o.out.c_str(), changed.size());
     };
     file.emplace(ResultsFile::open(o.out, true, ro));
   } else {
@@ -322,6 +364,7 @@ std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional
     for (const auto& spec : registry().specs())
       if (spec.type != ParamType::String) m.numeric_keys.insert(spec.key);
     m.provenance = provenance();
+    if (!job_inputs.empty()) m.provenance.emplace_back(kInputFingerprintsAttribute, format_input_fingerprints(job_inputs));
     // --overwrite: a fresh file replaces the old one (OutputFile refuses it while a live writer holds it).
     file.emplace(ResultsFile::create(o.out, m, schema, ResultsFileOptions{o.overwrite, o.sync, {}}));
     m = SweepManifest{};  // every point's parameters: not needed once the file holds them
@@ -337,7 +380,7 @@ std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional
   launch.git_commit = build::git_commit;
   launch.command_line = command_line(args);
   file->record_launch(launch);
-  if (!o.from.empty()) import_points(o.from, job, *file);
+  if (!sources.empty()) import_points(sources, job, *file);
 
   const auto statuses = file->statuses();
   std::vector<WorkItem> work;
@@ -510,6 +553,9 @@ int cmd_run(const Args& args) {
        "seconds without progress after which a running point is handed out again (once), then recorded as failed; "
        "0 = max(300, 10 x the cost model's estimate)")
       ("retry-failed", po::bool_switch(&o.retry_failed), "also rerun points recorded as failed")
+      ("accept-changed-inputs", po::bool_switch(&o.accept_changed_inputs), "resume (or copy --from) a file although "
+       "data its points depend on changed since it was made (Omniglot images, the lm_facts corpus): the file then "
+       "mixes both")
       ("from", po::value(&o.from)->composing(), "grow a sweep: copy the done points this job shares (same point id) "
        "from an older results file instead of recomputing them; repeatable")
       ("progress", po::value(&o.progress)->default_value(0), "seconds between progress lines (0: 2 on a terminal, 30 otherwise)")
@@ -540,6 +586,8 @@ int cmd_train(const Args& args) {
       ("out,o", po::value(&o.out)->required(), "results file")
       ("overwrite", po::bool_switch(&o.overwrite), "replace an existing results file instead of resuming it (refused while a running sweep holds it)")
       ("set,s", po::value(&o.sets)->composing(), "a parameter: --set data.num_contexts=4 (short names work: --set num_contexts=4)")
+      ("accept-changed-inputs", po::bool_switch(&o.accept_changed_inputs), "resume a file although data its point "
+       "depends on changed since it was made (Omniglot images, the lm_facts corpus)")
       ("progress", po::value(&o.progress)->default_value(2), "seconds between progress lines")
       ("quiet,q", po::bool_switch(&o.quiet), "no progress or summary output");
   po::variables_map vm;

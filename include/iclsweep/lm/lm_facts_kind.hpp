@@ -62,6 +62,7 @@ class LmFactsKind final : public ModelKind {
   ResultSchema schema(const ParamMap& point) const override;
   double cost(const ParamMap& point) const override;
   double memory_bytes(const ParamMap& point) const override;
+  std::vector<std::pair<std::string, std::string>> input_fingerprints(const ParamMap& point) const override;
   PointRecord run(const ParamMap& point, const ProgressFn& progress) const override;
   std::vector<std::pair<std::string, std::string>> summary_fields() const override;
 };
