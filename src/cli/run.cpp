@@ -536,7 +536,7 @@ void check_out_and_seconds(const RunOptions& o) {
   OutputFile::check_path(o.out, "--out");
   check_seconds("--grace", o.grace);
   check_seconds("--progress", o.progress);
-  check_seconds("--point-timeout", o.point_timeout);
+  check_point_timeout(o.point_timeout);
 }
 
 }  // namespace
@@ -551,7 +551,7 @@ int cmd_run(const Args& args) {
       ("grace", po::value(&o.grace)->default_value(120), "seconds to wait for running points after SIGTERM/SIGINT/SIGUSR1 (a second signal stops at once)")
       ("point-timeout", po::value(&o.point_timeout)->default_value(0),
        "seconds without progress after which a running point is handed out again (once), then recorded as failed; "
-       "0 = max(300, 10 x the cost model's estimate)")
+       "0 = max(300, 10 x the cost model's estimate); else at least 5")
       ("retry-failed", po::bool_switch(&o.retry_failed), "also rerun points recorded as failed")
       ("accept-changed-inputs", po::bool_switch(&o.accept_changed_inputs), "resume (or copy --from) a file although "
        "data its points depend on changed since it was made (Omniglot images, the lm_facts corpus): the file then "

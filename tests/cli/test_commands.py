@@ -167,6 +167,20 @@ class CommandsTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 5, proc.stderr)
         self.assertIn("row 1 is (-7)", proc.stderr)
 
+    def test_done_status_over_empty_data_is_damaged(self):
+        # Issue 22, defect 8: a status byte 1 over a point that recorded nothing was shown and copied as done.
+        empty = self.path("empty-done.h5")
+        shutil.copy(self.path("a.h5"), empty)
+        with h5py.File(empty, "r+") as f:
+            for name in f.attrs["fields"]:
+                if name + "_shape" in f["points"]:
+                    f["points/" + name + "_shape"][1] = -1
+        for args in (["show", empty, "1"], ["merge", self.path("a.h5"), empty, "--out", self.path("empty-m.h5")]):
+            proc = run(*args, check=False)
+            self.assertEqual(proc.returncode, 5, f"{args}: {proc.stderr}")
+            self.assertIn("/points/status[1] = 1 (done) but the point recorded no data", proc.stderr)
+        self.assertFalse(os.path.exists(self.path("empty-m.h5")))
+
     def test_sizes_a_file_cannot_hold_are_damaged(self):
         # Issue 22, defect 5: a small file whose datasets declare 2^30 points (chunked, never written) made
         # status/show allocate gigabytes (exit 1, out of memory) instead of saying the file is damaged.
