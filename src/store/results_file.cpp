@@ -93,7 +93,7 @@ h5::PropertyList results_fapl() {
   // "open for writing" flag, so a killed writer never leaves a file that needs h5clear.
   fapl.sec2_driver().libver_bounds(H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST);
   // No HDF5 flock: readers (`iclsweep status`, h5py) may open the file while a sweep writes it, which
-  // is safe because its metadata never changes. Writers exclude each other with <path>.lock instead.
+  // is safe because its metadata never changes. Writers exclude each other with an OFD lock on the file itself (WriterLock) instead.
   fapl.file_locking(false, true);
   // No data sieving: a row write touches exactly that row's bytes, nothing around it.
   fapl.sieve_buffer_size(0);
