@@ -87,6 +87,10 @@ std::string point_difference(const ResultsFile& a, std::size_t i, const ResultsF
   if (sa != PointStatus::Done) return "";
   const auto ra = a.read_point(i), rb = b.read_point(j);
   for (const auto& [path, va] : ra.fields) {
+    // Timing fields (online/steps_per_second: "... (timing; not reproducible)") differ between any two runs
+    // of the same point: they are not results, so they never make two files conflict.
+    const FieldSpec* spec = a.schema().find(path);
+    if (spec && spec->description.find("not reproducible") != std::string::npos) continue;
     const auto it = rb.fields.find(path);
     if (it == rb.fields.end()) {
       if (va.dims.empty() && std::isnan(va.values[0])) continue;

@@ -105,6 +105,22 @@ class CommandsTest(unittest.TestCase):
         self.assertIn("eval/pretraining/loss", conflict.stderr)
         self.assertFalse(os.path.exists(self.path("x.h5")))
 
+    def test_merge_ignores_timing_fields(self):
+        # Found while checking issue 22's merge: online points record their throughput (steps_per_second,
+        # "timing; not reproducible"), so two runs of the same online points always "conflicted".
+        job = self.path("online.ini")
+        with open(job, "w") as f:
+            f.write("[run]\nmodel_kind = online\n[train]\nsteps = 200\n[online]\nrecords = 4\n[grid]\nseeds = 0..5\n")
+        run("run", job, "--out", self.path("on1.h5"), "-q")
+        run("run", job, "--out", self.path("on2.h5"), "-q", "--set", "seeds=3..8")
+        proc = run("merge", self.path("on1.h5"), self.path("on2.h5"), "--out", self.path("on-m.h5"))
+        self.assertIn("9 points (9 done, 0 failed, 0 pending) from 2 files; 3 duplicate ids kept once", proc.stdout)
+        with h5py.File(self.path("on1.h5"), "r+") as f:  # a real result still conflicts
+            f["points/online/alpha_high_final"][3] += 0.5
+        proc = run("merge", self.path("on1.h5"), self.path("on2.h5"), "--out", self.path("on-x.h5"), check=False)
+        self.assertEqual(proc.returncode, 5, proc.stderr)
+        self.assertIn("online/alpha_high_final", proc.stderr)
+
     def test_status_where_and_failed_parameters(self):
         out = run("status", self.path("a.h5"), "--where", "p_relevant_context=0.9").stdout
         self.assertIn("--where data.p_relevant_context=0.9: 1 of them", out)
