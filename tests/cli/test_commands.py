@@ -154,6 +154,7 @@ class CommandsTest(unittest.TestCase):
             self.assertIsNotNone(seen, "the sweep ended before status could look at it")
             self.assertIn("running now: a sweep holds the writer lock of", seen)
             self.assertNotIn("not running now", seen)
+            self.assertIn("ETA", seen)  # the ETA section of a live sweep (no point finished yet: "not yet known")
             # through a symlink too: the lock is on the file, not on a name
             os.symlink(out, self.path("live-link.h5"))
             self.assertIn("running now", run("status", self.path("live-link.h5"), check=False).stdout)
