@@ -6,6 +6,7 @@
 #include <Eigen/Core>
 #include <boost/program_options.hpp>
 #include <cerrno>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -401,24 +402,39 @@ std::vector<WorkItem> prepare(const RunOptions& o, const Job& job, std::optional
 }
 
 void print_summary(const Job& job, const ResultsFile& file) {
-  const auto& first_kind = model_kind(job.point(0).params.get_string("run.model_kind"));
-  const auto fields = first_kind.summary_fields();
+  constexpr std::size_t kMaxRows = 40;
+  // The columns of every kind among the shown points (a job may sweep run.model_kind), in order of first
+  // appearance; a point shows only its own kind's columns, "-" elsewhere and where nothing was recorded.
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::vector<std::string> kinds_seen;
+  for (std::size_t i = 0; i < job.size() && i < kMaxRows; ++i) {
+    const std::string kind = job.point(i).params.get_string("run.model_kind");
+    if (std::find(kinds_seen.begin(), kinds_seen.end(), kind) != kinds_seen.end()) continue;
+    kinds_seen.push_back(kind);
+    for (const auto& f : model_kind(kind).summary_fields())
+      if (std::find(fields.begin(), fields.end(), f) == fields.end()) fields.push_back(f);
+  }
   Table t;
   std::vector<std::string> header = {"#", "status"};
   for (const auto& k : job.grid_keys()) header.push_back(k);
   for (const auto& f : fields) header.push_back(f.first);
   t.header(header);
   const auto statuses = file.statuses();
-  constexpr std::size_t kMaxRows = 40;
   for (std::size_t i = 0; i < job.size() && i < kMaxRows; ++i) {
     const JobPoint p = job.point(i);
     std::vector<std::string> row = {std::to_string(p.index), to_string(statuses[p.index])};
     for (const auto& gv : p.grid_values) row.push_back(gv.second);
     const bool done = statuses[p.index] == PointStatus::Done;
     const PointRecord rec = done ? file.read_point(p.index) : PointRecord{};
+    const auto own = model_kind(p.params.get_string("run.model_kind")).summary_fields();
     for (const auto& f : fields) {
       const auto it = rec.fields.find(f.second);
-      row.push_back(it == rec.fields.end() || it->second.values.empty() ? "-" : format_cell(it->second.values[0]));
+      const FieldSpec* spec = file.schema().find(f.second);
+      // fill values are not measurements: NaN, and -1 in an int32 field
+      const bool unset = it == rec.fields.end() || it->second.values.empty() || std::isnan(it->second.values[0]) ||
+                         (spec && spec->type == FieldType::Int32 && it->second.values[0] == -1) ||
+                         std::find(own.begin(), own.end(), f) == own.end();
+      row.push_back(unset ? "-" : format_cell(it->second.values[0]));
     }
     t.row(row);
   }

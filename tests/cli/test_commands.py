@@ -121,6 +121,23 @@ class CommandsTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 5, proc.stderr)
         self.assertIn("online/alpha_high_final", proc.stderr)
 
+    def test_run_summary_has_every_kinds_columns_and_no_fill_values(self):
+        # Issue 22, defect 7's class in `iclsweep run`'s end table: only the first point's kind had columns,
+        # and other kinds' rows printed their fill values ("nan").
+        job = self.path("mixed.ini")
+        with open(job, "w") as f:
+            f.write("[data]\ndataset_size = 64\n[train]\nsteps = 20\ncheckpoint_interval = 10\nlog_interval = 10\n"
+                    "[eval]\nnum_eval_samples = 20\nnum_pretraining_samples = 40\n[grid]\n"
+                    "run.model_kind = online, transformer\n")
+        out = run("run", job, "--out", self.path("mixed.h5")).stdout
+        header = next(line for line in out.splitlines() if line.startswith("#  status"))
+        self.assertIn("OOBD_err", header)
+        online = next(line for line in out.splitlines() if line.split()[:3] == ["0", "done", "online"])
+        self.assertEqual(online.split()[3:], ["-"] * (len(header.split()) - 3))
+        transformer = next(line for line in out.splitlines() if line.split()[:3] == ["1", "done", "transformer"])
+        self.assertNotIn("-", transformer.split()[3:])
+        self.assertNotIn("nan", out)
+
     def test_status_where_and_failed_parameters(self):
         out = run("status", self.path("a.h5"), "--where", "p_relevant_context=0.9").stdout
         self.assertIn("--where data.p_relevant_context=0.9: 1 of them", out)
