@@ -60,6 +60,14 @@ def main(argv=None):
     parser.add_argument("--note", default="",
                         help="a line of text stamped under every written figure, e.g. 'partial: 6 of 72 points'")
     args = parser.parse_args(argv)
+    # The output is checked before anything is read or drawn (issue 22, defect 6's class): an empty --out
+    # wrote into the current directory, and a --out that is a file failed only after every figure was drawn.
+    if not args.out:
+        print("error: --out is empty: give a directory for the figures, such as figures/", file=sys.stderr)
+        return 2
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        print(f"error: --out '{args.out}' is a file, not a directory: give a directory for the figures", file=sys.stderr)
+        return 2
     if args.curves:
         return draw_curves(args)
 

@@ -8,8 +8,10 @@
 For transformer points: one block per setting (the swept values besides N and p_rel), one row per model
 (IW / IC baseline, Transformer) and N, columns = mean +- SE over seeds of the metric at the selected
 checkpoint (§6.1). Gated points: errors of g, h, the mixture f and alpha on the v1 splits. Theory points:
-the stored IW curve and IC bounds. --format csv|json writes the same table (or, with --per-point, one row
-per point) for pandas / jq instead of text.
+the stored IW curve and IC bounds. Other kinds (omniglot, lm_facts, online): mean +- SE of every scalar field
+they recorded (fill values, NaN or -1, are never averaged). --format csv|json writes the same tables (one row
+per setting; with several model kinds a model_kind column; or, with --per-point, one row per point) for
+pandas / jq instead of text.
 """
 import argparse
 import json
@@ -137,18 +139,59 @@ def gated_report(gated, out):
                           "".join(f"{_mean_se(t.mean[j], t.se[j], t.n[j]):>{width}}" for _, t in chunk), file=out)
 
 
+def recorded_scalars(sub):
+    """The scalar fields these points recorded, as {path: float values}. Fill values are not measurements:
+    NaN (float fields) and -1 (int32 fields: the store's fill, e.g. `selected/index` of a point of another
+    kind in a merged file) become NaN, so they are never averaged; a field with no other value (another
+    kind's field) is left out."""
+    out = {}
+    for path in sorted(sub.fields):
+        v = sub.fields[path]
+        if v.ndim != 1 or v.dtype.kind not in "fiu":
+            continue
+        values = v.astype(np.float64)
+        if v.dtype.kind in "iu":
+            values[v == -1] = np.nan
+        if np.isfinite(values).any():
+            out[path] = values
+    return out
+
+
+def scalar_frame(sub):
+    """csv/json for kinds without a transformer table (omniglot, lm_facts, online, gated, theory): one row per
+    setting, the varying parameters, seeds, and "<field>/mean", "<field>/se" of every recorded scalar field."""
+    import pandas as pd
+    fields = recorded_scalars(sub)
+    if not fields:
+        return pd.DataFrame()
+    columns = {}
+    keys = [k for k in sub.varying_keys() if not is_seed_key(k)]
+    for j, (path, values) in enumerate(fields.items()):
+        t = mean_se(sub, values)
+        if j == 0:
+            for k in keys:
+                columns[k] = t.params[k]
+            columns["seeds"] = t.n
+        columns[f"{path}/mean"] = t.mean
+        columns[f"{path}/se"] = np.where(t.n > 1, t.se, np.nan)
+    return pd.DataFrame(columns)
+
+
 def scalar_report(sub, out):
     """Any other model kind (online, gated, ...): mean +- SE over seeds of every scalar field per setting."""
-    names = sorted(p for p, v in sub.fields.items() if v.ndim == 1 and v.dtype.kind in "fi")
+    fields = recorded_scalars(sub)
+    names = list(fields)
     if not names:
         print("  (no scalar fields)", file=out)
         return
-    tables = [mean_se(sub, sub.fields[p]) for p in names]
+    tables = [mean_se(sub, fields[p]) for p in names]
     keys = [k for k in sub.varying_keys() if not is_seed_key(k)]
     for i in range(len(tables[0])):
         label = ", ".join(f"{k}={_fmt(tables[0].params[k][i])}" for k in keys)
         print(f"\n[{label or 'single setting'}] seeds: {tables[0].n[i]}", file=out)
         for name, t in zip(names, tables):
+            if t.n[i] == 0:
+                continue  # no point of this setting recorded it
             se = f"{t.se[i]:<10.3g}" if t.n[i] > 1 else "n/a"
             print(f"  {name:<40} {t.mean[i]:10.4g} ± {se}", file=out)
 
@@ -184,7 +227,7 @@ def main(argv=None, out=None):
     parser.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
                         help="keep only points with this parameter value (repeatable; KEY=a,b matches either)")
     parser.add_argument("--format", choices=("text", "csv", "json"), default="text",
-                        help="text (default), or the transformer table as CSV / JSON records")
+                        help="text (default), or the tables as CSV / JSON records (every model kind)")
     parser.add_argument("--per-point", action="store_true",
                         help="with --format csv|json: one row per point (every status) instead of per setting")
     args = parser.parse_args(argv)
@@ -207,7 +250,19 @@ def main(argv=None, out=None):
             frame = tidy.points_frame(res, splits=[s for s, _ in splits], metrics=(args.metric,), by=by,
                                       recompute=args.recompute)
         else:
-            frame = tidy.summary_frame(tf, splits, args.metric, by, args.recompute)
+            # every kind gets its summary rows: the transformer table (its columns as before) for
+            # transformer points, the recorded scalar fields for every other kind; with several kinds a
+            # model_kind column says which rows are which
+            import pandas as pd
+            frames = []
+            for kind in sorted(set(kinds)):
+                sub = res.subset(kinds == kind)
+                part = tidy.summary_frame(sub, splits, args.metric, by, args.recompute) if kind == "transformer" \
+                    else scalar_frame(sub)
+                if len(set(kinds)) > 1 or kind != "transformer":
+                    part.insert(0, "model_kind", kind)
+                frames.append(part)
+            frame = pd.concat(frames, ignore_index=True, sort=False) if frames else pd.DataFrame()
         if args.format == "csv":
             frame.to_csv(out, index=False)
         else:

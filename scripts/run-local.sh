@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job on one machine, no Slurm: installs the packages, builds, and runs a small real sweep
+# The main job on one machine, no Slurm: installs the packages, builds the iclsweep binary (not the tests), and runs a small real sweep
 # (jobs/local.ini) with one MPI rank per core, prints the summary table, and draws the job's figures
 # (analysis/plot.py --figure all) into RESULTS-figures/, printing where they are.
 # Usage: scripts/run-local.sh [JOB.ini] [RESULTS.h5] [extra `iclsweep run` options, e.g. --set train.steps=500]
@@ -10,7 +10,8 @@ job="${1:-$root/jobs/local.ini}"
 out="${2:-$root/results/local.h5}"
 shift $(( $# > 2 ? 2 : $# ))
 bash "$root/scripts/install-deps.sh"
-bash "$root/scripts/build.sh"
+# Only what this script runs: the iclsweep binary (the test suite is scripts/test.sh's business).
+bash "$root/scripts/build.sh" --target iclsweep
 mkdir -p "$(dirname "$out")"
 ranks="${ICL_RANKS:-$(nproc)}"
 mpirun_flags=(-np "$ranks" --bind-to none)

@@ -53,7 +53,22 @@ def _decode(array):
     return array
 
 
+def _check_storage(dataset):
+    """A dataset must hold the bytes its shape declares (the engine allocates every dataset at creation) before
+    it is read: a small crafted file declaring 2^30 points would otherwise make numpy allocate gigabytes."""
+    string = h5py.check_string_dtype(dataset.dtype)
+    element = 16 if string is not None and string.length is None else dataset.dtype.itemsize  # vlen: heap id
+    declared = int(dataset.size) * element
+    stored = dataset.id.get_storage_size()
+    file_size = os.path.getsize(dataset.file.filename)
+    if declared and (stored < declared or stored > file_size):
+        raise BadResultsFile(f"{dataset.file.filename}: dataset '{dataset.name}' declares {dataset.size} values "
+                             f"({declared} bytes) but the file holds {stored} bytes for it (file size {file_size}): "
+                             "the file is damaged; copy it again or start a new results file")
+
+
 def _read(dataset):
+    _check_storage(dataset)
     if h5py.check_string_dtype(dataset.dtype) is not None:
         return _decode(dataset[()])
     return dataset[()]
@@ -193,6 +208,7 @@ def load(path, statuses=(STATUS_DONE,)):
         if "points" not in f or "status" not in f["points"]:
             raise MissingData(f"{path}: not an iclsweep results file (no /points/status); see docs/results-format.md")
         points = f["points"]
+        _check_storage(points["status"])
         status = points["status"][()].astype(np.uint8)
         _check_layout(path, f, status)
         num_points = len(status)

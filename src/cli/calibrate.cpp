@@ -28,6 +28,7 @@
 #include "iclsweep/core/cost_model.hpp"
 #include "iclsweep/core/error.hpp"
 #include "iclsweep/core/quote.hpp"
+#include "iclsweep/core/timing.hpp"
 #include "iclsweep/sweep/engine.hpp"
 #include "iclsweep/sweep/model_kinds.hpp"
 
@@ -191,12 +192,14 @@ int cmd_calibrate(const Args& args) {
     if (pid == 0) {
       ::close(fds[0]);
       for (std::size_t i = 0; i < probes.size(); ++i) {
-        const auto t0 = std::chrono::steady_clock::now();
+        // CPU time of this single-threaded process: what the point costs a core, also on a machine where
+        // other processes take turns on the cores (wall time would count their turns too).
+        const double t0 = thread_cpu_seconds();
         try {
           probes[i].kind->run(probes[i].params, ProgressFn{});
         } catch (const std::exception&) {  // a failed point (e.g. a gate) still measured its work
         }
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double s = thread_cpu_seconds() - t0;
         char line[64];
         const int len = std::snprintf(line, sizeof line, "%zu %.9g\n", i, s);
         if (::write(fds[1], line, static_cast<std::size_t>(len)) != len) ::_exit(1);

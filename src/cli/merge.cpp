@@ -17,7 +17,11 @@ int cmd_merge(const Args& args) {
   std::vector<std::string> inputs;
   std::string out;
   po::options_description desc("iclsweep merge A.h5 B.h5 [...] --out C.h5: combine results files");
-  desc.add_options()("help,h", "this help")("out,o", po::value(&out)->required(), "new results file (never replaced)");
+  MergeOptions mo;
+  desc.add_options()("help,h", "this help")("out,o", po::value(&out)->required(), "new results file (never replaced)")(
+      "accept-changed-inputs", po::bool_switch(&mo.accept_changed_inputs),
+      "merge files made from different input data (Omniglot images, the lm_facts corpus generator); the merged file "
+      "records every fingerprint");
   po::options_description hidden;
   hidden.add_options()("inputs", po::value(&inputs)->composing(), "input files");
   po::options_description all;
@@ -39,7 +43,7 @@ int cmd_merge(const Args& args) {
   } catch (const po::error& e) {
     throw InputError(std::string(e.what()) + " (see iclsweep merge --help)");
   }
-  const MergeSummary s = merge_results(inputs, out);
+  const MergeSummary s = merge_results(inputs, out, mo);
   std::printf("wrote %s: %zu points (%zu done, %zu failed, %zu pending) from %zu files; %zu duplicate ids kept once\n",
               out.c_str(), s.points, s.done, s.failed, s.pending, inputs.size(), s.duplicates);
   return kExitOk;

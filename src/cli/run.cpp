@@ -3,7 +3,9 @@
 
 #include <Eigen/Core>
 #include <boost/program_options.hpp>
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -68,6 +70,7 @@ struct RunOptions {
   double progress = 0;
   double point_timeout = 0;  // 0 = from the cost model
   bool retry_failed = false, quiet = false, sync = false, overwrite = false;
+  bool accept_changed_inputs = false;  // resume / --from although an input's fingerprint changed
 };
 
 // Commits each result to the results file before the coordinator counts it.
@@ -175,24 +178,39 @@ std::string command_line(const Args& args) {
 }
 
 void print_summary(const Job& job, const ResultsFile& file) {
-  const auto& first_kind = model_kind(job.point(0).params.get_string("run.model_kind"));
-  const auto fields = first_kind.summary_fields();
+  constexpr std::size_t kMaxRows = 40;
+  // The columns of every kind among the shown points (a job may sweep run.model_kind), in order of first
+  // appearance; a point shows only its own kind's columns, "-" elsewhere and where nothing was recorded.
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::vector<std::string> kinds_seen;
+  for (std::size_t i = 0; i < job.size() && i < kMaxRows; ++i) {
+    const std::string kind = job.point(i).params.get_string("run.model_kind");
+    if (std::find(kinds_seen.begin(), kinds_seen.end(), kind) != kinds_seen.end()) continue;
+    kinds_seen.push_back(kind);
+    for (const auto& f : model_kind(kind).summary_fields())
+      if (std::find(fields.begin(), fields.end(), f) == fields.end()) fields.push_back(f);
+  }
   Table t;
   std::vector<std::string> header = {"#", "status"};
   for (const auto& k : job.grid_keys()) header.push_back(k);
   for (const auto& f : fields) header.push_back(f.first);
   t.header(header);
   const auto statuses = file.statuses();
-  constexpr std::size_t kMaxRows = 40;
   for (std::size_t i = 0; i < job.size() && i < kMaxRows; ++i) {
     const JobPoint p = job.point(i);
     std::vector<std::string> row = {std::to_string(p.index), to_string(statuses[p.index])};
     for (const auto& gv : p.grid_values) row.push_back(gv.second);
     const bool done = statuses[p.index] == PointStatus::Done;
     const PointRecord rec = done ? file.read_point(p.index) : PointRecord{};
+    const auto own = model_kind(p.params.get_string("run.model_kind")).summary_fields();
     for (const auto& f : fields) {
       const auto it = rec.fields.find(f.second);
-      row.push_back(it == rec.fields.end() || it->second.values.empty() ? "-" : format_cell(it->second.values[0]));
+      const FieldSpec* spec = file.schema().find(f.second);
+      // fill values are not measurements: NaN, and -1 in an int32 field
+      const bool unset = it == rec.fields.end() || it->second.values.empty() || std::isnan(it->second.values[0]) ||
+                         (spec && spec->type == FieldType::Int32 && it->second.values[0] == -1) ||
+                         std::find(own.begin(), own.end(), f) == own.end();
+      row.push_back(unset ? "-" : format_cell(it->second.values[0]));
     }
     t.row(row);
   }
@@ -224,6 +242,7 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
     request.overwrite = o.overwrite;
     request.sync = o.sync;
     request.retry_failed = o.retry_failed;
+    request.accept_changed_inputs = o.accept_changed_inputs;
     request.from = o.from;
     request.num_ranks = num_ranks;
     request.command_line = command_line(args);
@@ -318,7 +337,7 @@ void check_out_and_seconds(const RunOptions& o) {
   OutputFile::check_path(o.out, "--out");
   check_seconds("--grace", o.grace);
   check_seconds("--progress", o.progress);
-  check_seconds("--point-timeout", o.point_timeout);
+  check_point_timeout(o.point_timeout);
 }
 
 }  // namespace
@@ -333,8 +352,11 @@ int cmd_run(const Args& args) {
       ("grace", po::value(&o.grace)->default_value(120), "seconds to wait for running points after SIGTERM/SIGINT/SIGUSR1 (a second signal stops at once)")
       ("point-timeout", po::value(&o.point_timeout)->default_value(0),
        "seconds without progress after which a running point is handed out again (once), then recorded as failed; "
-       "0 = max(300, 10 x the cost model's estimate)")
+       "0 = max(300, 10 x the cost model's estimate); else at least 5")
       ("retry-failed", po::bool_switch(&o.retry_failed), "also rerun points recorded as failed")
+      ("accept-changed-inputs", po::bool_switch(&o.accept_changed_inputs), "resume (or copy --from) a file although "
+       "data its points depend on changed since it was made (Omniglot images, the lm_facts corpus): the file then "
+       "mixes both")
       ("from", po::value(&o.from)->composing(), "grow a sweep: copy the done points this job shares (same point id) "
        "from an older results file instead of recomputing them; repeatable")
       ("progress", po::value(&o.progress)->default_value(0), "seconds between progress lines (0: 2 on a terminal, 30 otherwise)")
@@ -365,6 +387,8 @@ int cmd_train(const Args& args) {
       ("out,o", po::value(&o.out)->required(), "results file")
       ("overwrite", po::bool_switch(&o.overwrite), "replace an existing results file instead of resuming it (refused while a running sweep holds it)")
       ("set,s", po::value(&o.sets)->composing(), "a parameter: --set data.num_contexts=4 (short names work: --set num_contexts=4)")
+      ("accept-changed-inputs", po::bool_switch(&o.accept_changed_inputs), "resume a file although data its point "
+       "depends on changed since it was made (Omniglot images, the lm_facts corpus)")
       ("progress", po::value(&o.progress)->default_value(2), "seconds between progress lines")
       ("quiet,q", po::bool_switch(&o.quiet), "no progress or summary output");
   po::variables_map vm;

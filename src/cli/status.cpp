@@ -94,12 +94,13 @@ int cmd_status(const Args& args) {
   std::vector<bool> selected(total, true);
   if (!filter.empty())
     for (std::size_t i = 0; i < total; ++i) selected[i] = filter.matches(params_from_text(params_text[i]));
+  const auto statuses = file.statuses();  // a copy: read it once, not once per point
   std::size_t done = 0, failed = 0, considered = 0;
   for (std::size_t i = 0; i < total; ++i) {
     if (!selected[i]) continue;
     ++considered;
-    done += file.statuses()[i] == PointStatus::Done;
-    failed += file.statuses()[i] == PointStatus::Failed;
+    done += statuses[i] == PointStatus::Done;
+    failed += statuses[i] == PointStatus::Failed;
   }
   const std::size_t pending = considered - done - failed;
   std::printf("%s: %zu points, grid hash %s\n", path.c_str(), total, file.grid_hash().c_str());
@@ -113,9 +114,10 @@ int cmd_status(const Args& args) {
     const auto ends = file.end_times();
     std::size_t finished = 0;
     for (std::size_t i = 0; i < total; ++i)
-      if (selected[i] && file.statuses()[i] != PointStatus::Pending && ends[i] >= since) ++finished;
+      if (selected[i] && statuses[i] != PointStatus::Pending && ends[i] >= since) ++finished;
     const double elapsed = unix_time() - since;
-    std::printf("  running now: a writer holds %s.lock (launch started %.0f s ago, %zu point(s) finished since)\n",
+    std::printf("  running now: a sweep holds the writer lock of %s (launch started %.0f s ago, %zu point(s) finished "
+                "since)\n",
                 path.c_str(), elapsed, finished);
     if (pending > 0 && finished > 0 && elapsed > 0)
       std::printf("  ETA %s for the %zu remaining point(s), at this launch's rate of %.3g points/min (by count, not "
@@ -128,7 +130,6 @@ int cmd_status(const Args& args) {
   }
 
   // Per-rank throughput over the points each rank finished (done or failed).
-  const auto statuses = file.statuses();
   const auto ranks = file.ranks();
   const auto hosts = file.hosts();
   const auto walls = file.wall_times();

@@ -1,5 +1,7 @@
 #include "iclsweep/data/omniglot_images.hpp"
 
+#include <xxhash.h>
+
 #include <spng.h>
 #include <zip.h>
 
@@ -285,6 +287,20 @@ std::shared_ptr<const OmniglotImages> OmniglotImages::load(const std::string& fo
       std::fprintf(stderr, "omniglot: decoded %zu/%zu drawings (%.0f/s, ETA %.0f s)\n", i + 1, unique.size(), (i + 1) / secs,
                    (unique.size() - i - 1) / ((i + 1) / secs));
     }
+  }
+  {
+    XXH64_state_t* h = XXH64_createState();
+    XXH64_reset(h, 0);
+    for (const auto& c : images->classes_) {
+      const std::string key = c.set + '\0' + c.alphabet + '\0' + c.character + '\0' + std::to_string(c.num_drawings) + '\n';
+      XXH64_update(h, key.data(), key.size());
+    }
+    XXH64_update(h, images->bits_.data(), images->bits_.size() * sizeof(std::uint64_t));
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH64_digest(h)));
+    XXH64_freeState(h);
+    images->fingerprint_ = std::to_string(images->classes_.size()) + " classes, " + std::to_string(images->num_images_) +
+                           " drawings, xxh64 " + hex;
   }
   return images;
 }

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <sstream>
 
+#include <xxhash.h>
+
 #include "iclsweep/core/error.hpp"
 #include "iclsweep/lm/lm_probes.hpp"
 
@@ -375,6 +377,30 @@ ResultSchema LmFactsKind::schema(const ParamMap& point) const {
 }
 
 // One pretraining batch over the longest sequence (probes run forward only).
+std::vector<std::pair<std::string, std::string>> LmFactsKind::input_fingerprints(const ParamMap&) const {
+  // The corpus is generated, not read: what a point depends on beyond its parameters is the generator's
+  // built-in name and city lists, templates and vocabulary. A reference corpus (default parameters, seed
+  // 0: its known people, the paper's facts, 64 fine-tuning facts, 256 training sequences) is hashed once.
+  static const std::string digest = [] {
+    XXH64_state_t* h = XXH64_createState();
+    XXH64_reset(h, 0);
+    auto text = [&](const std::string& t) { XXH64_update(h, t.data(), t.size() + 1); };  // with its NUL
+    const Corpus corpus(CorpusParams{});
+    for (const auto& p : corpus.known()) text(p.name), text(p.city);
+    for (const auto& f : paper_facts()) text(f.name), text(f.city);
+    for (const auto& f : fine_tuning_facts(0, 64)) text(f.name), text(f.city);
+    for (std::uint64_t i = 0; i < 256; ++i) {
+      const Sequence s = corpus.sequence(0, i);
+      XXH64_update(h, s.ids.data(), s.ids.size() * sizeof(s.ids[0]));
+    }
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH64_digest(h)));
+    XXH64_freeState(h);
+    return std::string("xxh64 ") + hex;
+  }();
+  return {{"lm_facts corpus generator (built-in names, cities, templates, vocabulary)", digest}};
+}
+
 double LmFactsKind::memory_bytes(const ParamMap& point) const {
   const LmFactsParams p = LmFactsParams::from(point);
   return lm_train_memory_bytes(p.model, p.pretrain_batch_size, p.model.max_len);

@@ -461,6 +461,7 @@ Datatype Dataset::type() const { return Datatype(check_id(H5Dget_type(id_), "get
 Dataspace Dataset::space() const { return Dataspace(check_id(H5Dget_space(id_), "get dataset dataspace", path_)); }
 Dims Dataset::dims() const { return space().dims(); }
 hsize_t Dataset::num_elements() const { return space().num_elements(); }
+hsize_t Dataset::storage_size() const { return H5Dget_storage_size(id_); }
 
 static void require_size(std::size_t got, hsize_t want, const std::string& path, const char* what) {
   if (got != want)

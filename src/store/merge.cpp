@@ -1,12 +1,14 @@
 #include "iclsweep/store/merge.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -14,6 +16,7 @@
 
 #include "iclsweep/core/error.hpp"
 #include "iclsweep/core/quote.hpp"
+#include "iclsweep/store/output_file.hpp"
 
 namespace icl {
 
@@ -49,19 +52,6 @@ std::string grid_hash_of_ids(const std::string& concatenated_ids) {
   return buf;
 }
 
-// The output file's path is taken only when it is complete: link() fails if `out` exists (no-replace).
-// harden-files' output mechanism (--overwrite, writer lock) replaces this one call.
-void publish_new_file(const std::string& tmp, const std::string& out) {
-  if (::link(tmp.c_str(), out.c_str()) != 0) {
-    const int e = errno;
-    std::remove(tmp.c_str());
-    if (e == EEXIST)
-      throw StoreError("merge: output '" + out + "' already exists; choose another --out (merge never replaces a file)");
-    throw StoreError("merge: cannot create '" + out + "': " + std::strerror(e));
-  }
-  std::remove(tmp.c_str());
-}
-
 }  // namespace
 
 void copy_point(const ResultsFile& src, std::size_t from, ResultsFile& dst, std::size_t to) {
@@ -89,12 +79,18 @@ void copy_point(const ResultsFile& src, std::size_t from, ResultsFile& dst, std:
 }
 
 std::string point_difference(const ResultsFile& a, std::size_t i, const ResultsFile& b, std::size_t j) {
-  if (a.params_texts()[i] != b.params_texts()[j]) return "the parameters differ";
-  const auto sa = a.statuses()[i], sb = b.statuses()[j];
-  if (sa != sb) return std::string("status ") + to_string(sa) + " vs " + to_string(sb);
+  // One row each (params_texts() would read every point's text: quadratic over a merge).
+  if (a.meta(i).status != b.meta(j).status)
+    return std::string("status ") + to_string(a.meta(i).status) + " vs " + to_string(b.meta(j).status);
+  if (a.params_text(i) != b.params_text(j)) return "the parameters differ";
+  const auto sa = a.meta(i).status;
   if (sa != PointStatus::Done) return "";
   const auto ra = a.read_point(i), rb = b.read_point(j);
   for (const auto& [path, va] : ra.fields) {
+    // Timing fields (online/steps_per_second: "... (timing; not reproducible)") differ between any two runs
+    // of the same point: they are not results, so they never make two files conflict.
+    const FieldSpec* spec = a.schema().find(path);
+    if (spec && spec->description.find("not reproducible") != std::string::npos) continue;
     const auto it = rb.fields.find(path);
     if (it == rb.fields.end()) {
       if (va.dims.empty() && std::isnan(va.values[0])) continue;
@@ -105,12 +101,43 @@ std::string point_difference(const ResultsFile& a, std::size_t i, const ResultsF
   return "";
 }
 
-MergeSummary merge_results(const std::vector<std::string>& inputs, const std::string& out) {
+MergeSummary merge_results(const std::vector<std::string>& inputs, const std::string& out, const MergeOptions& options) {
+  // The output is checked before any input is read: "" or a directory is exit 2, an existing file exit 5.
+  OutputFile::check_path(out, "--out");
   if (inputs.size() < 2) throw InputError("merge: give at least two results files");
-  if (::access(out.c_str(), F_OK) == 0)
-    throw StoreError("merge: output '" + out + "' already exists; choose another --out (merge never replaces a file)");
+  struct stat out_stat;
+  if (::lstat(out.c_str(), &out_stat) == 0)
+    throw StoreError("merge: output '" + out + "' already exists; choose another --out (merge never replaces a file)",
+                     EEXIST);
   std::vector<ResultsFile> files;
-  for (const auto& p : inputs) files.push_back(ResultsFile::open(p, /*writable=*/false));
+  for (const auto& p : inputs) {
+    files.push_back(ResultsFile::open(p, /*writable=*/false));
+    files.back().check_recorded_shapes();  // a damaged file is refused before anything is written
+  }
+  // Files made from other input data (another Omniglot folder content, another corpus generator) hold
+  // other computations under the same point ids.
+  InputFingerprints merged_inputs;
+  {
+    std::vector<std::string> changed;
+    for (std::size_t f = 0; f < files.size(); ++f) {
+      const auto these = files[f].input_fingerprints();
+      for (std::size_t g = 0; g < f; ++g)
+        for (auto& c : changed_inputs(files[g].input_fingerprints(), these, "in " + inputs[g], "in " + inputs[f]))
+          changed.push_back(std::move(c));
+      for (const auto& [name, value] : these) {
+        auto it = std::find_if(merged_inputs.begin(), merged_inputs.end(), [&](const auto& kv) { return kv.first == name; });
+        if (it == merged_inputs.end()) merged_inputs.emplace_back(name, value);
+        else if (it->second.find(value) == std::string::npos) it->second += " | " + value;  // accepted: both kept
+      }
+    }
+    if (!changed.empty() && !options.accept_changed_inputs) {
+      std::string msg = "merge: the files were made from different input data, so the same point id is not the same "
+                        "computation (" + std::to_string(changed.size()) + " input(s) differ):";
+      for (const auto& c : changed) msg += "\n  " + printable(c, 400);
+      throw StoreError(msg + "\nnothing was written: merge files made from the same data, or pass "
+                             "--accept-changed-inputs to merge them anyway (the merged file records both fingerprints)");
+    }
+  }
 
   // The union by id, in input order; for each id the file to copy from (done beats failed beats pending).
   struct Source {
@@ -122,8 +149,14 @@ MergeSummary merge_results(const std::vector<std::string>& inputs, const std::st
   std::vector<std::string> conflicts;
   MergeSummary summary;
   auto rank = [](PointStatus s) { return s == PointStatus::Done ? 2 : s == PointStatus::Failed ? 1 : 0; };
-  std::vector<std::vector<PointStatus>> statuses_of;  // read once per file (not once per duplicate)
-  for (const auto& file : files) statuses_of.push_back(file.statuses());
+  std::vector<std::vector<PointStatus>> statuses_of;  // read once per file (not once per point)
+  std::vector<std::vector<std::string>> params_of;
+  std::vector<std::vector<std::int64_t>> seeds_of;
+  for (const auto& file : files) {
+    statuses_of.push_back(file.statuses());
+    params_of.push_back(file.params_texts());
+    seeds_of.push_back(file.seeds());
+  }
   for (std::size_t f = 0; f < files.size(); ++f) {
     const auto file_ids = files[f].point_ids();
     const auto& statuses = statuses_of[f];
@@ -139,7 +172,9 @@ MergeSummary merge_results(const std::vector<std::string>& inputs, const std::st
       Source& have = chosen[found->second];
       const auto old_status = statuses_of[have.file][have.row];
       if (old_status == PointStatus::Done && statuses[r] == PointStatus::Done) {
-        const std::string why = point_difference(files[have.file], have.row, files[f], r);
+        const std::string why = params_of[have.file][have.row] != params_of[f][r]
+                                    ? "the parameters differ"
+                                    : point_difference(files[have.file], have.row, files[f], r);
         if (!why.empty())
           conflicts.push_back("point " + printable(file_ids[r]) + " (" + printable(inputs[have.file], 200) + " #" +
                               std::to_string(have.row) + ", " + printable(inputs[f], 200) + " #" + std::to_string(r) +
@@ -173,9 +208,9 @@ MergeSummary merge_results(const std::vector<std::string>& inputs, const std::st
   std::string id_concat;
   for (std::size_t p = 0; p < ids.size(); ++p) {
     const auto& src = chosen[p];
-    m.point_params.push_back(params_from_text(files[src.file].params_texts()[src.row]));
+    m.point_params.push_back(params_from_text(params_of[src.file][src.row]));
     m.point_ids.push_back(ids[p]);
-    m.point_seeds.push_back(files[src.file].seeds()[src.row]);
+    m.point_seeds.push_back(seeds_of[src.file][src.row]);
     id_concat += ids[p];
   }
   m.grid_hash = grid_hash_of_ids(id_concat);
@@ -183,25 +218,29 @@ MergeSummary merge_results(const std::vector<std::string>& inputs, const std::st
   for (std::size_t f = 0; f < inputs.size(); ++f) m.grid_json += (f ? ", \"" : "\"") + inputs[f] + "\"";
   m.grid_json += "]}";
   m.provenance = {{"merged_from", m.grid_json}};
+  if (!merged_inputs.empty()) m.provenance.emplace_back(kInputFingerprintsAttribute, format_input_fingerprints(merged_inputs));
 
-  const std::string tmp = out + ".merging-" + std::to_string(::getpid());
-  try {
-    ResultsFile dst = ResultsFile::create(tmp, m, schema);
+  // The merged file is built and filled under a temporary name (`OUT.creating-PID-N`, like every new
+  // file) and appears at `out` only complete: a killed merge leaves a temporary that the next command
+  // writing `out` removes.
+  ResultsFileOptions ro;
+  ro.fill_before_publishing = [&](ResultsFile& dst) {
     for (std::size_t p = 0; p < ids.size(); ++p) {
       copy_point(files[chosen[p].file], chosen[p].row, dst, p);
-      const auto s = files[chosen[p].file].statuses()[chosen[p].row];
+      const auto s = statuses_of[chosen[p].file][chosen[p].row];
       ++(s == PointStatus::Done ? summary.done : s == PointStatus::Failed ? summary.failed : summary.pending);
     }
     for (const auto& f : files)
       for (const auto& l : f.launches()) dst.record_launch(l);
-    dst.close();
-  } catch (...) {
-    std::remove(tmp.c_str());
-    std::remove((tmp + ".lock").c_str());
+  };
+  try {
+    ResultsFile::create(out, m, schema, ro).close();
+  } catch (const StoreError& e) {
+    if (e.sys_errno == EEXIST)
+      throw StoreError("merge: output '" + out + "' already exists; choose another --out (merge never replaces a file)",
+                       EEXIST);
     throw;
   }
-  std::remove((tmp + ".lock").c_str());
-  publish_new_file(tmp, out);
   summary.points = ids.size();
   return summary;
 }

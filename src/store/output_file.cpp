@@ -206,34 +206,52 @@ OutputFile::~OutputFile() {
 }
 
 namespace {
-// A writer killed while creating (SIGKILL, the OOM killer, a node failure) leaves its preallocated
-// `<path>.creating-<pid>-<n>`, possibly gigabytes. Before creating `path` again, remove those that no
-// writer holds: the creator locks its temporary right after creating it, so an unlocked one older than
-// a minute is abandoned (the minute covers the moment between creating and locking, on any host).
+// The names of the engine's temporary files: `<name>.creating-<pid>-<n>` (OutputFile) and, from older
+// versions of `iclsweep merge`, `<name>.merging-<pid>`. Nothing else is ever removed.
+bool is_engine_temporary(const std::string& name) {
+  auto digits = [&](std::size_t begin, std::size_t end) {
+    if (begin >= end) return false;
+    for (std::size_t i = begin; i < end; ++i)
+      if (name[i] < '0' || name[i] > '9') return false;
+    return true;
+  };
+  for (const std::string tag : {".creating-", ".merging-"}) {
+    const auto at = name.rfind(tag);
+    if (at == std::string::npos || at == 0) continue;
+    const std::size_t begin = at + tag.size();
+    if (tag == ".merging-") return digits(begin, name.size());
+    const auto dash = name.find('-', begin);
+    return dash != std::string::npos && digits(begin, dash) && digits(dash + 1, name.size());
+  }
+  return false;
+}
+}  // namespace
+
 void remove_stale_temporaries(const std::string& path) {
   const fs::path target(path);
-  const std::string prefix = target.filename().string() + ".creating-";
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   std::error_code ec;
-  fs::directory_iterator it(target.has_parent_path() ? target.parent_path() : fs::path("."), ec), end;
+  fs::directory_iterator it(dir, ec), end;
   for (; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    if (name.compare(0, prefix.size(), prefix) != 0 || !it->is_regular_file(ec)) continue;
-    const auto age = fs::file_time_type::clock::now() - fs::last_write_time(it->path(), ec);
-    if (ec || age < std::chrono::minutes(1)) continue;
+    std::error_code fec;
+    if (!is_engine_temporary(name) || it->is_symlink(fec) || !it->is_regular_file(fec)) continue;
+    const auto age = fs::file_time_type::clock::now() - fs::last_write_time(it->path(), fec);
+    if (fec || age < std::chrono::minutes(1)) continue;
     try {
       const WriterLock probe = WriterLock::acquire(it->path().string(), "temporary file");
       if (!probe.held()) continue;  // no locks on this file system: cannot tell, keep it
       std::error_code rm;
       const auto bytes = fs::file_size(it->path(), rm);
+      const std::string made_for = name.substr(0, name.rfind(name.find(".merging-") != std::string::npos ? ".merging-" : ".creating-"));
       if (fs::remove(it->path(), rm) && !rm)
         std::fprintf(stderr, "iclsweep: removed %s (%s), left by a writer that was killed while creating %s\n",
-                     it->path().c_str(), format_bytes(bytes).c_str(), path.c_str());
+                     it->path().c_str(), format_bytes(bytes).c_str(), (dir / made_for).c_str());
     } catch (const StoreError&) {
       // held by a live writer, or not ours to open: leave it
     }
   }
 }
-}  // namespace
 
 OutputFile OutputFile::claim(const std::string& path, const OutputRequest& request) {
   check_path(path);

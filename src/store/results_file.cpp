@@ -93,7 +93,7 @@ h5::PropertyList results_fapl() {
   // "open for writing" flag, so a killed writer never leaves a file that needs h5clear.
   fapl.sec2_driver().libver_bounds(H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST);
   // No HDF5 flock: readers (`iclsweep status`, h5py) may open the file while a sweep writes it, which
-  // is safe because its metadata never changes. Writers exclude each other with <path>.lock instead.
+  // is safe because its metadata never changes. Writers exclude each other with an OFD lock on the file itself (WriterLock) instead.
   fapl.file_locking(false, true);
   // No data sieving: a row write touches exactly that row's bytes, nothing around it.
   fapl.sieve_buffer_size(0);
@@ -179,6 +179,7 @@ struct ResultsFile::Impl {
   WriterLock lock;  // declared before `file`: released after the file is closed
   h5::File file;
   std::size_t num_points = 0;
+  std::uint64_t file_bytes = 0;  // the file's size when opened: no dataset can hold more
   std::string grid_hash;
   ResultSchema schema;
   std::vector<FieldSlot> fields;
@@ -197,6 +198,13 @@ struct ResultsFile::Impl {
   std::vector<Staged> staged;
   std::size_t launches_used = 0;
 
+  // Before File::discard(): open datasets would keep the file open past it.
+  void close_datasets() {
+    fields.clear();
+    for (auto* d : {&id, &status, &error, &rank, &host, &start_time, &end_time, &wall_time, &run_used, &run_start,
+                    &run_slurm, &run_ranks, &run_host, &run_commit, &run_command})
+      *d = h5::Dataset{};
+  }
   void require_writable(const char* what) const {
     if (!writable) throw StoreError("results file '" + path + "' is open read-only; cannot " + what);
   }
@@ -410,34 +418,50 @@ ResultsFile ResultsFile::create(const std::string& path, const SweepManifest& m,
   // name, preallocated, and renames it into place, so `path` is either absent (or the old file) or complete.
   OutputFile out = OutputFile::claim(path, OutputRequest{options.overwrite, estimated_bytes(m, schema), "results file"});
   const auto fapl = results_fapl();
-  h5::File f;
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->options = options;
+  impl->writable = true;
+  impl->num_points = P;
+  impl->grid_hash = m.grid_hash;
   try {
-    f = h5::File(out.temp_path(), h5::FileMode::Exclusive, &fapl);
+    impl->file = h5::File(out.temp_path(), h5::FileMode::Exclusive, &fapl);
     out.reserve();
-    build_file(f, m, schema);
-    out.commit(f.contents_size());  // fsync, then the rename: it never overtakes the contents
+    build_file(impl->file, m, schema);
+    impl->open_datasets();
+    if (options.fill_before_publishing) {
+      // merge: the points are written into the temporary file, so `path` appears only complete, and a
+      // killed merge leaves a `.creating-` file that the next writer of `path` removes.
+      ResultsFile filling(std::move(impl));
+      try {
+        options.fill_before_publishing(filling);
+      } catch (...) {
+        impl = std::move(filling.impl_);
+        throw;
+      }
+      impl = std::move(filling.impl_);
+    }
+    out.commit(impl->file.contents_size());  // fsync, then the rename: it never overtakes the contents
   } catch (const StoreError& e) {
-    f.discard();
+    impl->close_datasets();
+    impl->file.discard();
     throw out.failure(e);
   }
   // The lock was taken on the new file under its temporary name and follows it through the rename;
   // the HDF5 file stays open, so no descriptor of it is closed while the lock is held (NFS: closing
   // any descriptor of a file drops a process's locks on it).
-  auto impl = std::make_unique<Impl>();
-  impl->path = path;
-  impl->options = options;
-  impl->writable = true;
   impl->lock = out.take_lock();
-  impl->file = std::move(f);
-  impl->num_points = P;
-  impl->grid_hash = m.grid_hash;
-  impl->open_datasets();
   return ResultsFile(std::move(impl));
 }
 
 // ---- opening ------------------------------------------------------------------------------
 
 void ResultsFile::Impl::open_datasets() {
+  {
+    struct stat st;
+    file_bytes = ::fstat(file.descriptor(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size)
+                                                      : std::numeric_limits<std::uint64_t>::max();
+  }
   auto need = [&](const std::string& p, std::size_t first_dim) {
     if (!file.exists(p))
       throw StoreError("results file '" + path + "' has no dataset '" + p +
@@ -447,6 +471,18 @@ void ResultsFile::Impl::open_datasets() {
     if (dims.empty() || dims[0] != first_dim)
       throw StoreError("results file '" + path + "': dataset '" + p + "' has the wrong shape (expected " +
                        std::to_string(first_dim) + " rows)");
+    // The sizes a file declares are checked against the bytes it really holds before anything is read
+    // or allocated: a crafted 33 KB file must not make a reader allocate gigabytes. iclsweep's datasets
+    // are contiguous and allocated at creation, so their storage is exactly elements x element size.
+    const auto type = d.type();
+    const hsize_t element = type.is_variable_string() ? 16 : type.size();  // a vlen element on disk: length + heap id
+    const hsize_t n = d.num_elements();
+    const hsize_t storage = d.storage_size();
+    if (element == 0 || n > file_bytes / element + 1 || storage < n * element || storage > file_bytes)
+      throw StoreError("results file '" + path + "' is damaged: dataset '" + p + "' declares " + std::to_string(n) +
+                       " values (" + format_bytes(n * element) + ") but the file holds " + format_bytes(storage) +
+                       " of data for it (file size " + format_bytes(file_bytes) +
+                       "); copy it again from where it was written, or start a new results file");
     return d;
   };
   // The bookkeeping datasets hold one value per row.
@@ -468,6 +504,9 @@ void ResultsFile::Impl::open_datasets() {
     return d;
   };
   const std::size_t P = num_points;
+  need_column("points/index", P);
+  need_column("points/seed", P);
+  need_column("points/params_text", P);
   id = need_column("points/id", P);
   status = need_uint8("points/status", P);
   error = need_column("points/error", P);
@@ -495,7 +534,15 @@ void ResultsFile::Impl::open_datasets() {
     const auto dims = slot.data.dims();
     for (std::size_t i = 1; i < dims.size(); ++i) slot.spec.dims.push_back(static_cast<std::int64_t>(dims[i]));
     slot.row_size = product(slot.spec.dims);
-    if (!slot.spec.dims.empty()) slot.shape = need("points/" + p + "_shape", P);
+    if (!slot.spec.dims.empty()) {
+      slot.shape = need("points/" + p + "_shape", P);
+      const auto shape_dims = slot.shape.dims();
+      if (shape_dims.size() != 2 || shape_dims[1] != slot.spec.dims.size() ||
+          slot.shape.type().type_class() != H5T_INTEGER)
+        throw StoreError("results file '" + path + "' is damaged: dataset 'points/" + p + "_shape' should hold " +
+                         std::to_string(slot.spec.dims.size()) + " integers per point (the rank of 'points/" + p +
+                         "'); copy it again from where it was written, or start a new results file");
+    }
     schema.fields.push_back(slot.spec);
     fields.push_back(std::move(slot));
   }
@@ -598,6 +645,15 @@ ResultsFile ResultsFile::open_validated(const std::string& path, bool writable, 
   if (num_points < 1)
     throw StoreError("results file '" + path + "': root attribute num_points = " + std::to_string(num_points) +
                      " (a results file has at least one point): the file is damaged; start a new results file");
+  {
+    // Every point holds at least its status byte and its 16-byte id: a count the file cannot hold is refused
+    // before anything is sized by it.
+    struct stat st;
+    if (::fstat(f.descriptor(), &st) == 0 && static_cast<std::uint64_t>(num_points) > static_cast<std::uint64_t>(st.st_size) / 17)
+      throw StoreError("results file '" + path + "' is damaged: root attribute num_points = " + std::to_string(num_points) +
+                       " cannot fit in its " + format_bytes(static_cast<std::uint64_t>(st.st_size)) +
+                       "; copy it again from where it was written, or start a new results file");
+  }
   impl->num_points = static_cast<std::size_t>(num_points);
   impl->grid_hash = checked_root_attribute<std::string>(f, path, "grid_hash");
   impl->open_datasets();
@@ -615,6 +671,7 @@ ResultsFile ResultsFile::open(const std::string& path, bool writable, const Opti
     if (options.check_before_writing) options.check_before_writing(probe);
   }
   WriterLock lock = WriterLock::acquire(path, "results file");
+  remove_stale_temporaries(path);  // a resume cleans up after killed writers too, as a new file does
   return open_validated(path, true, options, std::move(lock));
 }
 
@@ -833,6 +890,10 @@ std::vector<double> ResultsFile::end_times() const { return impl_->end_time.read
 std::vector<double> ResultsFile::wall_times() const { return impl_->wall_time.read<double>(); }
 std::vector<std::string> ResultsFile::errors() const { return impl_->error.read_strings(); }
 std::vector<std::string> ResultsFile::params_texts() const { return impl_->file.read_strings("points/params_text"); }
+std::string ResultsFile::params_text(std::size_t index) const {
+  impl_->require_index(index);
+  return impl_->file.dataset("points/params_text").read_string_row(index);
+}
 std::vector<std::int64_t> ResultsFile::seeds() const { return impl_->file.read_dataset<std::int64_t>("points/seed"); }
 
 std::vector<std::string> ResultsFile::grid_keys() const {
@@ -847,11 +908,18 @@ std::vector<std::string> ResultsFile::numeric_param_keys() const {
 }
 
 bool ResultsFile::writer_active(const std::string& path) {
-  const std::string lock_path = path + ".lock";
-  const int fd = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;  // no lock file: nobody ever wrote it, or it was cleaned up
-  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-  ::close(fd);  // releases our shared lock, if we got it
+  // The writer lock is an OFD write lock on the file itself (WriterLock, store/output_file.hpp), so every
+  // name of the file leads to it. F_OFD_GETLK asks whether a read lock would conflict, which needs only a
+  // read-only descriptor: a reader without write permission can tell too, and nothing is locked.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return false;
+  struct flock probe = {};
+  probe.l_type = F_RDLCK;
+  probe.l_whence = SEEK_SET;
+  probe.l_start = 0;
+  probe.l_len = 0;
+  const bool held = ::fcntl(fd, F_OFD_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
+  ::close(fd);
   return held;
 }
 
@@ -884,10 +952,62 @@ PointMeta ResultsFile::meta(std::size_t index) const {
   return m;
 }
 
+namespace {
+// A recorded shape (one row of `<field>_shape`) must lie within the field's per-point dims: -1 everywhere
+// (not written) or 0 <= shape[k] <= dims[k]. Anything else is a damaged file, named by dataset and row.
+void check_shape_row(const std::string& path, const FieldSlot& slot, std::size_t index, const std::int32_t* shape,
+                     std::size_t n) {
+  const std::size_t rank = slot.spec.dims.size();
+  const bool unwritten = n == rank && std::all_of(shape, shape + n, [](std::int32_t d) { return d == -1; });
+  if (unwritten) return;
+  bool ok = n == rank;
+  for (std::size_t k = 0; ok && k < rank; ++k) ok = shape[k] >= 0 && shape[k] <= slot.spec.dims[k];
+  if (ok) return;
+  std::string recorded, allowed;
+  for (std::size_t j = 0; j < n; ++j) recorded += (j ? ", " : "") + std::to_string(shape[j]);
+  for (std::size_t j = 0; j < rank; ++j) allowed += (j ? ", " : "") + std::to_string(slot.spec.dims[j]);
+  throw StoreError("results file '" + path + "' is damaged: dataset 'points/" + slot.spec.path + "_shape' row " +
+                   std::to_string(index) + " is (" + recorded + "), outside the field's per-point shape (" + allowed +
+                   ") (each value must be -1 for 'not recorded', or 0..its size): copy the file again from where it "
+                   "was written, or start a new results file");
+}
+}  // namespace
+
+// Every model kind records at least one curve: a point whose status byte says done while none of its
+// `_shape` rows is recorded is a damaged file (a status byte written over data that never was), not a result.
+static StoreError done_without_data(const std::string& path, std::size_t index) {
+  return StoreError("results file '" + path + "' is damaged: /points/status[" + std::to_string(index) +
+                    "] = 1 (done) but the point recorded no data (every 'points/*_shape' row " + std::to_string(index) +
+                    " is -1): copy the file again from where it was written, or rerun that point (set its status to 0 "
+                    "with h5py and resume)");
+}
+
+void ResultsFile::check_recorded_shapes() const {
+  const auto& s = *impl_;
+  bool any_array = false;
+  std::vector<bool> recorded(s.num_points, false);
+  for (const auto& slot : s.fields) {
+    const std::size_t rank = slot.spec.dims.size();
+    if (rank == 0) continue;
+    any_array = true;
+    const auto all = slot.shape.read<std::int32_t>();
+    for (std::size_t i = 0; i < s.num_points; ++i) {
+      if (s.statuses[i] == PointStatus::Pending) continue;
+      const std::int32_t* row = all.data() + i * rank;
+      check_shape_row(s.path, slot, i, row, rank);
+      if (row[0] != -1) recorded[i] = true;
+    }
+  }
+  if (any_array)
+    for (std::size_t i = 0; i < s.num_points; ++i)
+      if (s.statuses[i] == PointStatus::Done && !recorded[i]) throw done_without_data(s.path, i);
+}
+
 PointRecord ResultsFile::read_point(std::size_t index) const {
   const auto& s = *impl_;
   s.require_index(index);
   PointRecord rec;
+  bool any_array = false, any_recorded = false;
   for (const auto& slot : s.fields) {
     const auto row = slot.data.read_row<double>(index);
     const std::size_t rank = slot.spec.dims.size();
@@ -895,8 +1015,13 @@ PointRecord ResultsFile::read_point(std::size_t index) const {
       rec.fields[slot.spec.path] = FieldValues{{}, {row[0]}};
       continue;
     }
+    any_array = true;
     const auto shape = slot.shape.read_row<std::int32_t>(index);
-    if (std::any_of(shape.begin(), shape.end(), [](std::int32_t d) { return d < 0; })) continue;  // not written
+    if (std::all_of(shape.begin(), shape.end(), [](std::int32_t d) { return d == -1; })) continue;  // not written
+    any_recorded = true;
+    // Every recorded dimension must lie within the field's row (a damaged or hand-edited _shape would
+    // read past it).
+    check_shape_row(s.path, slot, index, shape.data(), shape.size());
     FieldValues v;
     v.dims.assign(shape.begin(), shape.end());
     v.values.resize(product(v.dims));
@@ -912,7 +1037,50 @@ PointRecord ResultsFile::read_point(std::size_t index) const {
     }
     rec.fields[slot.spec.path] = std::move(v);
   }
+  if (any_array && !any_recorded && s.statuses[index] == PointStatus::Done) throw done_without_data(s.path, index);
   return rec;
+}
+
+std::vector<std::pair<std::string, std::string>> ResultsFile::input_fingerprints() const {
+  if (!impl_->file.has_attribute(kInputFingerprintsAttribute)) return {};
+  std::string text;
+  try {
+    text = impl_->file.attribute<std::string>(kInputFingerprintsAttribute);
+  } catch (const std::exception&) {
+    throw StoreError("results file '" + impl_->path + "': root attribute " + kInputFingerprintsAttribute +
+                     " is not text: the file is damaged; start a new results file");
+  }
+  return parse_input_fingerprints(text);
+}
+
+std::string format_input_fingerprints(const InputFingerprints& inputs) {
+  std::string text;
+  for (const auto& [name, value] : inputs) text += name + "\t" + value + "\n";
+  return text;
+}
+
+InputFingerprints parse_input_fingerprints(const std::string& text) {
+  InputFingerprints out;
+  std::size_t begin = 0;
+  while (begin < text.size()) {
+    std::size_t end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(begin, end - begin);
+    const auto tab = line.find('\t');
+    if (tab != std::string::npos) out.emplace_back(line.substr(0, tab), line.substr(tab + 1));
+    begin = end + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> changed_inputs(const InputFingerprints& before, const InputFingerprints& now,
+                                        const std::string& before_name, const std::string& now_name) {
+  std::vector<std::string> out;
+  for (const auto& [name, value] : now)
+    for (const auto& [old_name, old_value] : before)
+      if (old_name == name && old_value != value)
+        out.push_back(name + ": " + old_value + " " + before_name + ", " + value + " " + now_name);
+  return out;
 }
 
 std::string ResultsFile::root_attribute(const std::string& name) const {

@@ -114,12 +114,23 @@ void register_model_kind_validators() {
       if (!errors.empty()) return errors;
       const double need = kind.memory_bytes(point);
       if (need > kMaxPointMemoryBytes) {
-        char msg[512];
+        // The message names the size keys first (the job's loader points at the line of the first key a
+        // message names, so the refusal is shown at the size that is too large, not at run.model_kind).
+        static const char* const kSizeKeys[] = {
+            "model.embed_dim", "model.num_blocks", "model.num_heads", "model.widening_factor", "train.batch_size",
+            "data.num_contexts", "data.num_dims", "data.num_high_prob_classes", "data.num_low_prob_classes",
+            "omniglot.image_size", "lm.width", "lm.layers", "lm.heads", "lm.pretrain_batch_size"};
+        std::string sizes;
+        for (const char* key : kSizeKeys)
+          if (point.has(key) && (kind.name() == "lm_facts") == (std::string(key).rfind("lm.", 0) == 0))
+            sizes += (sizes.empty() ? "" : ", ") + std::string(key) + " = " + point.get_string(key);
+        char msg[1024];
         std::snprintf(msg, sizeof msg,
-                      "parameter 'run.model_kind' = %s: one point needs ~%.3g GB of memory (weights, gradients, optimizer "
-                      "state and one batch's activations), more than the %.0f GB one rank may use: make the model "
+                      "%s: one point needs ~%.3g GB of memory (weights, gradients, optimizer state and one batch's "
+                      "activations), more than the %.0f GB one rank may use (run.model_kind = %s): make the model "
                       "smaller (embed_dim/width, blocks/layers) or lower the batch size or the number of contexts",
-                      kind.name().c_str(), need / 1e9, kMaxPointMemoryBytes / (1024.0 * 1024 * 1024));
+                      sizes.empty() ? "the model's size" : sizes.c_str(), need / 1e9,
+                      kMaxPointMemoryBytes / (1024.0 * 1024 * 1024), kind.name().c_str());
         return {msg};
       }
       return errors;

@@ -36,20 +36,42 @@ std::string grid_description(const Job& job) {
 
 // --from OLD.h5: points of the job that OLD.h5 already holds (same id = same parameters) are copied instead
 // of recomputed, so a sweep grows (more seeds, more N) without redoing what is done.
-void import_points(const std::vector<std::string>& sources, const Job& job, ResultsFile& file) {
+// The sources are opened and checked (the --out file itself, damage, changed inputs) before the output is
+// created or resumed, so a refused --from leaves nothing behind.
+std::vector<ResultsFile> open_from_sources(const SweepRequest& request, const InputFingerprints& job_inputs) {
+  std::vector<ResultsFile> out;
+  for (const auto& source : request.from) {
+    std::error_code ec;
+    if (std::filesystem::equivalent(source, request.out, ec))
+      throw InputError("--from " + source + " is the --out file itself: pass the older results file to copy from");
+    ResultsFile old = ResultsFile::open(source, /*writable=*/false);
+    old.check_recorded_shapes();
+    const auto changed = changed_inputs(old.input_fingerprints(), job_inputs, "in " + source, "now");
+    if (!changed.empty() && !request.accept_changed_inputs) {
+      std::string msg = "--from " + source + " was made from other input data than this run reads, so its points are "
+                        "not this job's computations (" + std::to_string(changed.size()) + " input(s) changed):";
+      for (const auto& c : changed) msg += "\n  " + c;
+      throw StoreError(msg + "\nnothing was written: restore the data it was made with, leave out --from, or pass "
+                             "--accept-changed-inputs to copy its points anyway");
+    }
+    out.push_back(std::move(old));
+  }
+  return out;
+}
+
+void import_points(const std::vector<ResultsFile>& sources, const Job& job, ResultsFile& file) {
   std::map<std::string, std::size_t> index_of;
   for (std::size_t i = 0; i < job.size(); ++i) index_of[job.point(i).id] = i;
-  for (const auto& source : sources) {
-    if (std::filesystem::equivalent(source, file.path()))
-      throw InputError("--from " + source + " is the --out file itself");
-    const ResultsFile old = ResultsFile::open(source, /*writable=*/false);
+  for (const auto& old : sources) {
+    const std::string& source = old.path();
     const auto ids = old.point_ids();
     const auto old_status = old.statuses();
+    const auto new_status = file.statuses();  // read once, not once per point
     std::size_t copied = 0;
     for (std::size_t i = 0; i < ids.size(); ++i) {
       const auto it = index_of.find(ids[i]);
       if (it == index_of.end() || old_status[i] != PointStatus::Done) continue;
-      if (file.statuses()[it->second] == PointStatus::Done) continue;  // already here (a resumed run)
+      if (new_status[it->second] == PointStatus::Done) continue;  // already here (a resumed run)
       copy_point(old, i, file, it->second);
       ++copied;
     }
@@ -127,10 +149,14 @@ std::vector<WorkItem> prepare_sweep(const SweepRequest& request, const Job& job,
   ResultSchema schema;
   SweepManifest m;
   std::vector<double> costs;  // a new file's, by canonical index
+  std::map<std::string, std::string> inputs;  // what the points depend on outside their parameters
   for (std::size_t i = 0; i < job.size(); ++i) {
     JobPoint p = job.point(i);
     const ModelKind& kind = model_kind(p.params.get_string("run.model_kind"));
-    for (auto& problem : kind.check_inputs(p.params)) input_problems.insert(problem);
+    bool inputs_ok = true;
+    for (auto& problem : kind.check_inputs(p.params)) inputs_ok = false, input_problems.insert(problem);
+    if (inputs_ok)
+      for (auto& [name, value] : kind.input_fingerprints(p.params)) inputs.emplace(std::move(name), std::move(value));
     if (resume) continue;
     costs.push_back(kind.cost(p.params));
     for (const auto& f : kind.schema(p.params).fields) schema.merge(f);
@@ -142,9 +168,12 @@ std::vector<WorkItem> prepare_sweep(const SweepRequest& request, const Job& job,
     for (const auto& problem : input_problems) msg += (msg.empty() ? "" : "\n  ") + problem;
     throw InputError(msg);
   }
+  const InputFingerprints job_inputs(inputs.begin(), inputs.end());
+  // --from files are checked before the output is created or resumed: a refusal leaves nothing behind.
+  const std::vector<ResultsFile> sources = open_from_sources(request, job_inputs);
   if (resume) {
-    // An existing file is resumed. Its grid is checked on a read-only open, so a refused resume never
-    // opens (and so never modifies) the file for writing.
+    // An existing file is resumed. Its grid and inputs are checked on a read-only open, so a refused
+    // resume never opens (and so never modifies) the file for writing.
     ResultsFileOptions ro{false, request.sync, {}};
     ro.check_before_writing = [&](const ResultsFile& f) {
       if (f.grid_hash() != job.grid_hash() || f.num_points() != job.size())
@@ -152,6 +181,18 @@ std::vector<WorkItem> prepare_sweep(const SweepRequest& request, const Job& job,
                          std::to_string(f.num_points()) + " points; this job: " + job.grid_hash() + ", " +
                          std::to_string(job.size()) + " points). Use the same job file and --set options as the run "
                          "that created it, write to a new --out file, or pass --overwrite to start it afresh.");
+      const auto changed = changed_inputs(f.input_fingerprints(), job_inputs, "when it was created", "now");
+      if (!changed.empty() && !request.accept_changed_inputs) {
+        std::string msg = "results file '" + request.out + "' was made from other input data than this run reads (" +
+                          std::to_string(changed.size()) + " input(s) changed), so resuming would mix two data sets in "
+                          "one file:";
+        for (const auto& c : changed) msg += "\n  " + c;
+        throw StoreError(msg + "\nthe file is unchanged: restore the data it was made with, write to a new --out "
+                               "file, or pass --accept-changed-inputs to resume anyway (the launch is recorded in /runs)");
+      }
+      if (!changed.empty())
+        std::fprintf(stderr, "[sweep] warning: --accept-changed-inputs: resuming '%s' although %zu input(s) changed; its "
+                             "points now come from two data sets\n", request.out.c_str(), changed.size());
     };
     file.emplace(ResultsFile::open(request.out, true, ro));
   } else {
@@ -162,6 +203,7 @@ std::vector<WorkItem> prepare_sweep(const SweepRequest& request, const Job& job,
     for (const auto& spec : registry.specs())
       if (spec.type != ParamType::String) m.numeric_keys.insert(spec.key);
     m.provenance = request.provenance;
+    if (!job_inputs.empty()) m.provenance.emplace_back(kInputFingerprintsAttribute, format_input_fingerprints(job_inputs));
     // --overwrite: a fresh file replaces the old one (OutputFile refuses it while a live writer holds it).
     file.emplace(ResultsFile::create(request.out, m, schema, ResultsFileOptions{request.overwrite, request.sync, {}}));
     m = SweepManifest{};  // every point's parameters: not needed once the file holds them
@@ -177,7 +219,7 @@ std::vector<WorkItem> prepare_sweep(const SweepRequest& request, const Job& job,
   launch.git_commit = build::git_commit;
   launch.command_line = request.command_line;
   file->record_launch(launch);
-  if (!request.from.empty()) import_points(request.from, job, *file);
+  if (!sources.empty()) import_points(sources, job, *file);
 
   const auto statuses = file->statuses();
   std::vector<WorkItem> work;

@@ -58,6 +58,13 @@ std::vector<std::string> OmniglotKind::check_inputs(const ParamMap& point) const
   }
 }
 
+std::vector<std::pair<std::string, std::string>> OmniglotKind::input_fingerprints(const ParamMap& point) const {
+  const OmniglotParams op = OmniglotParams::read(point);
+  // Named by the configured value (a point parameter), so an empty omniglot.path that resolves elsewhere on
+  // another machine or with another $XDG_DATA_HOME is compared by its contents.
+  return {{"Omniglot data (omniglot.path = '" + op.path + "')", OmniglotImages::shared(op.path)->fingerprint()}};
+}
+
 ResultSchema OmniglotKind::schema(const ParamMap& point) const {
   const TrainConfig tc = TrainConfig::from(point);
   const auto num_ckpt = static_cast<std::int64_t>(tc.checkpoint_steps().size());

@@ -33,6 +33,19 @@ class PlotCliTest(TempDirCase):
         self.assertEqual(proc.returncode, 1)
         self.assertIn("jobs/paper/p_high.ini", proc.stdout)
 
+    def test_out_is_checked_before_drawing(self):
+        # Issue 22, defect 6's class: `--out ""` drew into the current directory; a --out that is a file ended in
+        # a traceback after the figures were drawn.
+        results = fr.write_file(self.path("r.h5"), fr.theory_points(("v2",)))
+        empty = run("plot.py", results, "--figure", "all", "--out", "")
+        self.assertEqual(empty.returncode, 2, empty.stderr)
+        self.assertIn("--out is empty", empty.stderr)
+        open(self.path("afile"), "w").close()
+        proc = run("plot.py", results, "--figure", "all", "--out", self.path("afile"))
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("is a file, not a directory", proc.stderr)
+        self.assertNotIn("Traceback", proc.stderr)
+
     def test_bad_input(self):
         self.assertEqual(run("plot.py", self.path("missing.h5")).returncode, 2)
         results = fr.write_file(self.path("r.h5"), fr.theory_points(("v1",)))

@@ -45,3 +45,15 @@ class LayoutChecksTest(TempDirCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+class DeclaredSizesTest(TempDirCase):
+    def test_a_file_declaring_more_than_it_holds_is_damaged(self):
+        # Issue 22, defect 5 (the same class in the analysis package): datasets declaring 2^30 points that the
+        # file does not hold are refused before numpy allocates gigabytes.
+        path = self.path("crafted.h5")
+        with h5py.File(path, "w") as f:
+            f.attrs["format"] = "iclsweep-results"
+            f.attrs["format_version"] = np.int32(1)
+            f.create_dataset("points/status", shape=(1 << 30,), dtype=np.uint8, chunks=(1 << 16,))
+        with self.assertRaisesRegex(BadResultsFile, "points/status' declares 1073741824 values .* the file is damaged"):
+            load(path)

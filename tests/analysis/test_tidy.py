@@ -114,6 +114,31 @@ class ReportAndPlotCliTest(TempDirCase):
         self.assertEqual(len(records), 2 * 3 * 3)
         self.assertIn("eval-default-none-flip_label/error", records[0])
 
+    def test_report_every_kind_gets_rows_and_fill_values_are_not_averaged(self):
+        # Issue 22, defect 7: --format csv|json wrote an empty table for files without transformer points, and a
+        # merged file printed another kind's -1 fill values as measurements ("selected/index -1 ± 0").
+        import csv as csvmod
+        import io
+        only = fr.write_file(self.path("online.h5"), fr.online_points())
+        table = list(csvmod.DictReader(io.StringIO(run("report.py", only, "--format", "csv").stdout)))
+        self.assertEqual(len(table), 2)  # two sigma settings
+        self.assertEqual({r["model_kind"] for r in table}, {"online"})
+        self.assertIn("online/alpha_high_final/mean", table[0])
+        records = json.loads(run("report.py", only, "--format", "json").stdout)
+        self.assertEqual(len(records), 2)
+        mixed = fr.write_file(self.path("mixed.h5"), fr.transformer_points({}, n_values=(64,)) + fr.online_points())
+        table = list(csvmod.DictReader(io.StringIO(run("report.py", mixed, "--format", "csv").stdout)))
+        kinds = [r["model_kind"] for r in table]
+        self.assertEqual(kinds.count("transformer"), 3)
+        self.assertEqual(kinds.count("online"), 2)
+        for row in table:
+            if row["model_kind"] == "online":
+                self.assertNotIn("-1", [row.get(k) for k in row if k.startswith("selected/")])
+        text = run("report.py", mixed).stdout
+        online = text[text.index("\nonline:"):]
+        self.assertNotIn("selected/index", online)
+        self.assertNotIn("-1 ±", online)
+
     def test_report_one_seed_says_n_a_and_headers_do_not_run_together(self):
         path = fr.write_file(self.path("r.h5"), fr.transformer_points({}, n_values=(64,), seeds=(0,)))
         out = run("report.py", path, "--splits", "eval-relevant_context-low_prob-flip_label,pretraining").stdout

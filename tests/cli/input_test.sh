@@ -160,9 +160,13 @@ tiny_lm=(--set run.model_kind=lm_facts --set lm.pretrain_steps=20 --set lm.pretr
          --set lm.gate_icl=0 --set lm.gate_iwl=0 --set lm.layers=1 --set lm.width=8 --set lm.heads=1 --set lm.num_high=0 --set lm.p_high_known=0)
 expect 0 "" "$engine" train -q --out lm_no_high.h5 "${tiny_lm[@]}" --set lm.num_low=5
 # 4: a model that cannot fit is refused at load with its size (it used to fail every point with "std::bad_alloc")
-expect 2 "run.model_kind' = transformer: one point needs ~[0-9.e+]+ GB of memory.*more than the 64 GB" \
+expect 2 "model.embed_dim = 4096.*: one point needs ~[0-9.e+]+ GB of memory.*more than the 64 GB.*run.model_kind = transformer" \
   "$engine" list ok.ini --set run.model_kind=transformer --set model.embed_dim=4096 --set data.num_dims=4096 --set model.num_blocks=64
-expect 2 "run.model_kind' = lm_facts: one point needs" "$engine" list lm_log.ini --set lm.pretrain_log_interval=100 --set lm.layers=64 --set lm.width=4096
+expect 2 "lm.width = 4096, lm.layers = 64.*: one point needs" "$engine" list lm_log.ini --set lm.pretrain_log_interval=100 --set lm.layers=64 --set lm.width=4096
+# issue 22, defect 8: the refusal points at the size keys' line, not at the model_kind line
+printf '[run]\nmodel_kind = transformer\n[model]\nembed_dim = 4096\nnum_blocks = 64\n[data]\nnum_dims = 4096\n' > big.ini
+expect 2 "big.ini:4: .*model.embed_dim = 4096.*one point needs" "$engine" list big.ini
+if grep -q "big.ini:2:" err.txt; then fail "the 64 GB refusal points at the model_kind line: $(head -c 300 err.txt)"; fi
 # and one that passes the cap but not this process's memory says so, with the estimate
 before=$failures
 ( ulimit -v 3000000
@@ -178,6 +182,17 @@ expect 2 "--L '0': expected a comma-separated list of integers in 1..4096" "$eng
 expect 2 "--classes '100000000': expected an integer in 2..1048576" "$engine" bench --classes 100000000
 expect 2 "--L 1 with --batch 32 needs ~[0-9.e+]+ GB for one training step" "$engine" bench --embed 65536
 expect 2 "--configs 64x4096 needs" "$engine" bench --model lm --configs 64x4096
+# Issue 22, defect 8: --point-timeout has a lower bound; a missing argument is named as what it is, never as
+# the hidden options --job / --file that --help does not list
+expect 2 "--point-timeout 0.001: must be 0 .* or at least 5 seconds" "$engine" run ok.ini --out pt.h5 --point-timeout 0.001
+[ ! -e pt.h5 ] || fail "run with --point-timeout 0.001 created pt.h5"
+expect 2 "missing the job file \\(usage: iclsweep run JOB.ini" "$engine" run --out pt.h5
+expect 2 "missing the results file" "$engine" status
+expect 2 "too many arguments: iclsweep status takes one results file" "$engine" status a.h5 b.h5
+for c in run status; do
+  "$engine" $c > /dev/null 2> hidden.txt || true
+  if grep -qE -- "'--(job|file)'" hidden.txt; then fail "iclsweep $c names a hidden option: $(head -c 300 hidden.txt)"; fi
+done
 # keys: the declared range of every integer key, and every section
 "$engine" keys lm.width > keys.txt; grep -q "2\.\.2^12" keys.txt || fail "keys lm.width does not show its range 2..4096: $(cat keys.txt)"
 "$engine" keys omniglot.image_size > keys.txt; grep -q " 8\.\.105 " keys.txt || fail "keys omniglot.image_size does not show 8..105"

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 import h5py
@@ -104,6 +105,39 @@ class CommandsTest(unittest.TestCase):
         self.assertIn("eval/pretraining/loss", conflict.stderr)
         self.assertFalse(os.path.exists(self.path("x.h5")))
 
+    def test_merge_ignores_timing_fields(self):
+        # Found while checking issue 22's merge: online points record their throughput (steps_per_second,
+        # "timing; not reproducible"), so two runs of the same online points always "conflicted".
+        job = self.path("online.ini")
+        with open(job, "w") as f:
+            f.write("[run]\nmodel_kind = online\n[train]\nsteps = 200\n[online]\nrecords = 4\n[grid]\nseeds = 0..5\n")
+        run("run", job, "--out", self.path("on1.h5"), "-q")
+        run("run", job, "--out", self.path("on2.h5"), "-q", "--set", "seeds=3..8")
+        proc = run("merge", self.path("on1.h5"), self.path("on2.h5"), "--out", self.path("on-m.h5"))
+        self.assertIn("9 points (9 done, 0 failed, 0 pending) from 2 files; 3 duplicate ids kept once", proc.stdout)
+        with h5py.File(self.path("on1.h5"), "r+") as f:  # a real result still conflicts
+            f["points/online/alpha_high_final"][3] += 0.5
+        proc = run("merge", self.path("on1.h5"), self.path("on2.h5"), "--out", self.path("on-x.h5"), check=False)
+        self.assertEqual(proc.returncode, 5, proc.stderr)
+        self.assertIn("online/alpha_high_final", proc.stderr)
+
+    def test_run_summary_has_every_kinds_columns_and_no_fill_values(self):
+        # Issue 22, defect 7's class in `iclsweep run`'s end table: only the first point's kind had columns,
+        # and other kinds' rows printed their fill values ("nan").
+        job = self.path("mixed.ini")
+        with open(job, "w") as f:
+            f.write("[data]\ndataset_size = 64\n[train]\nsteps = 20\ncheckpoint_interval = 10\nlog_interval = 10\n"
+                    "[eval]\nnum_eval_samples = 20\nnum_pretraining_samples = 40\n[grid]\n"
+                    "run.model_kind = online, transformer\n")
+        out = run("run", job, "--out", self.path("mixed.h5")).stdout
+        header = next(line for line in out.splitlines() if line.startswith("#  status"))
+        self.assertIn("OOBD_err", header)
+        online = next(line for line in out.splitlines() if line.split()[:3] == ["0", "done", "online"])
+        self.assertEqual(online.split()[3:], ["-"] * (len(header.split()) - 3))
+        transformer = next(line for line in out.splitlines() if line.split()[:3] == ["1", "done", "transformer"])
+        self.assertNotIn("-", transformer.split()[3:])
+        self.assertNotIn("nan", out)
+
     def test_status_where_and_failed_parameters(self):
         out = run("status", self.path("a.h5"), "--where", "p_relevant_context=0.9").stdout
         self.assertIn("--where data.p_relevant_context=0.9: 1 of them", out)
@@ -120,15 +154,191 @@ class CommandsTest(unittest.TestCase):
         proc = run("status", self.path("f.h5"), check=False)
         self.assertIn("not running now", proc.stdout)
 
-    def test_status_sees_a_running_writer(self):
-        import fcntl
-        shutil.copy(self.path("a.h5"), self.path("r.h5"))
-        with h5py.File(self.path("r.h5"), "r+") as f:
-            f["points/status"][1] = 0
-        with open(self.path("r.h5") + ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            out = run("status", self.path("r.h5"), check=False).stdout
-        self.assertIn("running now: a writer holds", out)
+    def test_status_sees_a_running_sweep(self):
+        # Issue 22, defect 3: a real `iclsweep run` (the engine locks the results file itself), not a faked lock.
+        out = self.path("live.h5")
+        proc = subprocess.Popen([BINARY, "run", self.job, "--out", out, "--set", "train.steps=1000000", "--grace", "0",
+                                 "--progress", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV)
+        try:
+            seen = None
+            while proc.poll() is None:  # the point runs for minutes: status must see the sweep while it does
+                if os.path.exists(out):
+                    status = run("status", out, check=False)
+                    if "running now" in status.stdout or "not running now" not in status.stdout:
+                        seen = status.stdout
+                        break
+                time.sleep(0.2)
+            self.assertIsNotNone(seen, "the sweep ended before status could look at it")
+            self.assertIn("running now: a sweep holds the writer lock of", seen)
+            self.assertNotIn("not running now", seen)
+            self.assertIn("ETA", seen)  # the ETA section of a live sweep (no point finished yet: "not yet known")
+            # through a symlink too: the lock is on the file, not on a name
+            os.symlink(out, self.path("live-link.h5"))
+            self.assertIn("running now", run("status", self.path("live-link.h5"), check=False).stdout)
+        finally:
+            proc.terminate()
+            proc.communicate(timeout=300)
+        self.assertEqual(proc.returncode, 3)
+        after = run("status", out, check=False).stdout
+        self.assertIn("not running now", after)
+
+    def test_damaged_shape_is_refused_by_name(self):
+        # Issue 22, defect 2: a _shape value larger than its field crashed show / merge / run --from (SIGSEGV).
+        bad = self.path("bad-shape.h5")
+        shutil.copy(self.path("a.h5"), bad)
+        with h5py.File(bad, "r+") as f:
+            f["points/train/loss_shape"][1, 0] = 1 << 30
+        for args in (["show", bad, "1"], ["merge", self.path("a.h5"), bad, "--out", self.path("bad-merge.h5")],
+                     ["run", self.grown, "--out", self.path("bad-from.h5"), "--from", bad]):
+            proc = run(*args, check=False)
+            self.assertEqual(proc.returncode, 5, f"{args}: {proc.stderr}")
+            self.assertIn("is damaged: dataset 'points/train/loss_shape' row 1", proc.stderr)
+        self.assertFalse(os.path.exists(self.path("bad-merge.h5")))
+        self.assertFalse(os.path.exists(self.path("bad-from.h5")), "--from created its output before refusing")
+        with h5py.File(bad, "r+") as f:
+            f["points/train/loss_shape"][1, 0] = -7
+        proc = run("show", bad, "1", check=False)
+        self.assertEqual(proc.returncode, 5, proc.stderr)
+        self.assertIn("row 1 is (-7)", proc.stderr)
+
+    def test_done_status_over_empty_data_is_damaged(self):
+        # Issue 22, defect 8: a status byte 1 over a point that recorded nothing was shown and copied as done.
+        empty = self.path("empty-done.h5")
+        shutil.copy(self.path("a.h5"), empty)
+        with h5py.File(empty, "r+") as f:
+            for name in f.attrs["fields"]:
+                if name + "_shape" in f["points"]:
+                    f["points/" + name + "_shape"][1] = -1
+        for args in (["show", empty, "1"], ["merge", self.path("a.h5"), empty, "--out", self.path("empty-m.h5")]):
+            proc = run(*args, check=False)
+            self.assertEqual(proc.returncode, 5, f"{args}: {proc.stderr}")
+            self.assertIn("/points/status[1] = 1 (done) but the point recorded no data", proc.stderr)
+        self.assertFalse(os.path.exists(self.path("empty-m.h5")))
+
+    def test_sizes_a_file_cannot_hold_are_damaged(self):
+        # Issue 22, defect 5: a small file whose datasets declare 2^30 points (chunked, never written) made
+        # status/show allocate gigabytes (exit 1, out of memory) instead of saying the file is damaged.
+        crafted = self.path("crafted.h5")
+        P = 1 << 30
+        with h5py.File(self.path("a.h5"), "r") as src, h5py.File(crafted, "w") as dst:
+            for k, v in src.attrs.items():
+                dst.attrs[k] = v
+            dst.attrs["num_points"] = np.int64(P)
+
+            def copy(name, obj):
+                if isinstance(obj, h5py.Dataset):
+                    shape = obj.shape
+                    if shape and shape[0] == 2:
+                        shape = (P,) + shape[1:]
+                    chunks = (1024,) + shape[1:] if shape and shape[0] == P else None
+                    d = dst.create_dataset(name, shape=shape, dtype=obj.dtype, chunks=chunks)
+                    if chunks is None:
+                        d[...] = obj[...]
+                    for k, v in obj.attrs.items():
+                        d.attrs[k] = v
+            src.visititems(copy)
+        self.assertLess(os.path.getsize(crafted), 4 << 20)
+        for args in (["status", crafted], ["show", crafted, "0"]):
+            proc = run(*args, check=False)
+            self.assertEqual(proc.returncode, 5, f"{args}: {proc.returncode} {proc.stderr}")
+            self.assertIn("is damaged", proc.stderr)
+
+    def test_outputs_checked_first_and_temporaries_cleaned(self):
+        # Issue 22, defect 6: `merge --out ""` is refused before any input is read (exit 2); a killed writer's
+        # temporaries (`.creating-PID-N`, an older merge's `.merging-PID`) are removed by the next writer in
+        # that directory once no writer holds them, and files that only start like them are never touched.
+        proc = run("merge", self.path("a.h5"), self.path("a.h5"), "--out", "", check=False)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("--out is empty", proc.stderr)
+        work = self.path("tmpdir")
+        os.makedirs(work)
+        stale = [os.path.join(work, n) for n in ("m.h5.merging-4242", "other.h5.creating-4242-0")]
+        kept = [os.path.join(work, n) for n in ("m.h5.creating-notes.txt", "m.h5.merging-4242.bak", "m.h5.mine")]
+        for name in stale + kept:
+            with open(name, "wb") as f:
+                f.write(b"x" * 1000)
+            os.utime(name, (1e9, 1e9))  # older than a minute
+        proc = run("merge", self.path("a.h5"), self.path("a.h5"), "--out", os.path.join(work, "new.h5"))
+        for name in stale:
+            self.assertFalse(os.path.exists(name), f"{name} was left")
+            self.assertIn("removed " + name, proc.stderr)
+        for name in kept:
+            self.assertTrue(os.path.exists(name), f"{name} (a user's file) was removed")
+        self.assertEqual(sorted(os.listdir(work)), sorted([os.path.basename(k) for k in kept] + ["new.h5"]))
+
+    def test_lm_corpus_generator_is_fingerprinted(self):
+        # Issue 22, defect 1 for lm_facts: the corpus is generated by built-in lists; a file made by another
+        # generator (simulated by editing the stored fingerprint) is not resumed with this one.
+        lm = ["--set", "run.model_kind=lm_facts", "--set", "lm.pretrain_steps=20", "--set", "lm.pretrain_eval_interval=10",
+              "--set", "lm.pretrain_log_interval=1", "--set", "lm.finetune_steps=2", "--set", "lm.finetune_checkpoint_interval=1",
+              "--set", "lm.finetune_log_interval=1", "--set", "lm.eval_samples=2", "--set", "lm.gate_icl=0",
+              "--set", "lm.gate_iwl=0", "--set", "lm.layers=1", "--set", "lm.width=8", "--set", "lm.heads=1"]
+        out = self.path("lm.h5")
+        run("train", "-q", "--out", out, *lm)
+        with h5py.File(out, "r+") as f:
+            text = f.attrs["input_fingerprints"]
+            self.assertIn("lm_facts corpus generator", text)
+            f.attrs["input_fingerprints"] = text.replace("xxh64 ", "xxh64 0")
+            f["points/status"][0] = 0
+        proc = run("train", "-q", "--out", out, *lm, check=False)
+        self.assertEqual(proc.returncode, 5, proc.stderr)
+        self.assertIn("lm_facts corpus generator", proc.stderr)
+        self.assertIn("when it was created", proc.stderr)
+
+    def test_input_data_is_fingerprinted(self):
+        # Issue 22, defect 1: an Omniglot sweep resumed after its data folder changed mixed C = 242 and C = 136.
+        full, half = self.path("omni-full"), self.path("omni-half")
+        os.makedirs(full)
+        os.makedirs(half)
+        for z in ("images_background_small1.zip", "images_background_small2.zip"):
+            shutil.copy(os.path.join(SHARED_OMNIGLOT, z), full)
+        shutil.copy(os.path.join(SHARED_OMNIGLOT, "images_background_small1.zip"), half)
+        job = self.path("omni.ini")
+        with open(job, "w") as f:
+            f.write("[run]\nmodel_kind = omniglot\n[model]\ninput_tokenizer = resnet_v1\n[omniglot]\nimage_size = 8\n"
+                    "[data]\nnum_high_prob_classes = 2\nnum_contexts = 1\ndataset_size = 256\n"
+                    "[train]\nsteps = 4\ncheckpoint_interval = 2\nlog_interval = 2\nbatch_size = 4\n"
+                    "[eval]\nnum_eval_samples = 64\nnum_pretraining_samples = 64\nbatch_size = 64\n"
+                    "[grid]\nseeds = 0..1\n")
+        out = self.path("omni.h5")
+        folder = ["--set", "omniglot.path=" + self.path("omni-data")]
+        os.symlink(full, self.path("omni-data"))
+        run("run", job, "--out", out, "-q", *folder)
+        with h5py.File(out, "r") as f:
+            self.assertIn("Omniglot data", f.attrs["input_fingerprints"])
+            self.assertIn("242 classes", f.attrs["input_fingerprints"])
+        with h5py.File(out, "r+") as f:
+            f["points/status"][1] = 0  # as if interrupted before point 1
+        before = open(out, "rb").read()
+        os.remove(self.path("omni-data"))
+        os.symlink(half, self.path("omni-data"))  # the same omniglot.path now holds one zip
+        proc = run("run", job, "--out", out, "-q", *folder, check=False)
+        self.assertEqual(proc.returncode, 5, proc.stderr)
+        self.assertIn("other input data", proc.stderr)
+        self.assertIn("Omniglot data (omniglot.path = ", proc.stderr)
+        self.assertRegex(proc.stderr, r"242 classes.*when it was created, 136 classes.* now")
+        self.assertIn("--accept-changed-inputs", proc.stderr)
+        self.assertEqual(open(out, "rb").read(), before, "a refused resume changed the file")
+        # --from a file made from other data: refused before the output exists
+        grown = self.path("omni-grown.ini")
+        with open(grown, "w") as f:
+            f.write(open(job).read().replace("seeds = 0..1", "seeds = 0..2"))
+        proc = run("run", grown, "--out", self.path("omni-grown.h5"), "--from", out, "-q", *folder, check=False)
+        self.assertEqual(proc.returncode, 5, proc.stderr)
+        self.assertIn("--from " + out + " was made from other input data", proc.stderr)
+        self.assertFalse(os.path.exists(self.path("omni-grown.h5")))
+        # merge of files made from different data: refused, nothing written; accepted on request
+        run("run", job, "--out", self.path("omni-half.h5"), "-q", "--set", "seeds=2", *folder)  # other points
+        proc = run("merge", out, self.path("omni-half.h5"), "--out", self.path("omni-m.h5"), check=False)
+        self.assertEqual(proc.returncode, 5, proc.stderr)
+        self.assertIn("different input data", proc.stderr)
+        self.assertFalse(os.path.exists(self.path("omni-m.h5")))
+        run("merge", out, self.path("omni-half.h5"), "--out", self.path("omni-m.h5"), "--accept-changed-inputs")
+        with h5py.File(self.path("omni-m.h5"), "r") as f:  # both fingerprints: later mixing is refused too
+            self.assertRegex(f.attrs["input_fingerprints"], r"242 classes.* \| 136 classes")
+        # the explicit option resumes anyway, and says so
+        proc = run("run", job, "--out", out, "-q", "--accept-changed-inputs", *folder)
+        self.assertIn("--accept-changed-inputs", proc.stderr)
 
     def test_list_where_and_keys(self):
         out = run("list", self.grown, "--where", "seed=1").stdout

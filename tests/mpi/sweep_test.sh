@@ -20,6 +20,8 @@
 #     second_signal two signals at once are one request (a drain, the running point committed); a second
 #                  SIGINT later cuts the drain short (single process and under mpirun): exit 3 without
 #                  waiting for the running points, committed points kept, resume bit-identical
+#     wrapped_drain the mpirun launch with wrapped ranks (/usr/bin/time) and started with `&` from a script:
+#                  SIGTERM / SIGINT still drain (exit 3), resume bit-identical
 #     hung_worker  SIGSTOP of a worker rank: its point shows no progress for --point-timeout, is handed out again,
 #                  the sweep completes (exit 0) with values bit-identical to an uninterrupted run; a stopped
 #                  rank that is continued late does not duplicate a point
@@ -269,6 +271,33 @@ INI
       done
     done
     say "PASS: SIGTERM, Ctrl-C and timeout on the mpirun launch drain (exit 3) and resume bit-identically"
+    ;;
+  wrapped_drain)
+    # Issue 22, defect 4: ranks wrapped by another program (`mpirun-drain -np 2 /usr/bin/time iclsweep run`)
+    # and a wrapper backgrounded from a script (SIGINT ignored on entry) still drain: exit 3, resume identical.
+    long=(--set train.steps=1500 --set seeds=0..3)   # 16 points of ~1.5 s: the drain lands with points pending, also when finding a wrapped rank 0 takes seconds on a loaded machine
+    reference "${long[@]}"
+    drain="$here/../../scripts/mpirun-drain"
+    [ -x /usr/bin/time ] || fail "/usr/bin/time is needed (apt-get install time)"
+    "$drain" -np 2 /usr/bin/time -f "time: %e s" "$engine" run "$job" --out wrapped.h5 --progress 1 --grace 600 "${long[@]}" > wrapped.log 2>&1 &
+    pid=$!
+    wait_done wrapped.h5 1
+    kill -TERM "$pid"
+    set +e; wait "$pid"; rc=$?; set -e
+    [ "$rc" = 3 ] || { cat wrapped.log; fail "wrapped ranks: exit $rc after SIGTERM, expected 3 (the drain request was not delivered)"; }
+    grep -q "asking rank 0 to drain" wrapped.log || { cat wrapped.log; fail "wrapped ranks: the wrapper did not ask rank 0 directly"; }
+    resume_matches_reference wrapped.h5 "${long[@]}"
+    say "wrapped ranks: SIGTERM drained (exit 3), resume identical"
+    # a script's `cmd &` (no job control): SIGINT is ignored on entry; the wrapper must still drain on it
+    set +m
+    "$drain" -np 2 "$engine" run "$job" --out bg.h5 --progress 1 --grace 600 "${long[@]}" > bg.log 2>&1 &
+    pid=$!
+    wait_done bg.h5 1
+    kill -INT "$pid"
+    set +e; wait "$pid"; rc=$?; set -e
+    [ "$rc" = 3 ] || { cat bg.log; fail "backgrounded wrapper: exit $rc after SIGINT, expected 3"; }
+    resume_matches_reference bg.h5 "${long[@]}"
+    say "PASS: wrapped ranks and a backgrounded wrapper drain on SIGTERM / SIGINT (exit 3), resume identical"
     ;;
   second_signal)
     # 4 points of ~4.5 s each on an idle machine: the running points outlast the 2 s between the two

@@ -19,6 +19,9 @@ bool parse_command_line(const std::string& command, const Args& args,
 
 // Option values (not job parameters): InputError naming the option, the value and the rule.
 void check_seconds(const std::string& option, double seconds);  // finite, 0 ..= 1e7
+// --point-timeout: 0 (automatic) or kMinPointTimeoutSeconds ..= 1e7.
+inline constexpr double kMinPointTimeoutSeconds = 5;  // 2.5 heartbeats
+void check_point_timeout(double seconds);
 void check_count(const std::string& option, long long value, long long min, long long max);
 std::string format_option_value(double v);
 

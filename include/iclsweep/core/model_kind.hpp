@@ -36,6 +36,11 @@ class ModelKind {
   // fix. `iclsweep run`/`train` refuse to start on any (before a results file is created or touched);
   // `iclsweep list` shows them as warnings, so a job can be sized before its data is downloaded.
   virtual std::vector<std::string> check_inputs(const ParamMap&) const { return {}; }
+  // What the point's results depend on outside its parameters (a data folder's contents, a built-in
+  // corpus generator), as (input name, fingerprint text) pairs; called after check_inputs found no
+  // problem. `iclsweep run` stores them in a new results file (root attribute input_fingerprints) and
+  // refuses to resume it, to --from it or to merge it when one changed (docs/results-format.md).
+  virtual std::vector<std::pair<std::string, std::string>> input_fingerprints(const ParamMap&) const { return {}; }
   // Every field this point will write, with its maximal per-point shape.
   virtual ResultSchema schema(const ParamMap& point) const = 0;
   // The machine constants this kind's cost is priced in (core/cost_model.hpp), with reference values.

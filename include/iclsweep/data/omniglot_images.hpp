@@ -67,6 +67,10 @@ class OmniglotImages {
   // At 105 px it decodes directly (unpacking bits is cheap; a table would hold 71 MB).
   const float* first_drawing(int c, int side, float* scratch) const;
   std::size_t memory_bytes() const;
+  // What a point's results depend on in this data, as text stored in results files ("242 classes, 4840
+  // drawings, xxh64 0123456789abcdef"): the class list (set/alphabet/character, drawings per class) and
+  // every pixel, hashed. The same drawings read from the zips or from extracted folders give the same text.
+  const std::string& fingerprint() const { return fingerprint_; }
 
  private:
   int image_index(int c, int d) const { return classes_[static_cast<std::size_t>(c)].first_drawing + d; }
@@ -74,6 +78,7 @@ class OmniglotImages {
   std::vector<std::string> sources_;
   std::vector<OmniglotClass> classes_;
   int num_images_ = 0;
+  std::string fingerprint_;
   std::vector<std::uint64_t> bits_;  // num_images * 105 * 105 bits, image-major, row-major pixels
   mutable std::mutex first_mutex_;
   mutable std::map<int, std::vector<float>> first_by_side_;  // side -> (C, side * side); entries never move

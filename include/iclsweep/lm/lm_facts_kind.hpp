@@ -65,6 +65,7 @@ class LmFactsKind final : public ModelKind {
   std::pair<std::string, std::vector<CostTerm>> shared_cost_terms(const ParamMap& point) const override;
   std::vector<std::vector<std::string>> calibration_points() const override;
   double memory_bytes(const ParamMap& point) const override;
+  std::vector<std::pair<std::string, std::string>> input_fingerprints(const ParamMap& point) const override;
   PointRecord run(const ParamMap& point, const ProgressFn& progress) const override;
   std::vector<std::pair<std::string, std::string>> summary_fields() const override;
 };

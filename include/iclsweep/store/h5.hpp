@@ -250,6 +250,9 @@ class Dataset : public Object {
   Dataspace space() const;
   Dims dims() const;
   hsize_t num_elements() const;
+  // Bytes of raw data the file really holds for this dataset (H5Dget_storage_size): a contiguous,
+  // early-allocated dataset holds num_elements() * type().size(); a crafted one may declare far more.
+  hsize_t storage_size() const;
   const std::string& path() const { return path_; }
 
   // Whole-dataset I/O; data.size() must equal num_elements() (StoreError otherwise).

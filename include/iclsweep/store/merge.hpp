@@ -29,8 +29,14 @@ struct MergeSummary {
 };
 
 // Writes the union of `inputs` (by point id, in input order) to a new file `out`; refuses an existing `out`
-// and conflicting points. The output is built under a temporary name and published by an atomic
-// no-replace rename, so `out` is either absent or complete.
-MergeSummary merge_results(const std::vector<std::string>& inputs, const std::string& out);
+// and conflicting points. The output is built and filled under a temporary name (OutputFile) and published
+// by an atomic no-replace rename, so `out` is either absent or complete.
+// Inputs made from different data (ModelKind::input_fingerprints) are refused unless accept_changed_inputs;
+// a damaged input (a recorded shape outside its field) is refused before anything is written.
+struct MergeOptions {
+  bool accept_changed_inputs = false;
+};
+MergeSummary merge_results(const std::vector<std::string>& inputs, const std::string& out,
+                           const MergeOptions& options = MergeOptions{});
 
 }  // namespace icl

@@ -119,6 +119,12 @@ class OutputFile {
   bool existed_ = false, committed_ = false;
 };
 
+// Removes the temporaries of killed writers in `path`'s directory: files named `<name>.creating-<pid>-<n>`
+// (or `<name>.merging-<pid>`, left by older versions of merge), for any <name>, that no writer holds and
+// that are older than a minute; says so on stderr. Every command that writes a results file calls it
+// (claim() before creating, a resume before writing). Other files are never touched.
+void remove_stale_temporaries(const std::string& path);
+
 // Free bytes for an unprivileged writer in the directory `dir` (statvfs f_bavail); -1 if unknown.
 std::int64_t free_bytes(const std::string& dir);
 

@@ -65,12 +65,25 @@ struct LaunchInfo {
 
 class ResultsFile;
 
+// What points depend on outside their parameters (ModelKind::input_fingerprints): (input, fingerprint)
+// pairs, stored as the root attribute input_fingerprints ("input<TAB>fingerprint" lines) of a new file.
+using InputFingerprints = std::vector<std::pair<std::string, std::string>>;
+inline constexpr const char* kInputFingerprintsAttribute = "input_fingerprints";
+std::string format_input_fingerprints(const InputFingerprints& inputs);
+InputFingerprints parse_input_fingerprints(const std::string& text);
+// "NAME: OLD BEFORE_NAME, NEW NOW_NAME" for every input both name with different fingerprints.
+std::vector<std::string> changed_inputs(const InputFingerprints& before, const InputFingerprints& now,
+                                        const std::string& before_name, const std::string& now_name);
+
 struct ResultsFileOptions {
   bool overwrite = false;     // create(): replace an existing file instead of refusing (never one a live writer holds)
   bool sync_to_disk = false;  // fsync at each commit step: survives node crashes, costs a disk round trip
   // open(writable): runs on a read-only view of the file before it is locked and opened for writing;
   // throwing refuses the open without touching the file (the grid check of a resume).
   std::function<void(const ResultsFile&)> check_before_writing;
+  // create(): writes into the new file while it still has its temporary name (merge copies its points
+  // here), so the file appears at `path` only complete; a throw removes it.
+  std::function<void(ResultsFile&)> fill_before_publishing;
 };
 
 class WriterLock;
@@ -144,6 +157,7 @@ class ResultsFile {
   std::vector<double> wall_times() const;
   std::vector<std::string> errors() const;
   std::vector<std::string> params_texts() const;  // /points/params_text: "key=value;..." per point
+  std::string params_text(std::size_t index) const;  // one point's (one row read)
   std::vector<std::int64_t> seeds() const;
   std::vector<std::string> grid_keys() const;          // root attribute grid_keys
   std::vector<std::string> numeric_param_keys() const; // keys whose /points/params column is float64
@@ -151,8 +165,14 @@ class ResultsFile {
   static bool writer_active(const std::string& path);
   std::vector<LaunchInfo> launches() const;  // recorded launches, in order
   PointMeta meta(std::size_t index) const;
-  // The stored values of one point, unpadded to the recorded shape (scalars: dims {}).
+  // The stored values of one point, unpadded to the recorded shape (scalars: dims {}). A recorded shape
+  // outside the field's dims is a damaged file: StoreError naming the dataset and the row.
   PointRecord read_point(std::size_t index) const;
+  // Checks every recorded shape of every done or failed point (one read per `_shape` dataset), so a
+  // command that copies points (merge, run --from) refuses a damaged file before it creates anything.
+  void check_recorded_shapes() const;
+  // The root attribute input_fingerprints as (input, fingerprint) pairs; empty for files without it.
+  std::vector<std::pair<std::string, std::string>> input_fingerprints() const;
   // A root attribute as text ("job_text", "grid_json", "git_commit", ...).
   std::string root_attribute(const std::string& name) const;
 

@@ -18,6 +18,7 @@ namespace icl {
 struct SweepRequest {
   std::string out;  // the results file: created, or resumed when it exists (unless overwrite)
   bool overwrite = false, sync = false, retry_failed = false;
+  bool accept_changed_inputs = false;  // resume / --from although an input's fingerprint changed
   std::vector<std::string> from;  // --from: older results files whose done points of this job are copied
   int num_ranks = 1;
   std::string command_line;  // recorded with the launch

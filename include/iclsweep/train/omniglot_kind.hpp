@@ -24,6 +24,7 @@ class OmniglotKind final : public ModelKind {
   // The dataset itself (loaded once per process): a missing or broken folder or file, too few
   // drawings, N < C; `iclsweep run` reports these before any results file exists.
   std::vector<std::string> check_inputs(const ParamMap& point) const override;
+  std::vector<std::pair<std::string, std::string>> input_fingerprints(const ParamMap& point) const override;
   ResultSchema schema(const ParamMap& point) const override;
   std::vector<CostConstant> cost_constants() const override;
   std::vector<CostTerm> cost_terms(const ParamMap& point) const override;
