@@ -86,70 +86,100 @@ wire::Result run_point(const wire::Assignment& a, int rank, const ProgressFn& pr
   return r;
 }
 
+namespace {
+
+// Rank 0's hands: carries out the scheduler's actions, in order, on the remote ranks, the local worker
+// thread, the sink and the log.
+class ActionRunner {
+ public:
+  ActionRunner(CoordinatorLink& link, ResultSink& sink, const EngineOptions& opt, const char* nl)
+      : link_(link), sink_(sink), opt_(opt), nl_(nl), local_(std::make_unique<LocalWorker>()) {}
+
+  void carry_out(std::vector<SchedulerAction> actions) {
+    for (auto& action : actions) {
+      switch (action.kind) {
+        case SchedulerAction::Kind::Assign: {
+          wire::Assignment a{action.index, opt_.params_of(action.index)};
+          if (action.rank == 0)
+            local_->assign(std::move(a));
+          else
+            link_.assign(action.rank, a);
+          break;
+        }
+        case SchedulerAction::Kind::Stop: link_.stop(action.rank); break;
+        case SchedulerAction::Kind::Abandon:
+          if (action.rank == 0)
+            local_->abandon();
+          else
+            link_.abandon(action.rank);
+          break;
+        case SchedulerAction::Kind::ReplaceLocalWorker:
+          retired_.push_back(LocalWorker::retire(std::move(local_)));
+          local_ = std::make_unique<LocalWorker>();
+          break;
+        case SchedulerAction::Kind::Commit: sink_.commit_batch(action.results); break;  // durable before we go on
+        case SchedulerAction::Kind::Notice:
+          if (!opt_.quiet) std::fprintf(stderr, "%s%s\n", nl_, action.text.c_str());
+          break;
+      }
+    }
+  }
+
+  LocalWorker& local() { return *local_; }
+  // At the end: a local worker still inside a point is retired too. True when a retired worker's thread is
+  // still stuck in a point (the process must end with _Exit: its thread cannot be joined).
+  bool local_worker_hung() {
+    if (local_->busy()) retired_.push_back(LocalWorker::retire(std::move(local_)));
+    bool hung = false;
+    for (const auto* w : retired_) hung = hung || w->busy();
+    return hung;
+  }
+  const LocalWorker* local_or_null() const { return local_.get(); }
+
+ private:
+  CoordinatorLink& link_;
+  ResultSink& sink_;
+  const EngineOptions& opt_;
+  const char* nl_;
+  std::unique_ptr<LocalWorker> local_;
+  std::vector<LocalWorker*> retired_;  // timed-out local workers, told to abandon; possibly stuck for good
+};
+
+// The progress line on stderr: rewritten in place on a terminal, one line each time otherwise.
+void print_progress(const Scheduler& scheduler, const LocalWorker* local, double elapsed, bool show_point_status,
+                    bool tty, bool final_line) {
+  const bool local_busy = local && local->busy();
+  ProgressSnapshot s;
+  s.done = scheduler.counts().done;
+  s.failed = scheduler.counts().failed;
+  s.total_points = scheduler.total_points();
+  s.running = scheduler.running();
+  s.elapsed_seconds = elapsed;
+  s.completed_cost = scheduler.completed_cost(
+      local_busy ? std::optional(std::pair(local->current(), local->fraction())) : std::nullopt);
+  s.total_cost = scheduler.total_cost();
+  s.draining = scheduler.draining();
+  if (show_point_status && local_busy) s.point_status = local->status_text();
+  const bool overwrite = tty && !final_line;
+  std::fprintf(stderr, "%s%s%s", overwrite ? "\r" : "", progress_line(s).c_str(), overwrite ? "   " : "\n");
+  std::fflush(stderr);
+}
+
+}  // namespace
+
 // The driver: feeds the Scheduler what happened (signals, MPI messages, the local worker) once per loop turn
-// and carries out what it decided. All decisions are the Scheduler's (scheduler.hpp); this function only
-// owns the clocks, the transport, rank 0's worker thread, the sink and the progress line.
+// and has its actions carried out. All decisions are the Scheduler's (scheduler.hpp); this function only
+// owns the clocks, the order of a turn and the progress line.
 SweepSummary coordinate(MPI_Comm comm, std::vector<WorkItem> work, ResultSink& sink, const EngineOptions& opt) {
   if (!opt.params_of) throw Error("coordinate: EngineOptions::params_of is not set");
   CoordinatorLink link(comm);
   const double t0 = now_seconds(), cpu0 = thread_cpu_seconds();
   const bool tty = isatty(STDERR_FILENO);
-  const char* nl = tty ? "\n" : "";
   const double progress_every = opt.progress_seconds > 0 ? opt.progress_seconds : (tty ? 2.0 : 30.0);
   const SchedulePolicy policy = policy_of(opt);
-
   Scheduler scheduler(std::move(work), link.size(), policy, t0, host_name());
-  auto local = std::make_unique<LocalWorker>();
-  std::vector<LocalWorker*> retired;  // timed-out local workers, told to abandon; possibly stuck for good
-
-  auto carry_out = [&] {
-    for (auto& action : scheduler.take_actions()) {
-      switch (action.kind) {
-        case SchedulerAction::Kind::Assign: {
-          wire::Assignment a{action.index, opt.params_of(action.index)};
-          if (action.rank == 0)
-            local->assign(std::move(a));
-          else
-            link.assign(action.rank, a);
-          break;
-        }
-        case SchedulerAction::Kind::Stop: link.stop(action.rank); break;
-        case SchedulerAction::Kind::Abandon:
-          if (action.rank == 0)
-            local->abandon();
-          else
-            link.abandon(action.rank);
-          break;
-        case SchedulerAction::Kind::ReplaceLocalWorker:
-          retired.push_back(LocalWorker::retire(std::move(local)));
-          local = std::make_unique<LocalWorker>();
-          break;
-        case SchedulerAction::Kind::Commit: sink.commit_batch(action.results); break;  // durable before we go on
-        case SchedulerAction::Kind::Notice:
-          if (!opt.quiet) std::fprintf(stderr, "%s%s\n", nl, action.text.c_str());
-          break;
-      }
-    }
-  };
-
-  auto print_progress = [&](bool final_line) {
-    if (opt.quiet) return;
-    const bool local_busy = local && local->busy();
-    ProgressSnapshot s;
-    s.done = scheduler.counts().done;
-    s.failed = scheduler.counts().failed;
-    s.total_points = scheduler.total_points();
-    s.running = scheduler.running();
-    s.elapsed_seconds = now_seconds() - t0;
-    s.completed_cost = scheduler.completed_cost(
-        local_busy ? std::optional(std::pair(local->current(), local->fraction())) : std::nullopt);
-    s.total_cost = scheduler.total_cost();
-    s.draining = scheduler.draining();
-    if (opt.show_point_status && local_busy) s.point_status = local->status_text();
-    const bool overwrite = tty && !final_line;  // a terminal keeps one line, rewritten in place
-    std::fprintf(stderr, "%s%s%s", overwrite ? "\r" : "", progress_line(s).c_str(), overwrite ? "   " : "\n");
-    std::fflush(stderr);
-  };
+  ActionRunner runner(link, sink, opt, /*nl=*/tty ? "\n" : "");  // on a terminal, a log line leaves the progress line first
+  auto carry_out = [&] { runner.carry_out(scheduler.take_actions()); };
 
   double last_print = t0;
   while (true) {
@@ -172,18 +202,18 @@ SweepSummary coordinate(MPI_Comm comm, std::vector<WorkItem> work, ResultSink& s
       carry_out();
     }
     // Collect the local outcome, sleeping briefly when idle (this is the coordinator's only wait).
-    if (auto out = local->wait_outcome(std::chrono::milliseconds(got_message ? 0 : 2))) {
+    if (auto out = runner.local().wait_outcome(std::chrono::milliseconds(got_message ? 0 : 2))) {
       scheduler.on_local_outcome(out->index, out->abandoned, std::move(out->result), now_seconds());
       carry_out();
     }
 
     now = now_seconds();
-    if (local->busy()) scheduler.on_local_progress(local->current(), local->fraction(), now);
+    if (runner.local().busy()) scheduler.on_local_progress(runner.local().current(), runner.local().fraction(), now);
     const bool over = scheduler.end_turn(now, unix_time());
     carry_out();
     if (over) break;
     if (now - last_print >= progress_every) {
-      print_progress(false);
+      if (!opt.quiet) print_progress(scheduler, runner.local_or_null(), now_seconds() - t0, opt.show_point_status, tty, false);
       last_print = now;
     }
   }
@@ -198,9 +228,8 @@ SweepSummary coordinate(MPI_Comm comm, std::vector<WorkItem> work, ResultSink& s
   summary.timed_out = counts.timed_out;
   summary.commits = counts.commits;
   summary.unresponsive_ranks = scheduler.unresponsive_ranks();
-  print_progress(true);
-  if (local->busy()) retired.push_back(LocalWorker::retire(std::move(local)));
-  for (const auto* w : retired) summary.local_worker_hung = summary.local_worker_hung || w->busy();
+  if (!opt.quiet) print_progress(scheduler, runner.local_or_null(), now_seconds() - t0, opt.show_point_status, tty, true);
+  summary.local_worker_hung = runner.local_worker_hung();
   summary.seconds = now_seconds() - t0;
   summary.coordinator_cpu_seconds = thread_cpu_seconds() - cpu0;
   summary.outcome = scheduler.outcome();

@@ -345,13 +345,75 @@ struct JobSettings {
   int grid_line = 0;  // the first [grid] header (0 = none): where grid-wide problems are reported
 };
 
+// Notes that `key` is set on `line_no`; false (and a problem) when an earlier line set it already.
+bool first_setting(std::map<std::string, int>& first_line, const std::string& key, int line_no, Problems& problems) {
+  const auto it = first_line.find(key);
+  if (it == first_line.end()) {
+    first_line[key] = line_no;
+    return true;
+  }
+  problems.at_line(line_no, "'" + key + "' is set twice (first on line " + std::to_string(it->second) + "): keep one");
+  return false;
+}
+
+// "[grid] data.dataset_size = 2^6, 2^8" (or "seeds = 0..3"): one axis.
+void scan_grid_entry(const std::string& name, const std::string& value, int line_no, const ParamRegistry& registry,
+                     std::map<std::string, int>& grid_lines, JobSettings& settings, Problems& problems) {
+  const bool is_seed = name == "seeds" || name == kSeedKey;
+  const ParamSpec* spec = nullptr;
+  if (is_seed) {
+    spec = registry.find(kSeedKey);
+    if (!spec) {
+      problems.at_line(line_no, "'seeds' needs the key data.seed, which this build does not register");
+      return;
+    }
+  } else {
+    try {
+      spec = &registry.resolve(name);
+    } catch (const InputError& e) {
+      problems.at_line(line_no, std::string(e.what()) + " ([grid] keys are full keys such as data.dataset_size)");
+      return;
+    }
+  }
+  if (!first_setting(grid_lines, spec->key, line_no, problems)) return;
+  auto values = canonical_list(*spec, value, [&](const std::string& m) { problems.at_line(line_no, m); });
+  settings.axes.push_back({GridAxis{spec->key, std::move(values), line_no}, is_seed, ""});
+}
+
+// A fixed value: "[data] num_contexts = 4" is data.num_contexts.
+void scan_fixed_entry(const std::string& section, const std::string& name, const std::string& value, int line_no,
+                      const ParamRegistry& registry, std::map<std::string, int>& fixed_lines, JobSettings& settings,
+                      Problems& problems) {
+  if (name.find('.') != std::string::npos) {
+    problems.at_line(line_no, quote(name) + " inside [" + section + "]: write the short name (" +
+                                  quote(name.substr(name.rfind('.') + 1)) + ") or move it to [grid] with a value list");
+    return;
+  }
+  const std::string key = section + "." + name;
+  const ParamSpec* spec = registry.find(key);
+  if (!spec) {
+    try {
+      registry.resolve(key);  // only for its "did you mean" message
+    } catch (const InputError& e) {
+      problems.at_line(line_no, e.what());
+    }
+    return;
+  }
+  if (!first_setting(fixed_lines, key, line_no, problems)) return;
+  try {
+    settings.fixed[key] = FixedValue{canonical_value(*spec, value), Source{line_no, ""}};
+  } catch (const InputError& e) {
+    problems.at_line(line_no, e.what());
+  }
+}
+
 // The scanner: reads lines the way Boost.Program_options reads a config file ('#' to end of line is a
 // comment, "[section]", "name = value"), keeping line numbers, which Boost does not report. Every value
 // is checked against its key's spec here; a key that is both fixed and swept is a problem.
 JobSettings scan_job_text(const std::string& text, const ParamRegistry& registry, Problems& problems) {
   JobSettings settings;
-  auto& fixed = settings.fixed;
-  auto& axes = settings.axes;
+  const auto& fixed = settings.fixed;
+  const auto& axes = settings.axes;
   int& grid_line = settings.grid_line;
   std::map<std::string, int> fixed_lines, grid_lines;  // full key -> first line it was set on
   const std::vector<std::string> sections = [&] {
@@ -397,62 +459,10 @@ JobSettings scan_job_text(const std::string& text, const ParamRegistry& registry
     }
     if (!section_ok) continue;  // already reported the section; its keys would only add noise
     const std::string name = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
-    auto note_duplicate = [&](std::map<std::string, int>& first_line, const std::string& key) {
-      const auto it = first_line.find(key);
-      if (it == first_line.end()) {
-        first_line[key] = line_no;
-        return false;
-      }
-      problems.at_line(line_no, "'" + key + "' is set twice (first on line " + std::to_string(it->second) +
-                                    "): keep one");
-      return true;
-    };
-
-    if (section == "grid") {
-      const bool is_seed = name == "seeds" || name == kSeedKey;
-      const ParamSpec* spec = nullptr;
-      if (is_seed) {
-        spec = registry.find(kSeedKey);
-        if (!spec) {
-          problems.at_line(line_no, "'seeds' needs the key data.seed, which this build does not register");
-          continue;
-        }
-      } else {
-        try {
-          spec = &registry.resolve(name);
-        } catch (const InputError& e) {
-          problems.at_line(line_no, std::string(e.what()) + " ([grid] keys are full keys such as data.dataset_size)");
-          continue;
-        }
-      }
-      if (note_duplicate(grid_lines, spec->key)) continue;
-      auto values = canonical_list(*spec, value, [&](const std::string& m) { problems.at_line(line_no, m); });
-      axes.push_back({GridAxis{spec->key, std::move(values), line_no}, is_seed, ""});
-      continue;
-    }
-
-    // A fixed value: "[data] num_contexts = 4" is data.num_contexts.
-    if (name.find('.') != std::string::npos) {
-      problems.at_line(line_no, quote(name) + " inside [" + section + "]: write the short name (" +
-                                    quote(name.substr(name.rfind('.') + 1)) + ") or move it to [grid] with a value list");
-      continue;
-    }
-    const std::string key = section + "." + name;
-    const ParamSpec* spec = registry.find(key);
-    if (!spec) {
-      try {
-        registry.resolve(key);  // only for its "did you mean" message
-      } catch (const InputError& e) {
-        problems.at_line(line_no, e.what());
-      }
-      continue;
-    }
-    if (note_duplicate(fixed_lines, key)) continue;
-    try {
-      fixed[key] = FixedValue{canonical_value(*spec, value), Source{line_no, ""}};
-    } catch (const InputError& e) {
-      problems.at_line(line_no, e.what());
-    }
+    if (section == "grid")
+      scan_grid_entry(name, value, line_no, registry, grid_lines, settings, problems);
+    else
+      scan_fixed_entry(section, name, value, line_no, registry, fixed_lines, settings, problems);
   }
 
   // A key cannot be both fixed and swept.

@@ -421,3 +421,40 @@ BOOST_AUTO_TEST_CASE(completed_cost_counts_the_done_fraction_of_running_points) 
   BOOST_TEST(sim.s.completed_cost(std::nullopt) == 2.0);
   BOOST_TEST(sim.s.total_cost() == 7.0);
 }
+
+BOOST_AUTO_TEST_CASE(a_point_that_times_out_during_a_drain_is_left_pending) {
+  Sim sim({2.0, 1.0}, 2, with_timeout(100));
+  sim.turn();
+  sim.ready(1);
+  sim.advance_to(5);
+  sim.local_done(0);
+  sim.signal = 15;
+  sim.signal_count = 1;
+  BOOST_TEST(!sim.advance_to(100));  // grace (120 s) has not run out; rank 1 is silent
+  BOOST_TEST(sim.advance_to(101));   // its point times out: not handed out again, the drain ends
+  BOOST_TEST(sim.said("point 1: no progress from rank 1 for 100 s (point timeout; the rank is stopped or hung): left pending"));
+  BOOST_TEST((sim.assigned() == Assigned{{0, 0}, {1, 1}}));
+  sim.s.finish();
+  sim.take();
+  BOOST_TEST(sim.committed().size() == 1u);
+  BOOST_TEST((sim.s.outcome() == SweepOutcome::Drained));
+  BOOST_TEST((sim.s.unresponsive_ranks() == std::vector<int>{1}));
+}
+
+BOOST_AUTO_TEST_CASE(progress_from_a_rank_that_no_longer_runs_the_point_is_no_heartbeat) {
+  Sim sim({2.0, 1.0}, 3, with_timeout(100));
+  sim.turn();    // local: point 0
+  sim.ready(1);  // rank 1: point 1
+  sim.ready(2);  // parked
+  sim.advance_to(5);
+  sim.local_done(0);
+  sim.advance_to(100.5);  // point 1 times out on rank 1 and goes to the parked rank 2
+  BOOST_TEST((sim.assigned() == Assigned{{0, 0}, {1, 1}, {2, 1}}));
+  sim.advance_to(150);
+  sim.progress(1, 1, 0.9);  // the lost rank's old attempt: rank 2's attempt is still silent since t = 100.5
+  BOOST_TEST(!sim.advance_to(200.5));
+  BOOST_TEST(sim.s.counts().timed_out == 1);
+  sim.advance_to(201);
+  BOOST_TEST(sim.s.counts().timed_out == 2);
+  BOOST_TEST(sim.said("point 1: no progress from rank 2 for 100 s"));
+}
