@@ -15,11 +15,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from iclsweep_analysis import figures, point_curves  # noqa: E402
+from iclsweep_analysis import figures, point_curves, stylized_figures  # noqa: E402
 from iclsweep_analysis.load import MissingData, load_many  # noqa: E402
-from iclsweep_analysis import omniglot_figures  # noqa: E402,F401  (registers the Omniglot figures)
-from iclsweep_analysis import readout_figures  # noqa: E402,F401  (registers the ICL/IWL readout figures)
-from iclsweep_analysis import lm_figures  # noqa: E402,F401  (registers the lm_facts figure)
 
 
 def _stamp(path, note):
@@ -46,10 +43,10 @@ def main(argv=None):
                                                    "(e.g. the two files of context_length, or a sweep and its added seeds)")
     parser.add_argument("--figure", default="all", help="figure name or 'all': " + ", ".join(figures.FIGURES))
     parser.add_argument("--out", default="figures", help="output directory (created if missing)")
-    parser.add_argument("--gh", choices=sorted(figures.GH_SOURCES), default="own",
+    parser.add_argument("--gh", choices=sorted(stylized_figures.GH_SOURCES), default="own",
                         help="stylized: g and h of the mixture each at its own selected checkpoint (own, default; "
                              "the paper's reading), at the mixture's selected checkpoint (mixture), or from P0 (p0)")
-    parser.add_argument("--alpha-metric", choices=figures.ALPHA_METRICS, default="p_iwl",
+    parser.add_argument("--alpha-metric", choices=stylized_figures.ALPHA_METRICS, default="p_iwl",
                         help="stylized: the alpha line, mean alpha (p_iwl, default) or the fraction with alpha >= 0.5")
     parser.add_argument("--no-mixture", action="store_true", help="stylized: leave out the mixture's error line")
     parser.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",

@@ -24,8 +24,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from iclsweep_analysis import tidy  # noqa: E402
 from iclsweep_analysis.aggregate import is_seed_key, mean_se, selected_values  # noqa: E402
-from iclsweep_analysis.figures import (GH_SOURCES, IC, IW, MIXTURE_ERROR, N_KEY, P_REL, TF, FigureUnavailable,  # noqa: E402
-                                       _stylized_values, role_of, selection_rule)
+from iclsweep_analysis.figure_common import IC, IW, N_KEY, P_REL, TF, FigureUnavailable, role_of  # noqa: E402
+from iclsweep_analysis.stylized_figures import GH_SOURCES, MIXTURE_ERROR, _stylized_values  # noqa: E402
+from iclsweep_analysis.transformer_figures import selection_rule  # noqa: E402
 from iclsweep_analysis.load import ALL_STATUSES, MissingData, hashable, load_many  # noqa: E402
 
 # The splits that decide the paper's claims (§6.3), with short column names.

@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from . import figures as F
+from . import figure_common as F
 from .load import MissingData, load
 
 KIND = "omniglot"
@@ -222,6 +222,7 @@ def fig_gradient_steps(res, outdir):
                     f"Omniglot, error over gradient steps{sigma}{_deviation(pts)}")]
 
 
+# This family's figures by name; figures.py, the registry, lists every family's FIGURES.
 FIGURES = {
     "omniglot_input_noise": F.Figure(fig_input_noise, "omniglot_input_noise",
                                      "Omniglot v1 Fig. 7: 2x4 per sigma, IW/IC/Transformer over log10 N"),
@@ -233,5 +234,3 @@ FIGURES = {
     "omniglot_gradient_steps": F.Figure(fig_gradient_steps, "omniglot_input_noise",
                                         "Omniglot error vs checkpoint, single seeds, with C_L query counts"),
 }
-
-F.FIGURES.update(FIGURES)  # plot.py and figures.draw() see them by name

@@ -12,7 +12,7 @@ The Transformer row is its empirical gate: in_weight_frac is comparable with the
 """
 import numpy as np
 
-from . import figures as F
+from . import figure_common as F
 from . import style
 from .aggregate import is_seed_key, mean_se, selected_values
 from .load import hashable
@@ -145,6 +145,7 @@ def fig_readout_steps(res, outdir):
                     "the point with plot.py --where)", res)]
 
 
+# This family's figures by name; figures.py, the registry, lists every family's FIGURES.
 FIGURES = {
     "readout": F.Figure(fig_readout, "noisy_inputs",
                         "ICL/IWL readout: stacked IC / IW / other fractions on OOBD splits vs log2 N",
@@ -153,5 +154,3 @@ FIGURES = {
                               "ICL/IWL readout vs checkpoint step, one point per row (largest N)",
                               hint=" (or any transformer or gated job run since the readout fields exist)"),
 }
-
-F.FIGURES.update(FIGURES)  # plot.py and figures.draw() see them by name

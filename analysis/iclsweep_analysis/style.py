@@ -1,5 +1,5 @@
 """Shared figure infrastructure: page-readable sizes, legends that never cover data, titles that say what
-was run. Every figure module (figures.py and the ones beside it) draws through these helpers:
+was run. Every figure module (the *_figures.py family modules) draws through these helpers:
 
     fig, axes = style.subplots(2, 4)             # panel size and fonts fixed here, once
     ...  ax.plot(..., label=...)

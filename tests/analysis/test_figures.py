@@ -5,7 +5,7 @@ import unittest
 from helpers import PngCase, TempDirCase
 
 import fake_results as fr
-from iclsweep_analysis import figures
+from iclsweep_analysis import figure_common, figures
 from iclsweep_analysis.load import load
 
 
@@ -61,9 +61,9 @@ class FigureTest(PngCase):
             points += fr.transformer_points({"data.input_noise_std": [0.0, 0.4]}, p_rel=(0.0, 1.0),
                                             **{"eval.default_p_relevant_context": p_eval})
         res = load(fr.write_file(self.path("baselines.h5"), points))
-        tf = figures._transformers("noisy_inputs_v3", res)
-        found = figures.curves("noisy_inputs_v3", tf, "eval-default-high_prob", line_key=figures.SIGMA)
-        self.assertEqual(sorted(found), sorted((role, s) for role in (figures.IW, figures.IC, figures.TF)
+        tf = figure_common._transformers("noisy_inputs_v3", res)
+        found = figure_common.curves("noisy_inputs_v3", tf, "eval-default-high_prob", line_key=figure_common.SIGMA)
+        self.assertEqual(sorted(found), sorted((role, s) for role in (figure_common.IW, figure_common.IC, figure_common.TF)
                                                for s in (0.0, 0.4)))
         self.assert_pngs(figures.draw("noisy_inputs_v3", res, self.path("out")), ["noisy_inputs_v3.png"])
 

@@ -8,7 +8,7 @@ import numpy as np
 from helpers import PngCase
 
 import fake_results as fr
-from iclsweep_analysis import figures, readout_figures  # noqa: F401  (registers the readout figures)
+from iclsweep_analysis import figures
 from iclsweep_analysis.load import load
 from iclsweep_analysis.tidy import points_frame
 

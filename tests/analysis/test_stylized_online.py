@@ -10,7 +10,7 @@ import numpy as np
 from helpers import ANALYSIS, PngCase, TempDirCase
 
 import fake_results as fr
-from iclsweep_analysis import figures
+from iclsweep_analysis import figures, online_figures, stylized_figures
 from iclsweep_analysis.load import load
 
 REL_CL = "eval-relevant_context-low_prob"
@@ -62,13 +62,13 @@ class StylizedTest(RefusingPngCase):
 
     def test_chance_line_follows_the_number_of_classes(self):
         res = load(fr.write_file(self.path("lo.h5"), fr.gated_points({"data.num_low_prob_classes": [5.0, 45.0]})))
-        self.assertAlmostEqual(figures.stylized_curves(res, REL_CL, {"data.num_low_prob_classes": 45.0})["g"].chance, 0.98)
-        self.assertAlmostEqual(figures.stylized_curves(res, REL_CL, {"data.num_low_prob_classes": 5.0})["g"].chance, 0.9)
+        self.assertAlmostEqual(stylized_figures.stylized_curves(res, REL_CL, {"data.num_low_prob_classes": 45.0})["g"].chance, 0.98)
+        self.assertAlmostEqual(stylized_figures.stylized_curves(res, REL_CL, {"data.num_low_prob_classes": 5.0})["g"].chance, 0.9)
 
     def test_hand_computed_mean_and_standard_error(self):
         res = load(fr.write_file(self.path("hand.h5"), hand_gated_points()))
-        self.assertEqual(figures.stylized_settings(res), ([], [()]))
-        mixture = figures.stylized_curves(res, REL_CL, gh="mixture")
+        self.assertEqual(stylized_figures.stylized_settings(res), ([], [()]))
+        mixture = stylized_figures.stylized_curves(res, REL_CL, gh="mixture")
         np.testing.assert_allclose(mixture["alpha"].x, [6.0, 8.0])
         # p_iwl (0.1, 0.2, 0.6): mean 0.3, population std sqrt(0.14 / 3), SE = that / sqrt(3); N = 256: one seed
         np.testing.assert_allclose(mixture["alpha"].mean, [0.3, 0.95], rtol=1e-6)
@@ -78,7 +78,7 @@ class StylizedTest(RefusingPngCase):
         self.assertAlmostEqual(mixture["g"].se[0], math.sqrt(0.06 / 3) / math.sqrt(3), places=6)
         self.assertAlmostEqual(mixture["h"].mean[0], 0.1, places=6)
         self.assertAlmostEqual(mixture["f"].mean[0], 0.4, places=6)
-        p0 = figures.stylized_curves(res, REL_CL, gh="p0")
+        p0 = stylized_figures.stylized_curves(res, REL_CL, gh="p0")
         self.assertAlmostEqual(p0["g"].mean[0], 0.9, places=6)
         self.assertAlmostEqual(p0["g"].se[0], 0.0, places=6)
         self.assertAlmostEqual(p0["alpha"].mean[0], 0.3, places=6)  # alpha is the mixture's whatever gh says
@@ -89,7 +89,7 @@ class StylizedTest(RefusingPngCase):
         points[0]["fields"].update({f"alpha/eval/{REL_CL}/p_iwl": [0.9, 0.2, 0.4], "alpha/selected/index": 1})
         points[1]["fields"].update({f"alpha/eval/{REL_CL}/p_iwl": [0.1, 0.3, 0.8], "alpha/selected/index": 2})
         res = load(fr.write_file(self.path("curves.h5"), points))
-        self.assertAlmostEqual(figures.stylized_curves(res, REL_CL)["alpha"].mean[0], 0.5, places=6)  # (0.2 + 0.8) / 2
+        self.assertAlmostEqual(stylized_figures.stylized_curves(res, REL_CL)["alpha"].mean[0], 0.5, places=6)  # (0.2 + 0.8) / 2
 
     def test_g_and_h_default_to_their_own_selected_checkpoints(self):
         # g alone's pretraining loss is last minimal at checkpoint 0 for seed 0 and at 2 for seed 1 (ties go
@@ -102,30 +102,30 @@ class StylizedTest(RefusingPngCase):
                                     f"alpha/eval_ic/{REL_CL}/error": [0.0, 0.4, 1.0], "alpha/selected/index": 1})
             return out
         recomputed = load(fr.write_file(self.path("curves.h5"), points(False)))  # files without the own fields
-        own = figures.stylized_curves(recomputed, REL_CL)
+        own = stylized_figures.stylized_curves(recomputed, REL_CL)
         self.assertAlmostEqual(own["g"].mean[0], (0.6 + 0.8) / 2, places=6)
         self.assertAlmostEqual(own["h"].mean[0], 0.4, places=6)
-        self.assertAlmostEqual(figures.stylized_curves(recomputed, REL_CL, gh="mixture")["g"].mean[0], 0.1, places=6)
+        self.assertAlmostEqual(stylized_figures.stylized_curves(recomputed, REL_CL, gh="mixture")["g"].mean[0], 0.1, places=6)
         stored = points(True)
         for p, g, h in ((stored[0], 0.25, 0.5), (stored[1], 0.75, 0.0)):  # the engine's scalars win when present
             p["fields"].update({f"alpha/own_selected_iw/{REL_CL}/error": g, f"alpha/own_selected_ic/{REL_CL}/error": h})
         res = load(fr.write_file(self.path("stored.h5"), stored))
-        self.assertAlmostEqual(figures.stylized_curves(res, REL_CL)["g"].mean[0], 0.5, places=6)
-        self.assertAlmostEqual(figures.stylized_curves(res, REL_CL)["h"].mean[0], 0.25, places=6)
+        self.assertAlmostEqual(stylized_figures.stylized_curves(res, REL_CL)["g"].mean[0], 0.5, places=6)
+        self.assertAlmostEqual(stylized_figures.stylized_curves(res, REL_CL)["h"].mean[0], 0.25, places=6)
         self.assert_pngs(figures.draw("stylized", res, self.path("out"), gh="mixture"), ["stylized_mixture.png"])
 
     def test_title_names_the_protocol(self):
         points = fr.gated_points({"data.input_noise_std": [0.0]}, n_values=(64,), seeds=(0,), **{"model.gated_protocol": "p2_fresh"})
         res = load(fr.write_file(self.path("proto.h5"), points))
-        self.assertIn("P2-fresh", figures._protocol_text(res, {}))
-        self.assertIsNone(figures._protocol_text(res, {"model.gated_protocol": "p2_fresh"}))  # a setting: named there
+        self.assertIn("P2-fresh", stylized_figures._protocol_text(res, {}))
+        self.assertIsNone(stylized_figures._protocol_text(res, {"model.gated_protocol": "p2_fresh"}))  # a setting: named there
 
     def test_alpha_metric_option(self):
         points = hand_gated_points()
         for seed, v in enumerate((0.0, 1.0, 1.0)):
             points[seed]["fields"][f"alpha/selected/{REL_CL}/p_iwl_ge_half"] = v
         res = load(fr.write_file(self.path("ge.h5"), points))
-        self.assertAlmostEqual(figures.stylized_curves(res, REL_CL, alpha_metric="p_iwl_ge_half")["alpha"].mean[0],
+        self.assertAlmostEqual(stylized_figures.stylized_curves(res, REL_CL, alpha_metric="p_iwl_ge_half")["alpha"].mean[0],
                                2 / 3, places=6)
         with self.assertRaises(ValueError):
             figures.draw("stylized", res, self.path("out"), gh="p1")
@@ -154,7 +154,7 @@ class StylizedTest(RefusingPngCase):
 class OnlineTest(RefusingPngCase):
     def test_one_panel_per_sigma(self):
         res = load(fr.write_file(self.path("o.h5"), fr.online_points(sigmas=(0.0, 0.2, 0.4))))
-        keys, found = figures.online_curves(res)
+        keys, found = online_figures.online_curves(res)
         self.assertEqual(keys, ["data.input_noise_std"])
         self.assertEqual(sorted(found), [(0.0,), (0.2,), (0.4,)])
         self.assert_pngs(figures.draw("online", res, self.path("out")), ["online.png"])
@@ -164,7 +164,7 @@ class OnlineTest(RefusingPngCase):
         points = [fr.online_point({}, 0, t, alpha_high=[0.5, 0.6, 0.9], regret_mix_low=[0.0, 2.0, 8.0]),
                   fr.online_point({}, 1, t, alpha_high=[0.5, 0.8, 1.0], regret_mix_low=[0.0, 4.0, 4.0])]
         res = load(fr.write_file(self.path("hand.h5"), points))
-        keys, found = figures.online_curves(res)
+        keys, found = online_figures.online_curves(res)
         self.assertEqual((keys, list(found)), ([], [()]))
         panel = found[()]
         np.testing.assert_allclose(panel["alpha_high"].x, np.log10(t))

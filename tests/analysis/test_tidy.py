@@ -8,7 +8,7 @@ import numpy as np
 from helpers import ANALYSIS, TempDirCase
 
 import fake_results as fr
-from iclsweep_analysis import figures, load, tidy
+from iclsweep_analysis import figures, load, tidy, transformer_figures
 
 PYTHON = "/usr/bin/python3"
 
@@ -95,9 +95,9 @@ class TidyTest(TempDirCase):
 
     def test_selection_rule_follows_the_figures(self):
         sweep = load.load(fr.write_file(self.path("p.h5"), fr.transformer_points({}, p_rel=(0.0, 0.5, 0.9, 1.0))))
-        self.assertEqual(figures.selection_rule(sweep)[0], "error")
+        self.assertEqual(transformer_figures.selection_rule(sweep)[0], "error")
         plain = load.load(fr.write_file(self.path("q.h5"), fr.transformer_points({})))
-        self.assertEqual(figures.selection_rule(plain)[0], "loss")
+        self.assertEqual(transformer_figures.selection_rule(plain)[0], "loss")
         proc = run("report.py", self.path("p.h5"))
         self.assertIn("a p_rel sweep: selected by the pretraining 0-1 error, as the p_relevant figure", proc.stdout)
 

@@ -121,7 +121,7 @@ class DocsTest(unittest.TestCase):
 
     def _check_analysis_options(self, doc, line, script, args):
         sys.path.insert(0, ANALYSIS)
-        from iclsweep_analysis import figures, lm_figures, omniglot_figures, readout_figures  # noqa: F401  (registered as by plot.py)
+        from iclsweep_analysis import figures
         if script.endswith("plot.py") and "--figure" in args:
             for name in args[args.index("--figure") + 1].split(","):
                 self.assertTrue(name == "all" or name in figures.FIGURES, f"{doc}:{line}: no figure '{name}'")
