@@ -408,13 +408,14 @@ double LmFactsKind::memory_bytes(const ParamMap& point) const {
 
 // Cost model: training at a typical sequence length (pretraining ≈ 70 tokens, fine-tuning one ≈ 30-token
 // fact per step), the gate's evaluations during pretraining, the probes at every fine-tuning checkpoint
-// (≈ 1600 sequences of ≈ 50 tokens). Reference values: the 2x64 LM at ~20 GFLOP/s (batch 16) and
-// ~5 GFLOP/s (batch 1) on one core of the development machine (2026-12); `iclsweep calibrate` refits them.
+// (≈ 1600 sequences of ≈ 50 tokens), and a point's setup (corpus, evaluation and probe sets: ~2 s).
+// Reference values: `iclsweep calibrate` on the development machine (CPU time, both cores busy,
+// 2026-12-07; docs/cost-model.md), which refits them on any other.
 std::vector<CostConstant> LmFactsKind::cost_constants() const {
-  return {{"lm_facts/pretrain_gflop", "GFLOP of pretraining steps (lm.pretrain_batch_size sequences of ~70 tokens)", 0.05},
-          {"lm_facts/finetune_gflop", "GFLOP of fine-tuning steps (one ~30-token fact per step)", 0.2},
-          {"lm_facts/eval_gflop", "GFLOP of forward evaluation: the pretraining gate and the probes at every checkpoint", 0.05},
-          {"lm_facts/point", "one point's fixed setup: corpus, evaluation and probe sets", 0.05}};
+  return {{"lm_facts/pretrain_gflop", "GFLOP of pretraining steps (lm.pretrain_batch_size sequences of ~70 tokens)", 0.036},
+          {"lm_facts/finetune_gflop", "GFLOP of fine-tuning steps (one ~30-token fact per step)", 0.0038},
+          {"lm_facts/eval_gflop", "GFLOP of forward evaluation: the pretraining gate and the probes at every checkpoint", 0.0053},
+          {"lm_facts/point", "one point's fixed setup: corpus, evaluation and probe sets", 2.2}};
 }
 
 std::pair<std::string, std::vector<CostTerm>> LmFactsKind::shared_cost_terms(const ParamMap& point) const {

@@ -22,7 +22,7 @@ class TheoryKind final : public ModelKind {
   std::vector<std::string> validate(const ParamMap& point) const override { return collect([&] { theory_schema(point); }); }
   ResultSchema schema(const ParamMap& point) const override { return theory_schema(point); }
   std::vector<CostConstant> cost_constants() const override {
-    return {{"theory/point", "one set of closed-form curves", 0.1}};
+    return {{"theory/point", "one set of closed-form curves", 7.6e-06}};
   }
   std::vector<CostTerm> cost_terms(const ParamMap&) const override { return {{"theory/point", 1}}; }
   std::vector<std::vector<std::string>> calibration_points() const override {
@@ -52,9 +52,9 @@ class OnlineKind final : public ModelKind {
   }
   ResultSchema schema(const ParamMap& point) const override { return online_schema(point); }
   std::vector<CostConstant> cost_constants() const override {
-    // Tabular: about 1.4M steps per CPU second at L = 1, sigma = 0.4.
-    return {{"online/context_step", "step of Algorithm 1 times (L + 1) sequence positions", 3.5e-7},
-            {"online/point", "one point's fixed setup and records", 0.01}};
+    // Tabular: about 1.9M steps (L = 1) per CPU second (iclsweep calibrate, 2026-12-07).
+    return {{"online/context_step", "step of Algorithm 1 times (L + 1) sequence positions", 2.6e-07},
+            {"online/point", "one point's fixed setup and records", 0.0075}};
   }
   std::vector<CostTerm> cost_terms(const ParamMap& point) const override {
     return {{"online/context_step", static_cast<double>(point.get_int("data.dataset_size")) * (point.get_int("data.num_contexts") + 1)},

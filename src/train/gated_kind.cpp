@@ -44,7 +44,8 @@ int sample_class(const float* p, int C, Philox& rng) {
 
 // Estimated run time of each stage in seconds on one idle core of the development machine, from a fit to
 // measured Release timings (2026-11, see the report of the gated-kind commit); the cost model prices the
-// training and the evaluation seconds with machine constants (gated/train_second, gated/eval_second):
+// training and the evaluation seconds with machine constants (gated/train_second, gated/eval_second, fitted
+// by `iclsweep calibrate`: the evaluations cost ~2.6x what this fit says):
 //   per sequence and training step  1.77 µs + 0.33 µs·(L−1) + 0.0123 µs·(C−10)
 //   per sequence and evaluation pass 0.47 µs + 0.20 µs·(L−1) + 0.0106 µs·(C−10)
 // (L = 1, C = 10, 15000 steps + 33 checkpoints: 1.32 s measured; L = 8: 3.86 s; C = 500: 9.48 s).
@@ -238,10 +239,10 @@ ResultSchema GatedKind::schema(const ParamMap& point) const {
 }
 
 std::vector<CostConstant> GatedKind::cost_constants() const {
-  return {{"gated/train_second", "second of training steps in the fitted model above (P0-g, P0-h, the mixture)", 1.0},
-          {"gated/eval_second", "second of evaluation in the fitted model above (every checkpoint of every stage)", 1.0},
-          {"gated/sample", "sequence generated: the training pool (data.dataset_size) and the evaluation sets", 1e-6},
-          {"gated/point", "one point's fixed setup and bookkeeping", 1e-2}};
+  return {{"gated/train_second", "second of training steps in the fitted model above (P0-g, P0-h, the mixture)", 1.1},
+          {"gated/eval_second", "second of evaluation in the fitted model above (every checkpoint of every stage)", 2.6},
+          {"gated/sample", "sequence generated: the training pool (data.dataset_size) and the evaluation sets", 4e-08},
+          {"gated/point", "one point's fixed setup and bookkeeping", 8.1e-05}};
 }
 
 std::vector<CostTerm> GatedKind::cost_terms(const ParamMap& point) const {

@@ -88,12 +88,13 @@ ResultSchema OmniglotKind::schema(const ParamMap& point) const {
 // per-image share of batch assembly, transformer and Adam: `iclsweep bench --model omniglot` measured
 // 148.7 ms per step + 5.1 ms assembly at 105x105 and 14.3 + 0.42 ms at 28x28 (idle, 2026-12-02), i.e.
 // 1.56 ms per 105x105 image and 0.027 of that per image whatever its size. Evaluation is forward only,
-// about a third of a training image. `iclsweep calibrate` refits the three constants.
+// about a third of a training image. The reference values are `iclsweep calibrate`'s on that machine
+// (CPU time, both cores busy, 2026-12-07; docs/cost-model.md), which refits them on any other.
 std::vector<CostConstant> OmniglotKind::cost_constants() const {
   return {{"omniglot/train_image", "training image at 105 px (ResNet forward + backward, its share of the transformer and Adam); "
-                                   "a smaller image counts (side/105)^2 + 0.027", 1.56e-3},
-          {"omniglot/eval_image", "evaluation image at 105 px (forward only), every split at every checkpoint; same scaling", 0.52e-3},
-          {"omniglot/point", "one point's fixed setup: pools, evaluation sets, the downsampled image table", 0.5}};
+                                   "a smaller image counts (side/105)^2 + 0.027", 0.001},
+          {"omniglot/eval_image", "evaluation image at 105 px (forward only), every split at every checkpoint; same scaling", 0.00047},
+          {"omniglot/point", "one point's fixed setup: pools, evaluation sets, the downsampled image table", 0.092}};
 }
 
 std::vector<CostTerm> OmniglotKind::cost_terms(const ParamMap& point) const {

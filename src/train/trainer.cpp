@@ -231,11 +231,11 @@ ResultSchema TransformerKind::schema(const ParamMap& point) const {
 }
 
 std::vector<CostConstant> TransformerKind::cost_constants() const {
-  return {{"transformer/train_gflop", "GFLOP of training matmuls (forward and backward, Transformer::train_step_flops)", 2.2e-2},
-          {"transformer/train_step", "training step: batch assembly, Adam, softmax and layer norms", 1.5e-4},
-          {"transformer/eval_gflop", "GFLOP of evaluation forward passes (every split at every checkpoint)", 2.2e-2},
-          {"transformer/sample", "sequence generated: the training pool (data.dataset_size) and the evaluation sets", 1e-6},
-          {"transformer/point", "one point's fixed setup and bookkeeping", 1e-2}};
+  return {{"transformer/train_gflop", "GFLOP of training matmuls (forward and backward, Transformer::train_step_flops)", 0.014},
+          {"transformer/train_step", "training step: batch assembly, Adam, softmax and layer norms", 9.3e-05},
+          {"transformer/eval_gflop", "GFLOP of evaluation forward passes (every split at every checkpoint)", 0.014},
+          {"transformer/sample", "sequence generated: the training pool (data.dataset_size) and the evaluation sets", 3.7e-08},
+          {"transformer/point", "one point's fixed setup and bookkeeping", 0.0041}};
 }
 
 std::vector<CostTerm> TransformerKind::cost_terms(const ParamMap& point) const {

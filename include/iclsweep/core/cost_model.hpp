@@ -7,8 +7,8 @@
 // setup), each priced by a machine constant in seconds per unit. The constants are what differs
 // between machines; `iclsweep calibrate` measures them by running small real points of every kind
 // with every core busy (as a sweep runs) and fitting the constants, and writes them to a file that
-// `list`, `run` and `slurm/submit` read. Without that file the reference values below each kind's
-// constants apply (measured on the machine the project is developed on: docs/cost-model.md).
+// `list`, `run` and `slurm/submit` read. Without that file each kind's reference values apply
+// (`iclsweep calibrate` on the machine the project is developed on: docs/cost-model.md).
 #include <map>
 #include <string>
 #include <vector>
