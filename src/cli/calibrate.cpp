@@ -167,7 +167,9 @@ int cmd_calibrate(const Args& args) {
   }
   if (probes.empty()) throw InputError("calibrate: nothing to measure (every kind was skipped)");
   double predicted_total = 0;
-  for (const auto& p : probes) predicted_total += p.kind->cost(p.params);
+  // Predictions for the ETA use the reference constants: the file being replaced may be damaged.
+  auto reference_seconds = [](const Probe& p) { return price(p.kind->cost_constants(), p.terms, CostConstants{}); };
+  for (const auto& p : probes) predicted_total += reference_seconds(p);
   std::printf("calibrate: %zu points of %zu kinds on %d worker process%s at once (%u cores), ~%.0f s; load average %s\n",
               probes.size(), names.size(), workers, workers == 1 ? "" : "es", cores, predicted_total, [] {
                 std::FILE* f = std::fopen("/proc/loadavg", "r");
@@ -219,7 +221,7 @@ int cmd_calibrate(const Args& args) {
   while (in && std::fscanf(in, "%zu %lf", &index, &seconds) == 2 && index < probes.size()) {
     probes[index].seconds.push_back(seconds);
     ++done;
-    predicted_done += probes[index].kind->cost(probes[index].params) / workers;
+    predicted_done += reference_seconds(probes[index]) / workers;
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const double eta = predicted_done > 0 ? elapsed * (predicted_total - predicted_done) / predicted_done : 0;
     std::fprintf(stderr, "\rcalibrate: %zu/%zu runs, %s %zu, elapsed %s, ETA %s   ", done, total,
@@ -242,8 +244,12 @@ int cmd_calibrate(const Args& args) {
   const CostConstants* previous = nullptr;
   CostConstants existing;
   if (::access(out_path.c_str(), F_OK) == 0) {
-    existing = CostConstants::load(out_path);
-    previous = &existing;
+    try {
+      existing = CostConstants::load(out_path);
+      previous = &existing;
+    } catch (const InputError& e) {  // rewriting a damaged file is what calibrate is for
+      std::printf("calibrate: %s is replaced whole (it does not parse: %s)\n", out_path.c_str(), e.what());
+    }
   }
   std::map<std::string, double> values = previous ? previous->values : std::map<std::string, double>{};
   CostConstants fitted;

@@ -27,7 +27,7 @@ std::string CostConstants::default_path() {
 CostConstants CostConstants::load(const std::string& path) {
   std::ifstream in(path);
   if (!in)
-    throw InputError("calibration file " + quote(path) + " cannot be read (" + std::strerror(errno) +
+    throw InputError("calibration file " + quote(path, 4 * kQuoteMaxChars) + " cannot be read (" + std::strerror(errno) +
                      "): write one with `iclsweep calibrate`, or unset ICLSWEEP_CALIBRATION to use the reference constants");
   CostConstants c;
   c.path_ = path;
@@ -45,7 +45,7 @@ CostConstants CostConstants::load(const std::string& path) {
     char* end = nullptr;
     const double v = value.empty() ? NAN : std::strtod(value.c_str(), &end);
     if (name.empty() || end == nullptr || *end != '\0' || !(v > 0) || !std::isfinite(v))
-      throw InputError("calibration file " + quote(path) + " line " + std::to_string(n) + ": " + printable(t) +
+      throw InputError("calibration file " + quote(path, 4 * kQuoteMaxChars) + " line " + std::to_string(n) + ": " + printable(t) +
                        ": expected `kind/unit = SECONDS` with a positive number: rerun `iclsweep calibrate` to rewrite it");
     c.values[name] = v;
   }
@@ -79,7 +79,7 @@ void write_calibration(const std::string& path, const std::map<std::string, doub
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
   {
     std::ofstream out(tmp);
-    if (!out) throw InputError("cannot write the calibration file " + quote(tmp) + ": " + std::strerror(errno));
+    if (!out) throw InputError("cannot write the calibration file " + quote(tmp, 4 * kQuoteMaxChars) + ": " + std::strerror(errno));
     out << "# " << header << "\n";
     out << "# seconds per unit with every core busy; read by iclsweep list/run and slurm/submit (docs/cost-model.md)\n";
     char buf[64];
@@ -87,12 +87,12 @@ void write_calibration(const std::string& path, const std::map<std::string, doub
       std::snprintf(buf, sizeof buf, "%.6g", v);
       out << name << " = " << buf << "\n";
     }
-    if (!out.flush()) throw InputError("cannot write the calibration file " + quote(tmp) + ": " + std::strerror(errno));
+    if (!out.flush()) throw InputError("cannot write the calibration file " + quote(tmp, 4 * kQuoteMaxChars) + ": " + std::strerror(errno));
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int e = errno;
     std::remove(tmp.c_str());
-    throw InputError("cannot write the calibration file " + quote(path) + ": " + std::strerror(e));
+    throw InputError("cannot write the calibration file " + quote(path, 4 * kQuoteMaxChars) + ": " + std::strerror(e));
   }
 }
 

@@ -441,16 +441,12 @@ std::vector<std::vector<std::string>> LmFactsKind::calibration_points() const {
                                          "lm.num_high=8", "lm.num_low=16", "lm.gate_icl=0", "lm.gate_iwl=0",
                                          "lm.pretrain_batch_size=16", "lm.eval_samples=64", "lm.pretrain_log_interval=10",
                                          "lm.finetune_log_interval=10"};
-  auto with = [&](std::vector<std::string> more) {
-    more.insert(more.begin(), base.begin(), base.end());
-    return more;
-  };
-  return {
-      with({"lm.pretrain_steps=151", "lm.pretrain_eval_interval=1000", "lm.finetune_steps=10", "lm.finetune_checkpoint_interval=10"}),
-      with({"lm.pretrain_steps=30", "lm.pretrain_eval_interval=1000", "lm.finetune_steps=400", "lm.finetune_checkpoint_interval=400"}),
-      with({"lm.pretrain_steps=40", "lm.pretrain_eval_interval=8", "lm.finetune_steps=20", "lm.finetune_checkpoint_interval=10"}),
-      with({"lm.pretrain_steps=11", "lm.pretrain_eval_interval=1000", "lm.finetune_steps=10", "lm.finetune_checkpoint_interval=10"}),
-  };
+  return calibration_variants(base, {
+      {"lm.pretrain_steps=151", "lm.pretrain_eval_interval=1000", "lm.finetune_steps=10", "lm.finetune_checkpoint_interval=10"},
+      {"lm.pretrain_steps=30", "lm.pretrain_eval_interval=1000", "lm.finetune_steps=400", "lm.finetune_checkpoint_interval=400"},
+      {"lm.pretrain_steps=40", "lm.pretrain_eval_interval=8", "lm.finetune_steps=20", "lm.finetune_checkpoint_interval=10"},
+      {"lm.pretrain_steps=11", "lm.pretrain_eval_interval=1000", "lm.finetune_steps=10", "lm.finetune_checkpoint_interval=10"},
+  });
 }
 
 PointRecord LmFactsKind::run(const ParamMap& point, const ProgressFn& progress) const {

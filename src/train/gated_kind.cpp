@@ -258,24 +258,20 @@ std::vector<CostTerm> GatedKind::cost_terms(const ParamMap& point) const {
 std::vector<std::vector<std::string>> GatedKind::calibration_points() const {
   const std::vector<std::string> base = {"run.model_kind=gated", "data.input_noise_std=0.2", "data.num_contexts=1",
                                          "model.gated_protocol=p2_fresh", "train.log_interval=50"};
-  auto with = [&](std::vector<std::string> more) {
-    more.insert(more.begin(), base.begin(), base.end());
-    return more;
-  };
-  return {
-      with({"gated.p0_steps=1000", "train.steps=3000", "train.checkpoint_interval=1000", "data.dataset_size=64",
-            "eval.num_eval_samples=50", "eval.num_pretraining_samples=200"}),
-      with({"gated.p0_steps=100", "train.steps=200", "train.checkpoint_interval=100", "data.dataset_size=2^20",
-            "eval.num_eval_samples=50", "eval.num_pretraining_samples=200"}),
-      with({"gated.p0_steps=50", "train.steps=50", "train.checkpoint_interval=50", "data.dataset_size=64",
-            "eval.num_eval_samples=10", "eval.num_pretraining_samples=50"}),
-      with({"gated.p0_steps=500", "train.steps=1000", "train.checkpoint_interval=100", "data.dataset_size=2^12",
-            "eval.num_eval_samples=200", "eval.num_pretraining_samples=1000"}),
-      with({"gated.p0_steps=100", "train.steps=300", "train.checkpoint_interval=50", "data.dataset_size=64",
-            "eval.num_eval_samples=500", "eval.num_pretraining_samples=2000"}),
-      with({"gated.p0_steps=2000", "train.steps=2000", "train.checkpoint_interval=2000", "data.dataset_size=64",
-            "data.num_contexts=4", "eval.num_eval_samples=50", "eval.num_pretraining_samples=200"}),
-  };
+  return calibration_variants(base, {
+      {"gated.p0_steps=1000", "train.steps=3000", "train.checkpoint_interval=1000", "data.dataset_size=64",
+            "eval.num_eval_samples=50", "eval.num_pretraining_samples=200"},
+      {"gated.p0_steps=100", "train.steps=200", "train.checkpoint_interval=100", "data.dataset_size=2^20",
+            "eval.num_eval_samples=50", "eval.num_pretraining_samples=200"},
+      {"gated.p0_steps=50", "train.steps=50", "train.checkpoint_interval=50", "data.dataset_size=64",
+            "eval.num_eval_samples=10", "eval.num_pretraining_samples=50"},
+      {"gated.p0_steps=500", "train.steps=1000", "train.checkpoint_interval=100", "data.dataset_size=2^12",
+            "eval.num_eval_samples=200", "eval.num_pretraining_samples=1000"},
+      {"gated.p0_steps=100", "train.steps=300", "train.checkpoint_interval=50", "data.dataset_size=64",
+            "eval.num_eval_samples=500", "eval.num_pretraining_samples=2000"},
+      {"gated.p0_steps=2000", "train.steps=2000", "train.checkpoint_interval=2000", "data.dataset_size=64",
+            "data.num_contexts=4", "eval.num_eval_samples=50", "eval.num_pretraining_samples=200"},
+  });
 }
 
 // g and h are transformers of model.* each (P0 trains both; the mixture holds both).

@@ -114,16 +114,12 @@ std::vector<std::vector<std::string>> OmniglotKind::calibration_points() const {
   const std::vector<std::string> base = {"run.model_kind=omniglot", "model.input_tokenizer=resnet_v1", "data.num_contexts=2",
                                          "data.num_high_prob_classes=20", "data.input_noise_std=0.1", "data.dataset_size=1000",
                                          "train.log_interval=5", "eval.num_pretraining_samples=50", "eval.num_eval_samples=50"};
-  auto with = [&](std::vector<std::string> more) {
-    more.insert(more.begin(), base.begin(), base.end());
-    return more;
-  };
-  return {
-      with({"omniglot.image_size=28", "train.steps=60", "train.checkpoint_interval=60"}),
-      with({"omniglot.image_size=105", "train.batch_size=8", "train.steps=15", "train.checkpoint_interval=15"}),
-      with({"omniglot.image_size=28", "train.steps=10", "train.checkpoint_interval=5"}),
-      with({"omniglot.image_size=28", "train.steps=5", "train.checkpoint_interval=5", "train.log_interval=1"}),
-  };
+  return calibration_variants(base, {
+      {"omniglot.image_size=28", "train.steps=60", "train.checkpoint_interval=60"},
+      {"omniglot.image_size=105", "train.batch_size=8", "train.steps=15", "train.checkpoint_interval=15"},
+      {"omniglot.image_size=28", "train.steps=10", "train.checkpoint_interval=5"},
+      {"omniglot.image_size=28", "train.steps=5", "train.checkpoint_interval=5", "train.log_interval=1"},
+  });
 }
 
 double omniglot_train_memory_bytes(const ModelConfig& config, int batch_size, int num_contexts, int image_size, int num_classes) {

@@ -257,29 +257,25 @@ std::vector<CostTerm> TransformerKind::cost_terms(const ParamMap& point) const {
 
 std::vector<std::vector<std::string>> TransformerKind::calibration_points() const {
   const std::vector<std::string> base = {"run.model_kind=transformer", "data.input_noise_std=0.2", "train.log_interval=10"};
-  auto with = [&](std::vector<std::string> more) {
-    more.insert(more.begin(), base.begin(), base.end());
-    return more;
-  };
-  return {
+  return calibration_variants(base, {
       // training-dominated, at two context lengths
-      with({"data.num_contexts=1", "train.steps=2000", "train.checkpoint_interval=2000", "data.dataset_size=64",
-            "eval.num_eval_samples=50", "eval.num_pretraining_samples=200"}),
-      with({"data.num_contexts=8", "train.steps=600", "train.checkpoint_interval=600", "data.dataset_size=64",
-            "eval.num_eval_samples=50", "eval.num_pretraining_samples=200"}),
+      {"data.num_contexts=1", "train.steps=2000", "train.checkpoint_interval=2000", "data.dataset_size=64",
+            "eval.num_eval_samples=50", "eval.num_pretraining_samples=200"},
+      {"data.num_contexts=8", "train.steps=600", "train.checkpoint_interval=600", "data.dataset_size=64",
+            "eval.num_eval_samples=50", "eval.num_pretraining_samples=200"},
       // evaluation-dominated
-      with({"data.num_contexts=1", "train.steps=100", "train.checkpoint_interval=10", "data.dataset_size=64",
-            "eval.num_eval_samples=500", "eval.num_pretraining_samples=2000"}),
+      {"data.num_contexts=1", "train.steps=100", "train.checkpoint_interval=10", "data.dataset_size=64",
+            "eval.num_eval_samples=500", "eval.num_pretraining_samples=2000"},
       // pool generation at large N
-      with({"data.num_contexts=1", "train.steps=50", "train.checkpoint_interval=50", "data.dataset_size=2^20",
-            "eval.num_eval_samples=50", "eval.num_pretraining_samples=200"}),
+      {"data.num_contexts=1", "train.steps=50", "train.checkpoint_interval=50", "data.dataset_size=2^20",
+            "eval.num_eval_samples=50", "eval.num_pretraining_samples=200"},
       // the fixed cost of a point
-      with({"data.num_contexts=1", "train.steps=10", "train.checkpoint_interval=10", "data.dataset_size=64",
-            "eval.num_eval_samples=10", "eval.num_pretraining_samples=50"}),
+      {"data.num_contexts=1", "train.steps=10", "train.checkpoint_interval=10", "data.dataset_size=64",
+            "eval.num_eval_samples=10", "eval.num_pretraining_samples=50"},
       // a mix, as a check of the fit
-      with({"data.num_contexts=4", "train.steps=600", "train.checkpoint_interval=100", "data.dataset_size=2^14",
-            "eval.num_eval_samples=200", "eval.num_pretraining_samples=1000"}),
-  };
+      {"data.num_contexts=4", "train.steps=600", "train.checkpoint_interval=100", "data.dataset_size=2^14",
+            "eval.num_eval_samples=200", "eval.num_pretraining_samples=1000"},
+  });
 }
 
 // The synthetic transformer: one training batch (evaluation runs forward only), T = 2L + 1 tokens of D inputs.

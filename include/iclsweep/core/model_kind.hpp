@@ -67,6 +67,13 @@ class ModelKind {
   virtual std::vector<std::pair<std::string, std::string>> summary_fields() const { return {}; }
 };
 
+// Calibration points that share settings: `base`, then each point's own overrides (later ones win).
+inline std::vector<std::vector<std::string>> calibration_variants(const std::vector<std::string>& base,
+                                                                  std::vector<std::vector<std::string>> points) {
+  for (auto& p : points) p.insert(p.begin(), base.begin(), base.end());
+  return points;
+}
+
 // The registry of model kinds, keyed by run.model_kind, lives in the sweep room (sweep/model_kinds.hpp):
 // each kind is implemented in the room that owns its numerics (train, theory, ...).
 
