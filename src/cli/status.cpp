@@ -42,7 +42,10 @@ void print_cost_check(const std::vector<PointStatus>& statuses, const std::vecto
   for (std::size_t i = 0; i < statuses.size(); ++i) {
     if (statuses[i] != PointStatus::Done || !selected[i] || !std::isfinite(walls[i])) continue;
     try {
-      const ParamMap p = params_from_text(params_text[i]);
+      // A key the file's iclsweep did not have yet ran at its default (a new key keeps the old behaviour).
+      ParamMap p = ParamMap::defaults(registry());
+      const ParamMap recorded = params_from_text(params_text[i]);
+      for (const auto& [key, value] : recorded.values()) p.set_raw(key, value);
       const ModelKind& kind = model_kind(p.get_string("run.model_kind"));
       double estimate = kind.cost(p);
       if (auto [key, terms] = kind.shared_cost_terms(p);
@@ -56,7 +59,10 @@ void print_cost_check(const std::vector<PointStatus>& statuses, const std::vecto
       ++unpriced;
     }
   }
-  if (per_kind.empty()) return;
+  if (per_kind.empty()) {
+    if (unpriced > 0) std::printf("\n%zu done point(s) could not be priced by the cost model (parameters this iclsweep does not know)\n", unpriced);
+    return;
+  }
   Table t;
   t.header({"kind", "done", "estimated core-s", "measured core-s", "measured/est"});
   for (const auto& [name, k] : per_kind)
