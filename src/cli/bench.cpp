@@ -14,6 +14,7 @@
 
 #include "iclsweep/cli/commands.hpp"
 #include "iclsweep/cli/exit_codes.hpp"
+#include "iclsweep/cli/options.hpp"
 #include "iclsweep/core/error.hpp"
 #include "iclsweep/core/quote.hpp"
 #include "iclsweep/core/timing.hpp"
@@ -57,12 +58,6 @@ void check_bench_memory(double bytes, const std::string& what) {
   std::snprintf(msg, sizeof msg, "%s needs ~%.3g GB for one training step, more than the %.0f GB one rank may use: "
                 "make it smaller", what.c_str(), bytes / 1e9, kMaxPointMemoryBytes / (1024.0 * 1024 * 1024));
   throw InputError(msg);
-}
-std::string load_average() {
-  std::ifstream f("/proc/loadavg");
-  std::string a, b, c;
-  if (!(f >> a >> b >> c)) return "unknown";
-  return a + " " + b + " " + c;
 }
 
 // The image store for the assembly columns, or null (with the reason printed) when `folder` holds none.

@@ -2,7 +2,6 @@
 // every model kind's calibration points, small real points whose terms differ in proportion, on every
 // core at once (as a sweep runs: the cores share caches and memory bandwidth), and fitting each kind's
 // constants to the measured seconds. Writes the calibration file `list`, `run` and slurm/submit read.
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -105,11 +105,6 @@ std::string iso_date() {
   return buf;
 }
 
-void make_parent_dirs(const std::string& path) {
-  for (std::size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1))
-    ::mkdir(path.substr(0, slash).c_str(), 0755);  // existing folders are fine; a real failure shows at the write
-}
-
 }  // namespace
 
 int cmd_calibrate(const Args& args) {
@@ -171,16 +166,7 @@ int cmd_calibrate(const Args& args) {
   auto reference_seconds = [](const Probe& p) { return price(p.kind->cost_constants(), p.terms, CostConstants{}); };
   for (const auto& p : probes) predicted_total += reference_seconds(p);
   std::printf("calibrate: %zu points of %zu kinds on %d worker process%s at once (%u cores), ~%.0f s; load average %s\n",
-              probes.size(), names.size(), workers, workers == 1 ? "" : "es", cores, predicted_total, [] {
-                std::FILE* f = std::fopen("/proc/loadavg", "r");
-                static char buf[64] = "unknown";
-                if (f) {
-                  if (!std::fgets(buf, sizeof buf, f)) buf[0] = 0;
-                  std::fclose(f);
-                  buf[std::strcspn(buf, "\n")] = 0;
-                }
-                return buf;
-              }());
+              probes.size(), names.size(), workers, workers == 1 ? "" : "es", cores, predicted_total, load_average().c_str());
   std::fflush(stdout);
 
   // Workers: forked processes (each a sweep rank's whole address space: per-process caches stay apart),
@@ -274,7 +260,8 @@ int cmd_calibrate(const Args& args) {
         std::printf("%-26s %12.4g %12.4g  s per %s\n", c.name.c_str(), fitted.values[c.name], c.reference_seconds, c.unit.c_str());
   char host[256] = "?";
   ::gethostname(host, sizeof host - 1);
-  make_parent_dirs(out_path);
+  std::error_code ignored;  // existing folders are fine; a real failure shows at the write
+  std::filesystem::create_directories(std::filesystem::path(out_path).parent_path(), ignored);
   std::ostringstream header;
   header << "iclsweep calibrate on " << host << ", " << iso_date() << ", " << workers << " worker(s) on " << cores << " cores";
   write_calibration(out_path, values, header.str());

@@ -1,6 +1,7 @@
 #include "iclsweep/cli/options.hpp"
 
 #include <cmath>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -88,6 +89,13 @@ std::string format_option_value(double v) {
   std::ostringstream os;
   os << v;
   return os.str();
+}
+
+std::string load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::string a, b, c;
+  if (!(f >> a >> b >> c)) return "unknown";
+  return a + " " + b + " " + c;
 }
 
 }  // namespace icl::cli

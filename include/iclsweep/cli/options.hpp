@@ -24,5 +24,7 @@ inline constexpr double kMinPointTimeoutSeconds = 5;  // 2.5 heartbeats
 void check_point_timeout(double seconds);
 void check_count(const std::string& option, long long value, long long min, long long max);
 std::string format_option_value(double v);
+// The 1, 5 and 15 minute load averages ("0.12 0.30 0.25", or "unknown"): what a timing report states beside its numbers.
+std::string load_average();
 
 }  // namespace icl::cli
