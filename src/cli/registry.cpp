@@ -1,5 +1,6 @@
 #include "iclsweep/cli/registry.hpp"
 
+#include "iclsweep/core/family.hpp"
 #include "iclsweep/data/omniglot_pool.hpp"
 #include "iclsweep/data/params.hpp"
 #include "iclsweep/lm/lm_facts_kind.hpp"
@@ -22,6 +23,7 @@ const ParamRegistry& registry() {
     reg.add(theory_param_specs());
     reg.add(omniglot_param_specs());
     reg.add(lm::lm_param_specs());
+    for (const auto& family : families().all()) reg.add(family.params);
     return reg;
   }();
   return r;

@@ -17,17 +17,29 @@
 #include <unordered_set>
 
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/core/family.hpp"
 #include "iclsweep/core/quote.hpp"
 #include "iclsweep/data/params.hpp"
+#include "iclsweep/sweep/model_kinds.hpp"
 
 namespace icl {
+
+namespace {
+// The families' kinds (src/kinds/), as "; reddy (Reddy 2024: ...)" for run.model_kind's help.
+std::string family_kinds_help() {
+  std::string out;
+  for (const auto& f : families().all())
+    for (const auto& k : f.kinds) out += ", " + k->name() + " (" + f.summary + ")";
+  return out;
+}
+}  // namespace
 
 std::vector<ParamSpec> sweep_param_specs() {
   return {
       {"run.model_kind", ParamType::String, "transformer",
        "what each point runs: transformer (PAPER-SPEC §2), gated (§3), theory (§4 curves), online (Algorithm 1), "
-       "omniglot (§5.3), lm_facts (the LM analog of §5.5)",
-       {"transformer", "gated", "theory", "online", "omniglot", "lm_facts"}},
+       "omniglot (§5.3), lm_facts (the LM analog of §5.5)" + family_kinds_help(),
+       model_kind_names()},
   };
 }
 

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/core/family.hpp"
 #include "iclsweep/lm/lm_facts_kind.hpp"
 #include "iclsweep/sweep/job.hpp"
 #include "iclsweep/theory/bounds.hpp"
@@ -95,14 +96,17 @@ const std::vector<Entry>& kinds() {
 const ModelKind& model_kind(const std::string& name) {
   for (const auto& e : kinds())
     if (name == e.name) return *e.kind;
+  if (const ModelKind* kind = families().find_kind(name)) return *kind;
   std::string known;
-  for (const auto& e : kinds()) known += (known.empty() ? "" : " | ") + std::string(e.name);
+  for (const auto& k : model_kind_names()) known += (known.empty() ? "" : " | ") + k;
   throw InputError("parameter 'run.model_kind' = " + name + ": unknown model kind; known: " + known);
 }
 
 std::vector<std::string> model_kind_names() {
   std::vector<std::string> out;
   for (const auto& e : kinds()) out.emplace_back(e.name);
+  for (const auto& f : families().all())
+    for (const auto& k : f.kinds) out.push_back(k->name());
   return out;
 }
 
