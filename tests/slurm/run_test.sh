@@ -14,7 +14,7 @@
 #               the ranks time), no continuation; the same slurm/submit command run again resumes and
 #               completes the sweep without recomputing anything
 #     timelimit a --time too short for the sweep: Slurm's own --signal=B:USR1@lead drains each launch and the
-#               chain of continuations completes the sweep (2-3 minutes: Slurm time limits are whole minutes)
+#               chain of continuations completes the sweep (4-8 minutes: Slurm time limits are whole minutes)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -190,13 +190,19 @@ case "$scenario" in
     /usr/bin/python3 "$check" "$results" --engine "$engine" --jobs "$first,$second" --against "$work/after-cancel.json"
     ;;
   timelimit)
-    # the real thing: a --time too short for the sweep; Slurm's --signal=B:USR1@lead starts the drain
-    submit=("${submit[@]/00:10:00/${TIMELIMIT_TIME:-00:01:10}}")
-    # a sweep of ~1.5 launches' work: grow the tiny job's grid
-    first=$("${submit[@]}" --grace 5 --signal-lead "${TIMELIMIT_LEAD:-50}" --set "${TIMELIMIT_SET:-seeds=0..127}")
+    # the real thing: a --time too short for the sweep; Slurm's --signal=B:USR1@lead starts the drain.
+    # Slurm rounds --time up to whole minutes and checks time limits every 30 s, so with 2 minutes and a
+    # 50 s lead the warning comes 40-70 s into a launch. The sweep must outlast that on the fastest machine
+    # (CI did 256 of these points in 43 s on 2 ranks, so 640 points are ~110 s there) and still finish on a
+    # slow or loaded one within the continuations allowed here (each launch does 40-70 s of the work).
+    submit=("${submit[@]/00:10:00/${TIMELIMIT_TIME:-00:02:00}}")
+    for i in "${!submit[@]}"; do
+      [ "${submit[$i]}" != --max-continuations ] || submit[$((i + 1))]=${TIMELIMIT_MAX_CONTINUATIONS:-8}
+    done
+    first=$("${submit[@]}" --grace 5 --signal-lead "${TIMELIMIT_LEAD:-50}" --set "${TIMELIMIT_SET:-seeds=0..319}")
     [[ "$first" =~ ^[0-9]+$ ]] || fail "slurm/submit printed '$first', not a job id"
     say "submitted $first with a $(scontrol -o show job "$first" | sed -E 's/.*TimeLimit=([^ ]+).*/\1/') time limit"
-    wait_chain 300
+    wait_chain "${TIMELIMIT_WAIT:-1200}"
     grep -q "job=$first continuation=0 received\|job=$first continuation=0 drained (exit 3) -> continuation 1 is job" "$logs/chain.log" \
       || fail "job $first did not drain at its time limit"
     grep -q "received SIGUSR1" "$logs/$first.out" || fail "job $first's batch shell never got SIGUSR1 from --signal"
