@@ -96,6 +96,7 @@ class FileSink final : public ResultSink {
     meta.host = r.host;
     meta.start_time = r.start_time;
     meta.end_time = r.end_time;
+    meta.cpu_time = r.cpu_time;
     const auto index = static_cast<std::size_t>(r.index);
     if (!r.ok) {
       stage_failure(index, meta);

@@ -27,14 +27,16 @@ namespace icl::cli {
 namespace {
 
 // The cost model against what the finished points took, per model kind: how far `iclsweep list`'s
-// core-hours are from this machine's truth. Shared work (lm_facts' pretraining, cached per rank) is
-// estimated once per key and rank, as it ran.
+// core-hours are from this machine's truth. The model prices CPU time, so the points' CPU seconds are the
+// measure; their wall time is shown beside it (on a shared or oversubscribed node it runs longer, and
+// that is the node's load, not the model's error). Shared work (lm_facts' pretraining, cached per rank)
+// is estimated once per key and rank, as it ran.
 void print_cost_check(const std::vector<PointStatus>& statuses, const std::vector<bool>& selected,
                       const std::vector<std::string>& params_text, const std::vector<std::int32_t>& ranks,
-                      const std::vector<double>& walls) {
+                      const std::vector<double>& walls, const std::vector<double>& cpus) {
   struct PerKind {
-    std::size_t points = 0;
-    double estimated = 0, measured = 0;
+    std::size_t points = 0, cpu_points = 0;
+    double estimated = 0, measured = 0, cpu_estimated = 0, cpu = 0;
   };
   std::map<std::string, PerKind> per_kind;
   std::set<std::string> shared_seen;
@@ -55,6 +57,11 @@ void print_cost_check(const std::vector<PointStatus>& statuses, const std::vecto
       ++k.points;
       k.estimated += estimate;
       k.measured += walls[i];
+      if (std::isfinite(cpus[i])) {
+        ++k.cpu_points;
+        k.cpu_estimated += estimate;
+        k.cpu += cpus[i];
+      }
     } catch (const Error&) {  // a file from an iclsweep whose keys this one cannot price
       ++unpriced;
     }
@@ -64,11 +71,18 @@ void print_cost_check(const std::vector<PointStatus>& statuses, const std::vecto
     return;
   }
   Table t;
-  t.header({"kind", "done", "estimated core-s", "measured core-s", "measured/est"});
-  for (const auto& [name, k] : per_kind)
-    t.row({name, std::to_string(k.points), format_cell(k.estimated), format_cell(k.measured),
-           format_cell(k.estimated > 0 ? k.measured / k.estimated : NAN)});
-  std::printf("\ncost model against the done points (measured = their wall time, one core each; estimated with the %s):\n%s",
+  t.header({"kind", "done", "estimated core-s", "CPU core-s", "CPU/est", "wall core-s", "wall/est"});
+  for (const auto& [name, k] : per_kind) {
+    // Points from an iclsweep that did not record CPU time yet have none: the CPU ratio covers the others.
+    const bool cpu_all = k.cpu_points == k.points;
+    t.row({name, std::to_string(k.points), format_cell(k.estimated),
+           k.cpu_points == 0 ? "-" : format_cell(k.cpu) + (cpu_all ? "" : " (" + std::to_string(k.cpu_points) + " pts)"),
+           k.cpu_points == 0 ? "-" : format_cell(k.cpu_estimated > 0 ? k.cpu / k.cpu_estimated : NAN),
+           format_cell(k.measured), format_cell(k.estimated > 0 ? k.measured / k.estimated : NAN)});
+  }
+  std::printf("\ncost model against the done points (CPU = the CPU seconds of the threads that ran them, what the "
+              "model prices; wall = their wall time, one core each, longer on a loaded node; estimated with the "
+              "%s):\n%s",
               CostConstants::active().describe().c_str(), t.render().c_str());
   if (unpriced > 0) std::printf("  %zu done point(s) could not be priced (parameters this iclsweep does not know)\n", unpriced);
 }
@@ -160,7 +174,7 @@ int cmd_status(const Args& args) {
              format_cell(s.points ? s.seconds / s.points : NAN), format_cell(s.seconds > 0 ? 3600.0 * s.points / s.seconds : NAN)});
     std::printf("\nper rank (all launches):\n%s", t.render().c_str());
   }
-  print_cost_check(statuses, selected, params_text, ranks, walls);
+  print_cost_check(statuses, selected, params_text, ranks, walls, file.cpu_times());
 
   const auto launches = file.launches();
   if (!launches.empty()) {

@@ -42,7 +42,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // Datasets every results file has under /points (besides params/ and the schema fields).
 const std::set<std::string> kReservedPointNames = {
     "index", "id", "seed", "params", "params_text", "status", "error", "rank", "host", "start_time", "end_time",
-    "wall_time"};
+    "wall_time", "cpu_time"};
 // Root attributes we write; provenance pairs may not reuse these names.
 const std::set<std::string> kReservedRootAttributes = {
     "format", "format_version", "num_points", "grid_hash", "job_text", "grid_json", "grid_keys", "fields",
@@ -184,6 +184,7 @@ struct ResultsFile::Impl {
   ResultSchema schema;
   std::vector<FieldSlot> fields;
   h5::Dataset id, status, error, rank, host, start_time, end_time, wall_time;
+  h5::Dataset cpu_time;  // absent (invalid) in a file from before it existed
   h5::Dataset run_used, run_start, run_slurm, run_ranks, run_host, run_commit, run_command;
   std::vector<PointStatus> statuses;
   // A point between stage_point/stage_failure and commit_staged: its padded rows (one per schema field,
@@ -201,7 +202,7 @@ struct ResultsFile::Impl {
   // Before File::discard(): open datasets would keep the file open past it.
   void close_datasets() {
     fields.clear();
-    for (auto* d : {&id, &status, &error, &rank, &host, &start_time, &end_time, &wall_time, &run_used, &run_start,
+    for (auto* d : {&id, &status, &error, &rank, &host, &start_time, &end_time, &wall_time, &cpu_time, &run_used, &run_start,
                     &run_slurm, &run_ranks, &run_host, &run_commit, &run_command})
       *d = h5::Dataset{};
   }
@@ -311,7 +312,7 @@ static void build_file(h5::File& f, const SweepManifest& m, const ResultSchema& 
   points.create_dataset("error", h5::Datatype::fixed_string(ResultsFile::kErrorWidth), {P}, preallocated());
   points.create_dataset<std::int32_t>("rank", {P}, preallocated<std::int32_t>(-1));
   points.create_dataset("host", h5::Datatype::fixed_string(ResultsFile::kHostWidth), {P}, preallocated());
-  for (const char* t : {"start_time", "end_time", "wall_time"})
+  for (const char* t : {"start_time", "end_time", "wall_time", "cpu_time"})
     points.create_dataset<double>(t, {P}, preallocated<double>(kNaN)).set_attribute("units", std::string("s"));
 
   // Schema fields: (P, *dims), NaN / -1 fill, plus the per-point recorded shape.
@@ -515,6 +516,9 @@ void ResultsFile::Impl::open_datasets() {
   start_time = need_column("points/start_time", P);
   end_time = need_column("points/end_time", P);
   wall_time = need_column("points/wall_time", P);
+  // A file from before per-point CPU time keeps its layout (writing points changes no metadata, which
+  // the crash safety rests on): its points, old and new, have none.
+  if (file.exists("points/cpu_time")) cpu_time = need_column("points/cpu_time", P);
   const std::size_t K = kMaxLaunches;
   run_used = need_uint8("runs/used", K);
   run_start = need_column("runs/start_time", K);
@@ -831,7 +835,7 @@ void ResultsFile::commit_staged() {
   }
   std::vector<std::string> errors, hosts;
   std::vector<std::int32_t> ranks;
-  std::vector<double> starts, ends, walls;
+  std::vector<double> starts, ends, walls, cpus;
   for (const auto& st : batch) {
     std::string err = st.meta.error;
     if (err.size() > kErrorWidth - 1) err = err.substr(0, kErrorWidth - 4) + "...";
@@ -841,6 +845,7 @@ void ResultsFile::commit_staged() {
     starts.push_back(st.meta.start_time);
     ends.push_back(st.meta.end_time);
     walls.push_back(std::isnan(st.meta.wall_time) ? st.meta.end_time - st.meta.start_time : st.meta.wall_time);
+    cpus.push_back(st.meta.cpu_time);
   }
   s.error.write_string_rows(all_rows, errors);
   s.rank.write_rows<std::int32_t>(all_rows, ranks.data(), ranks.size());
@@ -848,6 +853,7 @@ void ResultsFile::commit_staged() {
   s.start_time.write_rows<double>(all_rows, starts.data(), starts.size());
   s.end_time.write_rows<double>(all_rows, ends.data(), ends.size());
   s.wall_time.write_rows<double>(all_rows, walls.data(), walls.size());
+  if (s.cpu_time) s.cpu_time.write_rows<double>(all_rows, cpus.data(), cpus.size());
 
   s.flush();  // every staged row reaches the OS before any of their status bytes
   std::vector<std::uint8_t> bytes;
@@ -888,6 +894,10 @@ std::vector<std::string> ResultsFile::hosts() const { return impl_->host.read_st
 std::vector<double> ResultsFile::start_times() const { return impl_->start_time.read<double>(); }
 std::vector<double> ResultsFile::end_times() const { return impl_->end_time.read<double>(); }
 std::vector<double> ResultsFile::wall_times() const { return impl_->wall_time.read<double>(); }
+std::vector<double> ResultsFile::cpu_times() const {
+  if (!impl_->cpu_time) return std::vector<double>(impl_->num_points, kNaN);
+  return impl_->cpu_time.read<double>();
+}
 std::vector<std::string> ResultsFile::errors() const { return impl_->error.read_strings(); }
 std::vector<std::string> ResultsFile::params_texts() const { return impl_->file.read_strings("points/params_text"); }
 std::string ResultsFile::params_text(std::size_t index) const {
@@ -949,6 +959,7 @@ PointMeta ResultsFile::meta(std::size_t index) const {
   m.start_time = s.start_time.read_row<double>(index)[0];
   m.end_time = s.end_time.read_row<double>(index)[0];
   m.wall_time = s.wall_time.read_row<double>(index)[0];
+  if (s.cpu_time) m.cpu_time = s.cpu_time.read_row<double>(index)[0];
   return m;
 }
 

@@ -1,6 +1,5 @@
 #include "iclsweep/sweep/engine.hpp"
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -11,6 +10,7 @@
 #include <utility>
 
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/core/timing.hpp"
 #include "iclsweep/sweep/model_kinds.hpp"
 #include "iclsweep/sweep/progress_line.hpp"
 #include "iclsweep/sweep/scheduler.hpp"
@@ -23,12 +23,6 @@ namespace {
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double thread_cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_THREAD, &u);
-  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
 SchedulePolicy policy_of(const EngineOptions& opt) {
@@ -60,6 +54,7 @@ wire::Result run_point(const wire::Assignment& a, int rank, const ProgressFn& pr
   r.rank = rank;
   r.host = host_name();
   r.start_time = unix_time();
+  const double cpu_start = thread_cpu_seconds();
   try {
     const auto& kind = model_kind(a.params.get_string("run.model_kind"));
     r.record = kind.run(a.params, progress);
@@ -83,6 +78,7 @@ wire::Result run_point(const wire::Assignment& a, int rank, const ProgressFn& pr
     r.record = {};
   }
   r.end_time = unix_time();
+  r.cpu_time = thread_cpu_seconds() - cpu_start;
   return r;
 }
 

@@ -107,6 +107,7 @@ std::vector<char> encode(const Result& res) {
   w.str(res.host);
   w.pod(res.start_time);
   w.pod(res.end_time);
+  w.pod(res.cpu_time);
   w.pod<std::uint64_t>(res.record.fields.size());
   for (const auto& [path, f] : res.record.fields) {
     w.str(path);
@@ -127,6 +128,7 @@ Result decode_result(const std::vector<char>& bytes) {
   res.host = r.str();
   res.start_time = r.pod<double>();
   res.end_time = r.pod<double>();
+  res.cpu_time = r.pod<double>();
   const auto n = r.pod<std::uint64_t>();
   for (std::uint64_t i = 0; i < n; ++i) {
     std::string path = r.str();

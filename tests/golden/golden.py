@@ -24,7 +24,7 @@ os.environ["HDF5_USE_FILE_LOCKING"] = "FALSE"
 HERE = os.path.dirname(os.path.abspath(__file__))
 DIGESTS = os.path.join(HERE, "digests.json")
 KINDS = ["transformer", "gated", "theory", "online", "omniglot", "lm_facts"]
-VOLATILE = {"rank", "host", "start_time", "end_time", "wall_time", "online/steps_per_second"}
+VOLATILE = {"rank", "host", "start_time", "end_time", "wall_time", "cpu_time", "online/steps_per_second"}
 PARAMS_TEXT = "params_text"
 # The features that change what -march=native compiles float code into on x86-64.
 ISA_FLAGS = ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_fp16"]
@@ -116,17 +116,21 @@ def main():
         sys.exit(f"golden: {shared}/data/omniglot not found: the golden Omniglot job reads the shared subsets "
                  "(pass --shared DIR, the folder holding data/omniglot)")
     isa = isa_signature()
+    # digests per instruction set: {"by_isa": {isa: {kind: {dataset: digest}}}} (an older file held one set)
+    stored = json.load(open(DIGESTS)) if os.path.exists(DIGESTS) else {"by_isa": {}}
+    by_isa = stored["by_isa"] if "by_isa" in stored else {stored["isa"]: stored["kinds"]}
     if a.mode == "record":
-        kinds = {k: {n: d for n, (d, _) in sorted(run_kind(a.engine, a.work, shared, k).items())} for k in KINDS}
-        json.dump({"isa": isa, "kinds": kinds}, open(DIGESTS, "w"), indent=1, sort_keys=True)
-        print(f"golden: recorded {sum(map(len, kinds.values()))} digests of {len(kinds)} kinds on {isa} -> {DIGESTS}")
+        by_isa[isa] = {k: {n: d for n, (d, _) in sorted(run_kind(a.engine, a.work, shared, k).items())} for k in KINDS}
+        json.dump({"by_isa": by_isa}, open(DIGESTS, "w"), indent=1, sort_keys=True)
+        print(f"golden: recorded {sum(map(len, by_isa[isa].values()))} digests of {len(KINDS)} kinds on {isa} -> "
+              f"{DIGESTS} (instruction sets recorded: {', '.join(sorted(by_isa))})")
         return 0
-    recorded = json.load(open(DIGESTS))
-    if recorded["isa"] != isa:
-        print(f"golden: SKIPPED: digests.json was recorded on {recorded['isa']}, this machine is {isa}; float "
-              f"rounding differs between instruction sets. Record digests for it with `golden.py record` on the "
-              f"commit before a change, then check after it.")
+    if isa not in by_isa:
+        print(f"golden: SKIPPED: digests.json holds digests for {', '.join(sorted(by_isa))}, this machine is {isa}; "
+              f"float rounding differs between instruction sets. Record digests for it with `golden.py record` on "
+              f"the commit before a change, then check after it.")
         return 77
+    recorded = {"kinds": by_isa[isa]}
     problems = []
     defaults = engine_defaults(a.engine)
     for kind in KINDS:

@@ -88,6 +88,7 @@ inline PointMeta test_meta(std::size_t i) {
   m.host = "node" + std::to_string(i % 3);
   m.start_time = 1.7e9 + static_cast<double>(i);
   m.end_time = m.start_time + 2.0;
+  m.cpu_time = 1.5 + static_cast<double>(i);
   return m;
 }
 
@@ -104,7 +105,8 @@ inline std::string check_point(const ResultsFile& file, std::size_t i) {
                std::to_string(it->second.values[k]) + ", expected " + std::to_string(w.values[k]);
   }
   const PointMeta m = file.meta(i), wm = test_meta(i);
-  if (m.rank != wm.rank || m.host != wm.host || m.start_time != wm.start_time || m.wall_time != 2.0)
+  if (m.rank != wm.rank || m.host != wm.host || m.start_time != wm.start_time || m.wall_time != 2.0 ||
+      m.cpu_time != wm.cpu_time)
     return "point " + std::to_string(i) + ": meta differs";
   return "";
 }

@@ -48,6 +48,8 @@ BOOST_AUTO_TEST_CASE(create_write_reopen_round_trip) {
   BOOST_TEST(rf.ranks()[4] == -1);
   BOOST_TEST(std::isnan(rf.wall_times()[4]));
   BOOST_TEST(rf.wall_times()[7] == 2.0);
+  BOOST_TEST(std::isnan(rf.cpu_times()[4]));
+  BOOST_TEST(rf.cpu_times()[7] == 8.5);
   BOOST_TEST(rf.hosts()[7] == "node1");
   h5::File f = open_plain(tmp.path, h5::FileMode::ReadOnly);
   BOOST_TEST(f.read_dataset<double>("points/params/data.num_contexts")[3] == 8.0);
@@ -57,6 +59,32 @@ BOOST_AUTO_TEST_CASE(create_write_reopen_round_trip) {
   BOOST_TEST(f.dataset("points/params/train.lr").attribute<std::uint8_t>("grid_axis") == 0);
   BOOST_TEST(f.read_dataset<std::int64_t>("points/seed")[5] == 2);
   BOOST_TEST(f.dataset("points/loss").attribute<std::string>("units") == "nats");
+}
+
+// A file created before points/cpu_time existed resumes without it (its layout is not changed on open):
+// its points read NaN CPU time, and new points are written as before.
+BOOST_AUTO_TEST_CASE(a_file_without_cpu_time_resumes_unchanged) {
+  TempPath tmp("results_no_cpu_time");
+  const std::size_t P = 6;
+  {
+    auto rf = ResultsFile::create(tmp.path, test_manifest(P), test_schema());
+    rf.write_point(0, test_meta(0), test_record(0));
+  }
+  {
+    h5::File f = open_plain(tmp.path, h5::FileMode::ReadWrite);
+    BOOST_REQUIRE(H5Ldelete(f.id(), "points/cpu_time", H5P_DEFAULT) >= 0);
+  }
+  {
+    auto rf = ResultsFile::open(tmp.path, true);
+    rf.write_point(2, test_meta(2), test_record(2));
+  }
+  auto rf = ResultsFile::open(tmp.path, false);
+  BOOST_TEST(rf.count(PointStatus::Done) == 2u);
+  BOOST_TEST(std::isnan(rf.cpu_times()[0]));
+  BOOST_TEST(std::isnan(rf.cpu_times()[2]));
+  BOOST_TEST(std::isnan(rf.meta(2).cpu_time));
+  BOOST_TEST(rf.wall_times()[2] == 2.0);
+  BOOST_TEST(!open_plain(tmp.path, h5::FileMode::ReadOnly).exists("points/cpu_time"));
 }
 
 BOOST_AUTO_TEST_CASE(shorter_fields_are_padded_and_bad_fields_rejected) {

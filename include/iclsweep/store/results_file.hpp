@@ -51,6 +51,10 @@ struct PointMeta {
   double start_time = std::numeric_limits<double>::quiet_NaN();  // unix seconds
   double end_time = std::numeric_limits<double>::quiet_NaN();
   double wall_time = std::numeric_limits<double>::quiet_NaN();   // NaN = end_time - start_time
+  // CPU seconds of the thread that ran the point (what the cost model prices, unlike wall time on a
+  // shared or oversubscribed node); NaN = not recorded (a failure without a run; every point of a file
+  // created before points/cpu_time existed, which keeps its layout when resumed).
+  double cpu_time = std::numeric_limits<double>::quiet_NaN();
 };
 
 // One start of `iclsweep run` (first run and every resume), appended to /runs.
@@ -155,6 +159,8 @@ class ResultsFile {
   std::vector<double> start_times() const;
   std::vector<double> end_times() const;
   std::vector<double> wall_times() const;
+  // NaN for points without one, and for every point of a file written before points/cpu_time existed.
+  std::vector<double> cpu_times() const;
   std::vector<std::string> errors() const;
   std::vector<std::string> params_texts() const;  // /points/params_text: "key=value;..." per point
   std::string params_text(std::size_t index) const;  // one point's (one row read)

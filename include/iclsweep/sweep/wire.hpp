@@ -3,6 +3,7 @@
 // its canonical parameters) and results (PointRecord plus run metadata). Little-endian native layout:
 // all ranks of one job run the same binary on the same architecture.
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@ struct Result {
   std::string host;
   double start_time = 0;   // unix seconds
   double end_time = 0;
+  double cpu_time = std::numeric_limits<double>::quiet_NaN();  // CPU seconds of the thread that ran it
   PointRecord record;      // when ok
 };
 
