@@ -412,9 +412,10 @@ double LmFactsKind::memory_bytes(const ParamMap& point) const {
 // Reference values: `iclsweep calibrate` on the development machine (CPU time, both cores busy,
 // 2026-12-07; docs/cost-model.md), which refits them on any other.
 std::vector<CostConstant> LmFactsKind::cost_constants() const {
-  return {{"lm_facts/pretrain_gflop", "GFLOP of pretraining steps (lm.pretrain_batch_size sequences of ~70 tokens)", 0.036},
+  // iclsweep calibrate on the development machine, 2026-12-08 03:04 UTC (CPU time, both workers busy, load ~18).
+  return {{"lm_facts/pretrain_gflop", "GFLOP of pretraining steps (lm.pretrain_batch_size sequences of ~70 tokens)", 0.026},
           {"lm_facts/finetune_gflop", "GFLOP of fine-tuning steps (one ~30-token fact per step)", 0.0038},
-          {"lm_facts/eval_gflop", "GFLOP of forward evaluation: the pretraining gate and the probes at every checkpoint", 0.0053},
+          {"lm_facts/eval_gflop", "GFLOP of forward evaluation: the pretraining gate and the probes at every checkpoint", 0.044},
           {"lm_facts/point", "one point's fixed setup: corpus, evaluation and probe sets", 2.2}};
 }
 
@@ -437,15 +438,20 @@ std::vector<CostTerm> LmFactsKind::cost_terms(const ParamMap& point) const {
 
 std::vector<std::vector<std::string>> LmFactsKind::calibration_points() const {
   // Each with its own pretraining (a distinct lm.pretrain_steps), so the per-process cache never hides one.
+  // The gates are 0 so that no point fails them, and a passed gate stops pretraining at its check: each point
+  // checks only at its last step, or it would pretrain for fewer steps than its terms say (a point with a check
+  // every 8 steps once stopped at step 8 and the fit priced the lite job at 1.7x its CPU time).
   const std::vector<std::string> base = {"run.model_kind=lm_facts", "lm.layers=2", "lm.width=64", "lm.heads=4",
                                          "lm.num_high=8", "lm.num_low=16", "lm.gate_icl=0", "lm.gate_iwl=0",
                                          "lm.pretrain_batch_size=16", "lm.eval_samples=64", "lm.pretrain_log_interval=10",
-                                         "lm.finetune_log_interval=10"};
+                                         "lm.finetune_log_interval=10",
+                                         // one gate check, at the last step: a passed gate stops pretraining early
+                                         "lm.pretrain_eval_interval=100000"};
   return calibration_variants(base, {
-      {"lm.pretrain_steps=151", "lm.pretrain_eval_interval=1000", "lm.finetune_steps=10", "lm.finetune_checkpoint_interval=10"},
-      {"lm.pretrain_steps=30", "lm.pretrain_eval_interval=1000", "lm.finetune_steps=400", "lm.finetune_checkpoint_interval=400"},
-      {"lm.pretrain_steps=40", "lm.pretrain_eval_interval=8", "lm.finetune_steps=20", "lm.finetune_checkpoint_interval=10"},
-      {"lm.pretrain_steps=11", "lm.pretrain_eval_interval=1000", "lm.finetune_steps=10", "lm.finetune_checkpoint_interval=10"},
+      {"lm.pretrain_steps=601", "lm.finetune_steps=10", "lm.finetune_checkpoint_interval=10"},
+      {"lm.pretrain_steps=150", "lm.finetune_steps=800", "lm.finetune_checkpoint_interval=800"},
+      {"lm.pretrain_steps=152", "lm.finetune_steps=20", "lm.finetune_checkpoint_interval=2"},
+      {"lm.pretrain_steps=151", "lm.finetune_steps=10", "lm.finetune_checkpoint_interval=10"},
   });
 }
 
