@@ -71,36 +71,44 @@ def _chance(r, mask):
 def fig_curves(res, outdir):
     r = _points("reddy_curves", res)
     groups = settings(r)
-    fig, axes = plt.subplots(len(groups), 2, figsize=(13, 3.4 * len(groups)), squeeze=False)
+    fig, axes = plt.subplots(len(groups), 2, figsize=(13, 3.6 * len(groups)), squeeze=False)
+    seed_styles = ("-", "--", ":", "-.")
     for row, (desc, mask) in enumerate(groups):
         x = _steps(r, mask)
         n = len(x)
         ax, axl = axes[row]
+        seeds = r.seeds[mask]
         for key, label, color in SETS:
             y = r.field(f"reddy/eval/{key}/accuracy")[mask][:, :n]
-            for yy in y:
-                ax.plot(x, yy, color=color, lw=0.6, alpha=0.35)
-            ax.plot(x, np.nanmean(y, axis=0), color=color, lw=2, label=label)
             yl = r.field(f"reddy/eval/{key}/loss")[mask][:, :n]
-            axl.plot(x, np.nanmean(yl, axis=0), color=color, lw=2, label=label)
+            for si in range(len(y)):
+                ls = seed_styles[si % len(seed_styles)]
+                ax.plot(x, y[si], color=color, lw=1.6, ls=ls, label=label if si == 0 else None)
+                axl.plot(x, yl[si], color=color, lw=1.6, ls=ls, label=label if si == 0 else None)
         tl = r.field("reddy/train_loss")[mask][:, :n]
-        axl.plot(x, np.nanmean(tl, axis=0), color="tab:green", lw=1.5, ls="--", label="training batches")
+        for si in range(len(tl)):
+            axl.plot(x, tl[si], color="tab:green", lw=1.0, ls=seed_styles[si % len(seed_styles)],
+                     label="training batches" if si == 0 else None)
         chance, pick = _chance(r, mask)
         ax.axhline(chance, color="grey", lw=0.8, ls=":", label=f"chance 1/L = {chance:.3f}")
         if pick:
             ax.axhline(pick, color="grey", lw=0.8, ls="-.", label=f"pick a context label B/N = {pick:.3f}")
+        seed_text = ", ".join(f"seed {int(v)} {seed_styles[i % len(seed_styles)]!r}" for i, v in enumerate(seeds))
         ax.set_ylim(-0.03, 1.03)
         ax.set_ylabel("accuracy")
-        ax.set_title(f"{desc} ({int(mask.sum())} seeds)", fontsize=9)
+        ax.set_title(f"{desc}: accuracy ({seed_text})", fontsize=9)
         axl.set_ylabel("cross-entropy")
-        axl.set_title(f"{desc}: losses (mean over seeds)", fontsize=9)
+        axl.set_title(f"{desc}: losses", fontsize=9)
         for a in (ax, axl):
             a.set_xlabel("training step")
             a.grid(alpha=0.3)
-    axes[0, 0].legend(fontsize=7, loc="center right", framealpha=0.9)
-    axes[0, 1].legend(fontsize=7, loc="upper right", framealpha=0.9)
-    fig.suptitle("Reddy 2024 (reddy kind): accuracy and loss over training", fontsize=11)
-    fig.tight_layout()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    h2, l2 = axes[0, 1].get_legend_handles_labels()
+    handles.append(h2[l2.index("training batches")])
+    labels.append("training batches (loss)")
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.suptitle("Reddy 2024 (reddy kind): accuracy and loss over training, one line style per seed", fontsize=11)
+    fig.tight_layout(rect=(0, 0.1 if len(groups) == 1 else 0.06, 1, 1))
     path = os.path.join(outdir, "reddy_curves.png")
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -109,29 +117,32 @@ def fig_curves(res, outdir):
 
 def fig_progress(res, outdir):
     r = _points("reddy_progress", res)
-    groups = settings(r)
-    cols = min(2, len(groups))
-    rows = (len(groups) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(7.5 * cols, 3.6 * rows), squeeze=False)
-    for i, (desc, mask) in enumerate(groups):
+    panels = []
+    for desc, mask in settings(r):
+        for i in np.flatnonzero(mask):
+            one = np.zeros(len(r), dtype=bool)
+            one[i] = True
+            panels.append((f"{desc}, seed {int(r.seeds[i])}", one))
+    cols = min(2, len(panels))
+    rows = (len(panels) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(7 * cols, 3.4 * rows + 1.0), squeeze=False)
+    for i, (desc, mask) in enumerate(panels):
         ax = axes[i // cols, i % cols]
         x = _steps(r, mask)
         n = len(x)
         for key, label, color in PROGRESS:
-            y = r.field(f"reddy/progress/{key}")[mask][:, :n]
-            ax.plot(x, np.nanmean(y, axis=0), color=color, lw=1.6, label=label)
-        ic = r.field("reddy/eval/ic/accuracy")[mask][:, :n]
-        ax.plot(x, np.nanmean(ic, axis=0), color="tab:red", lw=2.2, ls="--", label="IC accuracy")
+            ax.plot(x, r.field(f"reddy/progress/{key}")[mask][0, :n], color=color, lw=1.5, label=label)
+        ax.plot(x, r.field("reddy/eval/ic/accuracy")[mask][0, :n], color="tab:red", lw=2.4, ls="--", label="IC accuracy")
         ax.set_ylim(-0.05, 1.05)
         ax.set_xlabel("training step")
-        ax.set_title(f"{desc} ({int(mask.sum())} seeds, mean)", fontsize=9)
+        ax.set_title(desc, fontsize=9)
         ax.grid(alpha=0.3)
-    for j in range(len(groups), rows * cols):
+    for j in range(len(panels), rows * cols):
         axes[j // cols, j % cols].axis("off")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
     fig.suptitle("Reddy 2024 (reddy kind): attention progress measures on the IC set", fontsize=11)
-    fig.tight_layout(rect=(0, 0.09 if rows == 1 else 0.05, 1, 1))
+    fig.tight_layout(rect=(0, 0.9 / (3.4 * rows + 1.0) + 0.02, 1, 1))
     path = os.path.join(outdir, "reddy_progress.png")
     fig.savefig(path, dpi=110)
     plt.close(fig)
