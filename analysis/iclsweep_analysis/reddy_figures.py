@@ -170,7 +170,7 @@ def fig_phase(res, outdir):
         for bi in range(len(Bs)):
             for ki in range(len(Ks)):
                 if np.isfinite(grid[bi, ki]):
-                    ax.text(ki, bi, f"{grid[bi, ki]:.2f}", ha="center", va="center", fontsize=8,
+                    ax.text(ki, bi, f"{grid[bi, ki]:.2f}", ha="center", va="center", fontsize=11,
                             color="white" if grid[bi, ki] < 0.6 else "black")
         ax.set_xticks(range(len(Ks)), [f"{int(k)}" for k in Ks])
         ax.set_yticks(range(len(Bs)), [f"{int(b)}" for b in Bs])
