@@ -90,9 +90,9 @@ def fig_curves(res, outdir):
             axl.plot(x, tl[si], color="tab:green", lw=1.0, ls=seed_styles[si % len(seed_styles)],
                      label="training batches" if si == 0 else None)
         chance, pick = _chance(r, mask)
-        ax.axhline(chance, color="grey", lw=0.8, ls=":", label=f"chance 1/L = {chance:.3f}")
+        ax.axhline(chance, color="grey", lw=0.8, ls=":", label="chance 1/L (this panel's L)" if row == 0 else None)
         if pick:
-            ax.axhline(pick, color="grey", lw=0.8, ls="-.", label=f"pick a context label B/N = {pick:.3f}")
+            ax.axhline(pick, color="grey", lw=0.8, ls="-.", label="pick a context label: B/N" if row == 0 else None)
         seed_text = ", ".join(f"seed {int(v)} {seed_styles[i % len(seed_styles)]!r}" for i, v in enumerate(seeds))
         ax.set_ylim(-0.03, 1.03)
         ax.set_ylabel("accuracy")
