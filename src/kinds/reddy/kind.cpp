@@ -132,7 +132,7 @@ std::vector<CostTerm> ReddyKind::cost_terms(const ParamMap& point) const {
   const TrainSettings t = TrainSettings::from(point);
   const double ckpts = static_cast<double>(t.checkpoint_steps().size());
   const double steps = static_cast<double>(t.steps);
-XX, steps * train_step_gflop(c, t.batch_size)},
+  return {{"reddy/train_gflop", steps * train_step_gflop(c, t.batch_size)},
           {"reddy/eval_gflop", ckpts * kNumEvalSets * t.eval_size * eval_sequence_gflop(c)},
           {"reddy/sequence", steps * t.batch_size + kNumEvalSets * static_cast<double>(t.eval_size)},
           {"reddy/point", 1}};
