@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .figure_common import Figure, FigureUnavailable  # noqa: E402
+from .figure_common import Figure, _refuse  # noqa: E402
 from .load import hashable  # noqa: E402
 
 KIND = "reddy"
@@ -31,8 +31,7 @@ PROGRESS = (("ila1", "ILA1: label -> own item (layer 1)", "tab:green"),
 def _points(fig, res):
     r = res.of_kind(KIND)
     if len(r) == 0:
-        raise FigureUnavailable(f"figure '{fig}' cannot be drawn from {res.name}: it has no done reddy points. Produce its "
-                                f"data with jobs/lite/reddy_*.ini (paper scale: jobs/paper/reddy_*.ini)")
+        _refuse(fig, res, "it has no done reddy points")
     return r
 
 
@@ -155,8 +154,7 @@ def fig_phase(res, outdir):
     B = r.param("reddy.burstiness").astype(float)
     Ks, Bs = np.unique(K), np.unique(B)
     if len(Ks) < 2 or len(Bs) < 2:
-        raise FigureUnavailable(f"figure 'reddy_phase' cannot be drawn from {res.name}: it needs a K x B grid "
-                                f"(reddy.num_classes and reddy.burstiness swept); run jobs/lite/reddy_phase.ini")
+        _refuse("reddy_phase", res, "it needs a K x B grid (reddy.num_classes and reddy.burstiness swept)")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, (key, title) in zip(axes, (("ic", "IC accuracy (novel classes)"), ("iw", "IW accuracy (i.i.d. context)"))):
         acc = r.field(f"reddy/final/{key}/accuracy").astype(float)
