@@ -107,7 +107,7 @@ def fig_curves(res, outdir):
     labels.append("training batches (loss)")
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
     fig.suptitle("Reddy 2024 (reddy kind): accuracy and loss over training, one line style per seed", fontsize=11)
-    fig.tight_layout(rect=(0, 0.1 if len(groups) == 1 else 0.06, 1, 1))
+    fig.tight_layout(rect=(0, 0.1 if len(groups) == 1 else 0.06, 1, 0.95 if len(groups) == 1 else 0.975))
     path = os.path.join(outdir, "reddy_curves.png")
     fig.savefig(path, dpi=110)
     plt.close(fig)
