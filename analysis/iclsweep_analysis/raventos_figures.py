@@ -9,6 +9,10 @@ T_True of the larger batch crosses below that of the smaller batch (more data pe
 toward dMMSE below M*, toward Ridge above it), interpolated in log2 M. With a single batch size the
 fallback is the first M where the model is closer to Ridge than to dMMSE on T_True.
 Each line is the mean over seeds.
+
+raventos_dynamics.png: over training steps, Δ(model, dMMSE) and Δ(model, Ridge) on T_Pretrain, one line per
+M (and batch size): whether longer training pulls a small-M model toward dMMSE (how the lite threshold depends
+on the budget).
 """
 import os
 
@@ -141,9 +145,53 @@ def fig_raventos_threshold(res, outdir):
     return [path]
 
 
+def fig_raventos_dynamics(res, outdir):
+    rv = res.of_kind(KIND)
+    if len(rv) == 0:
+        raise FigureUnavailable("no done raventos points: run jobs/lite/raventos_threshold.ini or jobs/paper/raventos_threshold.ini")
+    M = rv.param(M_KEY).astype(np.float64)
+    B = rv.param(B_KEY, default=256).astype(np.float64)
+    steps = rv.field("checkpoint/step").astype(np.float64)
+    settings = sorted({(b, m) for b, m in zip(B.tolist(), M.tolist())}, key=lambda t: (t[0], t[1] if t[1] > 0 else 1e30))
+    finite_m = sorted({m for m in M.tolist() if m > 0})
+    cmap = plt.get_cmap("viridis")
+    fig, axes = plt.subplots(1, 2, figsize=(12.5, 4.8), sharex=True)
+    styles = {b: st for b, st in zip(sorted(set(B.tolist())), ("-", "--", ":"))}
+    for b, m in settings:
+        mask = (B == b) & (M == m)
+        x = steps[mask][0]
+        ok = np.isfinite(x)
+        color = "black" if m == 0 else cmap(finite_m.index(m) / max(1, len(finite_m) - 1))
+        label = f"M = {'inf' if m == 0 else f'2^{int(round(np.log2(m)))}'}, batch {int(b)}"
+        for ax, path in zip(axes, ("eval/pretrain/dist_dmmse", "eval/pretrain/dist_ridge")):
+            y = np.nanmean(rv.field(path)[mask].astype(np.float64), axis=0)
+            if np.isfinite(y[ok]).any():
+                ax.plot(x[ok], y[ok], styles[b], color=color, label=label, linewidth=1.5)
+    axes[0].set_title("Δ(model, dMMSE) on T_Pretrain", fontsize=10)
+    axes[1].set_title("Δ(model, Ridge) on T_Pretrain", fontsize=10)
+    for ax in axes:
+        ax.set_yscale("log")
+        ax.set_xlabel("training step")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("distance per D")
+    handles, labels = axes[1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize=7.5, frameon=False)
+    fig.suptitle("Raventós 2023: distance to the two Bayes baselines over training (T_Pretrain)", fontsize=10.5)
+    fig.tight_layout(rect=(0, 0, 0.83, 0.94))
+    os.makedirs(outdir, exist_ok=True)
+    path = os.path.join(outdir, "raventos_dynamics.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [path]
+
+
 FIGURE = Figure(fig_raventos_threshold, "raventos_threshold",
                 "Raventós 2023 (raventos points): MSE/D against log2 M on T_Pretrain and T_True with the exact Ridge and "
                 "dMMSE baselines, distances to both, and the measured task-diversity threshold M*")
 
 # This family's figures by name; figures.py, the registry, lists every family's FIGURES.
-FIGURES = {"raventos_threshold": FIGURE}
+DYNAMICS = Figure(fig_raventos_dynamics, "raventos_threshold",
+                  "Raventós 2023 (raventos points): distance to dMMSE and to Ridge on T_Pretrain over training, per M and batch",
+                  lite_jobs=["raventos_threshold", "raventos_longer"])
+
+FIGURES = {"raventos_threshold": FIGURE, "raventos_dynamics": DYNAMICS}

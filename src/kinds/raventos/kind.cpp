@@ -128,7 +128,7 @@ std::vector<std::vector<std::string>> RaventosKind::calibration_points() const {
       {"raventos.steps=400", "raventos.batch_size=64", "raventos.eval_interval=400", "raventos.log_interval=100",
        "raventos.eval_sequences=64", "raventos.num_tasks=16"},
       {"raventos.steps=100", "raventos.batch_size=32", "raventos.eval_interval=100", "raventos.log_interval=100",
-       "raventos.eval_sequences=1024", "raventos.num_tasks=2^17"},
+       "raventos.eval_sequences=512", "raventos.num_tasks=2^14"},
       {"raventos.steps=100", "raventos.batch_size=32", "raventos.eval_interval=5", "raventos.log_interval=100",
        "raventos.eval_sequences=512", "raventos.num_tasks=0"},
       {"raventos.steps=200", "raventos.batch_size=128", "raventos.eval_interval=200", "raventos.log_interval=100",
