@@ -1,4 +1,4 @@
-"""The Raventós 2023 threshold figure (issue 21 part 2): curves against log2 M, the measured cross-over, refusals."""
+"""The Raventós 2023 figures (issue 21 part 2): threshold curves against log2 M, the measured cross-over, the dynamics, refusals."""
 import math
 import os
 
@@ -24,9 +24,12 @@ def raventos_point(M, batch, seed, star=6.0):
         "baseline/pretrain/dmmse_loss": 0.05 if M > 0 else math.nan, "baseline/true/dmmse_loss": 1.0 if M > 0 else math.nan,
         "final/true/dist_ridge": d_ridge, "final/true/dist_dmmse": (0.6 - d_ridge) if M > 0 else math.nan,
     }
+    steps = np.array([500.0, 1000.0, 1500.0])
+    fields_v = {"checkpoint/step": steps, "eval/pretrain/dist_ridge": d_ridge * 1000 / steps,
+                "eval/pretrain/dist_dmmse": (0.6 - d_ridge) * 1000 / steps if M > 0 else np.full(3, np.nan)}
     params = dict(fr.DEFAULT_PARAMS, **{"run.model_kind": "raventos", "raventos.num_tasks": float(M),
                                         "raventos.batch_size": float(batch), "data.seed": float(seed)})
-    return {"params": params, "status": 1, "seed": seed, "fields": {k: np.float64(v) for k, v in fields.items()}}
+    return {"params": params, "status": 1, "seed": seed, "fields": dict({k: np.float64(v) for k, v in fields.items()}, **fields_v)}
 
 
 class RaventosFigureTest(TempDirCase):
@@ -45,6 +48,11 @@ class RaventosFigureTest(TempDirCase):
         self.assertTrue(5.0 < star < 7.0, (star, how))
         self.assertIn("cross-over", how)
         written = figures.draw("raventos_threshold", res, self.tmp)
+        with open(written[0], "rb") as f:
+            self.assertEqual(f.read(8), PNG_MAGIC)
+
+    def test_dynamics_draws_one_line_per_setting(self):
+        written = figures.draw("raventos_dynamics", self._file(), self.tmp)
         with open(written[0], "rb") as f:
             self.assertEqual(f.read(8), PNG_MAGIC)
 
