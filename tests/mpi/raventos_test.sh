@@ -56,9 +56,9 @@ with h5py.File("two.h5", "r") as f:
 PY
 say "1 and 2 ranks: bit-identical"
 
-# kill -9 of the whole launch (its own process group) once 2 points are committed, then resume.
+# kill -9 of the whole launch once 2 points are committed, then resume.
 set +m
-setsid mpirun -np 2 "$engine" run "$job" --out killed.h5 --progress 1 > killed.log 2>&1 &
+mpirun -np 2 "$engine" run "$job" --out killed.h5 --progress 1 > killed.log 2>&1 &
 launcher=$!
 for _ in $(seq 1 600); do
   d=$(status_counts killed.h5 2>/dev/null | awk '{print $1}') || true
@@ -66,8 +66,19 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 [ "${d:-0}" -ge 2 ] || fail "no points committed within 60 s"
-kill -9 -- "-$launcher" 2>/dev/null || kill -9 "$launcher" 2>/dev/null || true
+# The launcher and every process under it, by PID (Open MPI may put the ranks in process groups of their own);
+# then wait until none is left, so that no rank commits a point after the count below.
+descendants() { local c; for c in $(pgrep -P "$1"); do echo "$c"; descendants "$c"; done; }
+pids="$launcher $(descendants "$launcher")"
+kill -9 $pids 2>/dev/null || true
 wait "$launcher" 2>/dev/null || true
+for p in $pids; do
+  for _ in $(seq 1 200); do
+    state=$(awk '/^State:/ {print $2}' "/proc/$p/status" 2>/dev/null) || state=""
+    [ -z "$state" ] || [ "$state" = Z ] && break
+    sleep 0.05
+  done
+done
 read -r d f r < <(status_counts killed.h5)
 say "after kill -9: done=$d failed=$f remaining=$r"
 [ "$r" -gt 0 ] || fail "the kill came too late to test anything (all points done)"
