@@ -85,5 +85,4 @@ BOOST_AUTO_TEST_CASE(each_baseline_is_best_on_its_own_distribution) {
   const Sequences tru = evaluation_sequences(pool, Distribution::True, n, K, 0.125, 11);
   BOOST_TEST(mse(pre, dmmse_predictions(pre, pool, 0.125)) < mse(pre, ridge_predictions(pre, 0.125)));
   BOOST_TEST(mse(tru, ridge_predictions(tru, 0.125)) < mse(tru, dmmse_predictions(tru, pool, 0.125)));
-  // With many examples, ridge approaches the noise floor σ² at the last position.
 }
