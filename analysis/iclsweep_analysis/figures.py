@@ -6,8 +6,8 @@ and the API see the same set whatever else was imported. A new family is one mod
 
     figures.draw("p_high", res, "figs/")   # -> list of written PNG paths, or raises FigureUnavailable
 """
-from . import (lm_figures, online_figures, omniglot_figures, readout_figures, reddy_figures, stylized_figures,
-               theory_figures, transformer_figures)
+from . import (lm_figures, online_figures, omniglot_figures, raventos_figures, readout_figures, reddy_figures,
+               stylized_figures, theory_figures, transformer_figures)
 from .figure_common import Figure, FigureUnavailable  # noqa: F401  (the record and the refusal draw() hands out)
 
 # The order is the order of `plot.py --figure all` and of its help text.
@@ -20,6 +20,7 @@ FAMILIES = (
     readout_figures,
     lm_figures,
     reddy_figures,
+    raventos_figures,
 )
 
 
