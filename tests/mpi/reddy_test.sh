@@ -35,7 +35,7 @@ paths = []
 a.visit(lambda n: paths.append(n) if isinstance(a[n], h5py.Dataset) else None)
 checked = 0
 for n in paths:
-    if n in ("rank", "host", "start_time", "end_time", "wall_time") or n.startswith("params"):
+    if n in ("rank", "host", "start_time", "end_time", "wall_time", "cpu_time") or n.startswith("params"):
         continue
     x, y = a[n][:][oa], b[n][:][ob]
     if x.dtype.kind == "f":
