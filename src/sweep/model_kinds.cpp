@@ -1,6 +1,7 @@
 #include "iclsweep/sweep/model_kinds.hpp"
 
 #include <cstdio>
+#include <set>
 
 #include "iclsweep/core/error.hpp"
 #include "iclsweep/core/family.hpp"
@@ -19,6 +20,60 @@ std::vector<std::string> model_kind_names() {
   std::vector<std::string> out;
   for (const auto& f : families().all())
     for (const auto& k : f.kinds) out.push_back(k->name());
+  return out;
+}
+
+namespace {
+bool kind_reads(const ModelKind& kind, const Family* owner, const std::string& key) {
+  if (key.rfind("run.", 0) == 0 || key == "data.seed") return true;
+  if (owner) {
+    for (const auto& k : owner->kinds)
+      if (k.get() == &kind) return true;
+    return false;
+  }
+  for (const auto& entry : kind.shared_keys())
+    if (key == entry || (!entry.empty() && entry.back() == '.' && key.rfind(entry, 0) == 0)) return true;
+  return false;
+}
+}  // namespace
+
+std::vector<std::string> ignored_key_warnings(const Job& job, const ParamRegistry& registry) {
+  // The kinds the job's points run: a grid axis of run.model_kind, else its fixed value.
+  std::vector<std::string> kind_names = {job.base_params().get_string("run.model_kind")};
+  for (const auto& axis : job.grid().axes())
+    if (axis.key == "run.model_kind") kind_names = axis.values;
+  std::vector<const ModelKind*> kinds;
+  for (const auto& name : kind_names)
+    if (const ModelKind* k = families().find_kind(name)) kinds.push_back(k);
+  if (kinds.empty()) return {};
+  // The keys the job sets: its grid axes and the fixed values that differ from the defaults.
+  std::set<std::string> set_keys;
+  for (const auto& axis : job.grid().axes()) set_keys.insert(axis.key);
+  const ParamMap defaults = ParamMap::defaults(registry);
+  for (const auto& [key, value] : job.base_params().values()) {
+    const auto d = defaults.values().find(key);
+    if (d == defaults.values().end() || d->second != value) set_keys.insert(key);
+  }
+  std::vector<std::string> out;
+  for (const auto& key : set_keys) {
+    const Family* owner = nullptr;
+    for (const auto& f : families().all())
+      for (const auto& spec : f.params)
+        if (spec.key == key) owner = &f;
+    bool read = false;
+    for (const ModelKind* k : kinds) read = read || kind_reads(*k, owner, key);
+    if (read) continue;
+    std::string names;
+    for (const ModelKind* k : kinds) names += (names.empty() ? "" : ", ") + k->name();
+    std::string msg = "key '" + key + "' is set, but run.model_kind = " + names + (kinds.size() > 1 ? " do" : " does") +
+                      " not read it";
+    if (owner) {
+      std::string theirs;
+      for (const auto& k : owner->kinds) theirs += (theirs.empty() ? "" : ", ") + k->name();
+      msg += " (a key of family " + owner->name + ": " + theirs + ")";
+    }
+    out.push_back(msg + "; the points run as without it");
+  }
   return out;
 }
 

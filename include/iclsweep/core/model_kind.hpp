@@ -85,6 +85,10 @@ class ModelKind {
   virtual bool reads_stylized_sequences() const { return false; }
   // The views `iclsweep show` prints of one of this kind's points.
   virtual std::vector<ResultView> result_views() const { return {{"", "the model", {}}}; }
+  // The rooms' shared keys this kind reads, as sections ("train.") or keys ("data.seed"); its family's own
+  // keys, run.* and data.seed (every point's seed) always apply. A job that sets a key none of its points'
+  // kinds reads is warned about when it is listed or run (sweep/model_kinds.hpp).
+  virtual std::vector<std::string> shared_keys() const { return {}; }
 };
 
 // Calibration points that share settings: `base`, then each point's own overrides (later ones win).

@@ -35,6 +35,7 @@ class OmniglotKind final : public ModelKind {
   std::vector<std::string> size_keys() const override;
   // C and Lo = C - H come from the dataset: validate() checks the data keys against it.
   bool follows_stylized_data_rules() const override { return false; }
+  std::vector<std::string> shared_keys() const override { return {"data.", "model.", "train.", "eval."}; }
 };
 
 }  // namespace icl

@@ -23,6 +23,7 @@ class TransformerKind final : public ModelKind {
   std::vector<std::pair<std::string, std::string>> summary_fields() const override;
   std::vector<std::string> size_keys() const override;
   bool reads_stylized_sequences() const override { return true; }
+  std::vector<std::string> shared_keys() const override { return {"data.", "model.", "train.", "eval."}; }
 };
 
 }  // namespace icl

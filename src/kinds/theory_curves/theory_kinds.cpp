@@ -23,6 +23,7 @@ class TheoryKind final : public ModelKind {
     return {{"run.model_kind=theory", "theory.version=v2"}, {"run.model_kind=theory", "theory.version=v1"}};
   }
   PointRecord run(const ParamMap& point, const ProgressFn&) const override { return run_theory(point); }
+  std::vector<std::string> shared_keys() const override { return {"data."}; }
 
  private:
   template <class F>
@@ -58,6 +59,7 @@ class OnlineKind final : public ModelKind {
     return {{"run.model_kind=online", "data.dataset_size=2^22", "data.input_noise_std=0.4"},
             {"run.model_kind=online", "data.dataset_size=2^10"}};
   }
+  std::vector<std::string> shared_keys() const override { return {"data."}; }
   PointRecord run(const ParamMap& point, const ProgressFn& progress) const override {
     return run_online(point, [&](double f) {
       if (progress) progress(f, "");
