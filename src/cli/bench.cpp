@@ -16,6 +16,7 @@
 #include "iclsweep/cli/exit_codes.hpp"
 #include "iclsweep/cli/options.hpp"
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/core/model_kind.hpp"
 #include "iclsweep/core/quote.hpp"
 #include "iclsweep/core/timing.hpp"
 #include "iclsweep/data/omniglot_images.hpp"
@@ -23,7 +24,7 @@
 #include "iclsweep/data/pool.hpp"
 #include "iclsweep/lm/lm_speed.hpp"
 #include "iclsweep/model/speed.hpp"
-#include "iclsweep/train/omniglot_kind.hpp"
+#include "iclsweep/model/config.hpp"
 
 namespace icl::cli {
 

@@ -27,6 +27,7 @@
 #include "iclsweep/cli/registry.hpp"
 #include "iclsweep/core/cost_model.hpp"
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/core/family.hpp"
 #include "iclsweep/core/quote.hpp"
 #include "iclsweep/core/timing.hpp"
 #include "iclsweep/sweep/engine.hpp"
@@ -117,7 +118,7 @@ int cmd_calibrate(const Args& args) {
       ("out,o", po::value<std::string>(&out_path), "calibration file to write (default: $ICLSWEEP_CALIBRATION, else ~/.config/iclsweep/calibration.ini)")
       ("workers", po::value<int>(&workers), "processes running the calibration points at once (default: every core, as a sweep runs)")
       ("kinds", po::value<std::string>(&kinds_text), "comma-separated model kinds to calibrate (default: all; the others keep their values)")
-      ("omniglot", po::value<std::string>(&omniglot_dir), "Omniglot folder for the omniglot kind (default: the omniglot.path default)");
+      ("omniglot", po::value<std::string>(&omniglot_dir), "Omniglot folder, omniglot.path for the kinds that read it (default: the omniglot.path default)");
   po::variables_map vm;
   if (!parse_command_line("calibrate", args, visible, "", vm)) return kExitOk;
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
@@ -140,11 +141,17 @@ int cmd_calibrate(const Args& args) {
   std::vector<Probe> probes;
   for (const auto& name : names) {
     const ModelKind& kind = model_kind(name);
+    // --omniglot DIR goes to the kinds of the family that owns omniglot.path.
+    bool reads_omniglot_path = false;
+    for (const auto& f : families().all())
+      for (const auto& k : f.kinds)
+        if (k.get() == &kind)
+          for (const auto& spec : f.params) reads_omniglot_path = reads_omniglot_path || spec.key == "omniglot.path";
     std::vector<Probe> mine;
     std::string skipped;
     for (auto overrides : kind.calibration_points()) {
       ParamMap p = ParamMap::defaults(reg);
-      if (name == "omniglot" && !omniglot_dir.empty()) overrides.push_back("omniglot.path=" + omniglot_dir);
+      if (reads_omniglot_path && !omniglot_dir.empty()) overrides.push_back("omniglot.path=" + omniglot_dir);
       for (const auto& o : overrides) p.set_assignment(reg, o);
       if (auto problems = kind.check_inputs(p); !problems.empty()) {
         skipped = problems.front();

@@ -150,6 +150,7 @@ int cmd_list(const Args& args) {
   }
   std::fflush(stdout);  // the warnings after the table, not inside it
   for (const auto& m : input_problems) std::fprintf(stderr, "iclsweep list: warning (run would refuse to start): %s\n", m.c_str());
+  for (const auto& m : ignored_key_warnings(job, registry())) std::fprintf(stderr, "iclsweep list: warning: %s\n", m.c_str());
   if (!filter.empty()) std::printf("\n%zu of %zu points match --where %s\n", shown, job.size(), filter.describe().c_str());
   if (per_kind.size() > 1)
     for (const auto& [name, seconds] : per_kind)

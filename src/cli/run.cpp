@@ -232,6 +232,7 @@ int coordinator_main(const RunOptions& o, const Args& args, MPI_Comm comm, int n
     register_model_kind_validators();
     job.emplace(o.inline_job ? Job::parse(*o.inline_job, o.job_path, o.sets, registry())
                              : Job::load(o.job_path, o.sets, registry()));
+    for (const auto& m : ignored_key_warnings(*job, registry())) std::fprintf(stderr, "[sweep] warning: %s\n", m.c_str());
     if (drain_requested()) {  // before the results file is touched: nothing to leave consistent
       error = "stopped on signal " + std::to_string(drain_signal()) + " before " + o.out +
               " was opened; nothing was recorded: rerun the same command";

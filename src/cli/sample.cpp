@@ -21,6 +21,7 @@
 #include "iclsweep/data/splits.hpp"
 #include "iclsweep/store/h5.hpp"
 #include "iclsweep/store/output_file.hpp"
+#include "iclsweep/sweep/model_kinds.hpp"
 
 namespace po = boost::program_options;
 
@@ -124,9 +125,14 @@ int cmd_sample(const Args& args) {
   ParamMap params = ParamMap::defaults(registry());
   if (vm.count("set"))
     for (const auto& a : vm["set"].as<std::vector<std::string>>()) params.set_assignment(registry(), a);
-  if (params.get_string("run.model_kind") == "omniglot")  // not the stylized distribution: refuse, never mislead
-    throw InputError("iclsweep sample writes the stylized distribution; run.model_kind = omniglot is not supported "
-                     "(an Omniglot run records its minibatch stream's C_L query counts in train/low_prob_queries)");
+  // Only for the kinds that train on these sequences: refuse the others, never mislead.
+  if (const std::string name = params.get_string("run.model_kind"); !model_kind(name).reads_stylized_sequences()) {
+    std::string readers;
+    for (const auto& k : model_kind_names())
+      if (model_kind(k).reads_stylized_sequences()) readers += (readers.empty() ? "" : ", ") + k;
+    throw InputError("iclsweep sample writes the stylized distribution's sequences, which run.model_kind = " + name +
+                     " does not train on; the kinds that do: " + readers);
+  }
   const DataParams data = DataParams::from(params);
 
   // --count is checked against what the split can give and the size of the file before anything is drawn.

@@ -16,6 +16,7 @@
 #include "iclsweep/cli/registry.hpp"
 #include "iclsweep/cli/table.hpp"
 #include "iclsweep/core/error.hpp"
+#include "iclsweep/core/family.hpp"
 #include "iclsweep/core/quote.hpp"
 #include "iclsweep/store/merge.hpp"
 #include "iclsweep/store/results_file.hpp"
@@ -54,16 +55,15 @@ double at(const PointRecord& rec, const std::string& path, double index) {
   return it->second.values[static_cast<std::size_t>(index)];
 }
 
-// The selected checkpoint of one view ("" transformer; "iw/", "ic/", "alpha/" for the gated model) and every
-// selected/<split>/<metric> there. Returns the scalar paths it printed.
-std::set<std::string> print_view(const PointRecord& rec, const std::string& prefix) {
+// The selected checkpoint of one view of the point's kind (ModelKind::result_views: "" for the fields at the
+// root) and every selected/<split>/<metric> there. Returns the scalar paths it printed.
+std::set<std::string> print_view(const PointRecord& rec, const ResultView& view) {
+  const std::string& prefix = view.prefix;
   std::set<std::string> used;
   const double index = scalar(rec, prefix + "selected/index");
   used.insert(prefix + "selected/index");
   used.insert(prefix + "selected/index_by_error");
-  const char* name = prefix == "iw/" ? "g alone (P0, iw/)" : prefix == "ic/" ? "h alone (P0, ic/)"
-                     : prefix == "alpha/" ? "the mixture f (alpha/)" : "the model";
-  std::printf("\nselected checkpoint of %s: ", name);
+  std::printf("\nselected checkpoint of %s: ", view.name.c_str());
   if (!(index >= 0)) {
     std::printf("none (no finite pretraining loss)\n");
   } else {
@@ -74,13 +74,10 @@ std::set<std::string> print_view(const PointRecord& rec, const std::string& pref
       std::printf("  by the pretraining 0-1 error (the p_relevant figure): index %.0f, step %.0f (error %.4g)\n", by_error,
                   at(rec, prefix + "checkpoint/step", by_error), at(rec, prefix + "eval/pretraining/error", by_error));
   }
-  // selected/<split>/<metric> as a split x metric table; for the mixture also g and h of the mixture stage
-  // (alpha/selected_iw/, alpha/selected_ic/) as "g:<metric>", "h:<metric>" columns.
+  // selected/<split>/<metric> as a split x metric table, with the view's extra heads as "<tag><metric>" columns
+  // (the gated mixture's g and h: alpha/selected_iw/ as "g:<metric>", alpha/selected_ic/ as "h:<metric>").
   std::vector<std::pair<std::string, std::string>> heads = {{prefix + "selected/", ""}};
-  if (prefix == "alpha/") {
-    heads.emplace_back("alpha/selected_iw/", "g:");
-    heads.emplace_back("alpha/selected_ic/", "h:");
-  }
+  heads.insert(heads.end(), view.extra_heads.begin(), view.extra_heads.end());
   std::map<std::string, std::map<std::string, double>> table;
   std::vector<std::string> metrics;
   for (const auto& [path, v] : rec.fields)
@@ -193,9 +190,13 @@ int cmd_show(const Args& args) {
   }
   const PointRecord rec = file.read_point(i);
   std::set<std::string> used;
-  for (const char* prefix : {"", "iw/", "ic/", "alpha/"})
-    if (scalar(rec, std::string(prefix) + "selected/index") >= 0) {  // -1 / NaN: another kind's field
-      const auto u = print_view(rec, prefix);
+  // The point's kind lays out its views; a kind this binary does not know shows the fields at the root.
+  std::vector<ResultView> views = {{"", "the model", {}}};
+  if (params.values().count("run.model_kind"))
+    if (const ModelKind* kind = families().find_kind(params.get_string("run.model_kind"))) views = kind->result_views();
+  for (const auto& view : views)
+    if (scalar(rec, view.prefix + "selected/index") >= 0) {  // -1 / NaN: another kind's field
+      const auto u = print_view(rec, view);
       used.insert(u.begin(), u.end());
     }
   std::vector<std::pair<std::string, double>> others;

@@ -79,4 +79,10 @@ double ModelConfig::learning_rate_at(std::int64_t step) const {
   return std::min(learning_rate * t1 / W, learning_rate * std::sqrt(W / t1));
 }
 
+double omniglot_train_memory_bytes(const ModelConfig& config, int batch_size, int num_contexts, int image_size, int num_classes) {
+  const double images = (num_contexts + 1.0) * batch_size;
+  return transformer_memory_bytes(config, batch_size, 2 * num_contexts + 1, num_classes, 64) +
+         images * image_size * image_size * 64.0 * 12.0 * 4.0;
+}
+
 }  // namespace icl

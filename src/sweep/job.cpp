@@ -25,20 +25,25 @@
 namespace icl {
 
 namespace {
-// The families' kinds (src/kinds/), as "; reddy (Reddy 2024: ...)" for run.model_kind's help.
+// Every family's kinds (src/kinds/), as "theory, online (family theory_curves: PAPER-SPEC §4 ...); ..." for
+// run.model_kind's help.
 std::string family_kinds_help() {
   std::string out;
-  for (const auto& f : families().all())
-    for (const auto& k : f.kinds) out += ", " + k->name() + " (" + f.summary + ")";
+  for (const auto& f : families().all()) {
+    std::string kinds;
+    for (const auto& k : f.kinds) kinds += (kinds.empty() ? "" : ", ") + k->name();
+    out += (out.empty() ? "" : "; ") + kinds + " (family " + f.name + ": " + f.summary + ")";
+  }
   return out;
 }
 }  // namespace
 
+// run.model_kind's default is part of the results' identity (a point's hash leaves defaults out), so it
+// stays "transformer" whatever the families are.
 std::vector<ParamSpec> sweep_param_specs() {
   return {
       {"run.model_kind", ParamType::String, "transformer",
-       "what each point runs: transformer (PAPER-SPEC §2), gated (§3), theory (§4 curves), online (Algorithm 1), "
-       "omniglot (§5.3), lm_facts (the LM analog of §5.5)" + family_kinds_help(),
+       "what each point runs: one of the families' model kinds (docs/families.md): " + family_kinds_help(),
        model_kind_names()},
   };
 }
@@ -50,8 +55,10 @@ namespace {
 // Every broken data rule of a point at once (DataParams::from() stops at the first).
 std::vector<std::string> data_point_errors(const ParamMap& p) {
   if (!p.values().count("data.dataset_size")) return {};  // registry without the data room (tests)
-  // Omniglot takes Lo = C - H and D from its dataset: its model kind checks the data keys against it.
-  if (p.values().count("run.model_kind") && p.get_string("run.model_kind") == "omniglot") return {};
+  // A kind that reads its data elsewhere (Omniglot takes Lo = C - H and D from its dataset) checks the data keys itself.
+  if (p.values().count("run.model_kind"))
+    if (const ModelKind* kind = families().find_kind(p.get_string("run.model_kind")); kind && !kind->follows_stylized_data_rules())
+      return {};
   std::vector<std::string> out;
   try {
     for (const auto& e : DataParams::read(p).collect_errors()) out.push_back(e.what());

@@ -1,101 +1,15 @@
 #include "iclsweep/sweep/model_kinds.hpp"
 
 #include <cstdio>
-#include <memory>
+#include <set>
 
 #include "iclsweep/core/error.hpp"
 #include "iclsweep/core/family.hpp"
-#include "iclsweep/lm/lm_facts_kind.hpp"
 #include "iclsweep/sweep/job.hpp"
-#include "iclsweep/theory/bounds.hpp"
-#include "iclsweep/theory/online.hpp"
-#include "iclsweep/train/gated_kind.hpp"
-#include "iclsweep/train/omniglot_kind.hpp"
-#include "iclsweep/train/trainer.hpp"
 
 namespace icl {
-namespace {
-
-// The theory curves of §4.6: closed-form, instantaneous.
-class TheoryKind final : public ModelKind {
- public:
-  std::string name() const override { return "theory"; }
-  std::vector<std::string> validate(const ParamMap& point) const override { return collect([&] { theory_schema(point); }); }
-  ResultSchema schema(const ParamMap& point) const override { return theory_schema(point); }
-  std::vector<CostConstant> cost_constants() const override {
-    return {{"theory/point", "one set of closed-form curves", 7.6e-06}};
-  }
-  std::vector<CostTerm> cost_terms(const ParamMap&) const override { return {{"theory/point", 1}}; }
-  std::vector<std::vector<std::string>> calibration_points() const override {
-    return {{"run.model_kind=theory", "theory.version=v2"}, {"run.model_kind=theory", "theory.version=v1"}};
-  }
-  PointRecord run(const ParamMap& point, const ProgressFn&) const override { return run_theory(point); }
-
- private:
-  template <class F>
-  static std::vector<std::string> collect(F&& f) {
-    try {
-      f();
-    } catch (const std::exception& e) {
-      return {e.what()};
-    }
-    return {};
-  }
-  friend class OnlineKind;
-};
-
-// The Algorithm 1 simulation: tabular and cheap, the showcase for huge grids.
-class OnlineKind final : public ModelKind {
- public:
-  std::string name() const override { return "online"; }
-  std::vector<std::string> validate(const ParamMap& point) const override {
-    return TheoryKind::collect([&] { OnlineParams::from(point); });
-  }
-  ResultSchema schema(const ParamMap& point) const override { return online_schema(point); }
-  std::vector<CostConstant> cost_constants() const override {
-    // Tabular: about 1.9M steps (L = 1) per CPU second (iclsweep calibrate, 2026-12-07).
-    return {{"online/context_step", "step of Algorithm 1 times (L + 1) sequence positions", 2.6e-07},
-            {"online/point", "one point's fixed setup and records", 0.0075}};
-  }
-  std::vector<CostTerm> cost_terms(const ParamMap& point) const override {
-    return {{"online/context_step", static_cast<double>(point.get_int("data.dataset_size")) * (point.get_int("data.num_contexts") + 1)},
-            {"online/point", 1}};
-  }
-  std::vector<std::vector<std::string>> calibration_points() const override {
-    return {{"run.model_kind=online", "data.dataset_size=2^22", "data.input_noise_std=0.4"},
-            {"run.model_kind=online", "data.dataset_size=2^10"}};
-  }
-  PointRecord run(const ParamMap& point, const ProgressFn& progress) const override {
-    return run_online(point, [&](double f) {
-      if (progress) progress(f, "");
-    });
-  }
-};
-
-struct Entry {
-  const char* name;
-  std::unique_ptr<ModelKind> kind;
-};
-
-const std::vector<Entry>& kinds() {
-  static const std::vector<Entry> table = [] {
-    std::vector<Entry> t;
-    t.push_back({"transformer", std::make_unique<TransformerKind>()});
-    t.push_back({"gated", std::make_unique<GatedKind>()});
-    t.push_back({"theory", std::make_unique<TheoryKind>()});
-    t.push_back({"online", std::make_unique<OnlineKind>()});
-    t.push_back({"omniglot", std::make_unique<OmniglotKind>()});
-    t.push_back({"lm_facts", std::make_unique<lm::LmFactsKind>()});
-    return t;
-  }();
-  return table;
-}
-
-}  // namespace
 
 const ModelKind& model_kind(const std::string& name) {
-  for (const auto& e : kinds())
-    if (name == e.name) return *e.kind;
   if (const ModelKind* kind = families().find_kind(name)) return *kind;
   std::string known;
   for (const auto& k : model_kind_names()) known += (known.empty() ? "" : " | ") + k;
@@ -104,9 +18,62 @@ const ModelKind& model_kind(const std::string& name) {
 
 std::vector<std::string> model_kind_names() {
   std::vector<std::string> out;
-  for (const auto& e : kinds()) out.emplace_back(e.name);
   for (const auto& f : families().all())
     for (const auto& k : f.kinds) out.push_back(k->name());
+  return out;
+}
+
+namespace {
+bool kind_reads(const ModelKind& kind, const Family* owner, const std::string& key) {
+  if (key.rfind("run.", 0) == 0 || key == "data.seed") return true;
+  if (owner) {
+    for (const auto& k : owner->kinds)
+      if (k.get() == &kind) return true;
+    return false;
+  }
+  for (const auto& entry : kind.shared_keys())
+    if (key == entry || (!entry.empty() && entry.back() == '.' && key.rfind(entry, 0) == 0)) return true;
+  return false;
+}
+}  // namespace
+
+std::vector<std::string> ignored_key_warnings(const Job& job, const ParamRegistry& registry) {
+  // The kinds the job's points run: a grid axis of run.model_kind, else its fixed value.
+  std::vector<std::string> kind_names = {job.base_params().get_string("run.model_kind")};
+  for (const auto& axis : job.grid().axes())
+    if (axis.key == "run.model_kind") kind_names = axis.values;
+  std::vector<const ModelKind*> kinds;
+  for (const auto& name : kind_names)
+    if (const ModelKind* k = families().find_kind(name)) kinds.push_back(k);
+  if (kinds.empty()) return {};
+  // The keys the job sets: its grid axes and the fixed values that differ from the defaults.
+  std::set<std::string> set_keys;
+  for (const auto& axis : job.grid().axes()) set_keys.insert(axis.key);
+  const ParamMap defaults = ParamMap::defaults(registry);
+  for (const auto& [key, value] : job.base_params().values()) {
+    const auto d = defaults.values().find(key);
+    if (d == defaults.values().end() || d->second != value) set_keys.insert(key);
+  }
+  std::vector<std::string> out;
+  for (const auto& key : set_keys) {
+    const Family* owner = nullptr;
+    for (const auto& f : families().all())
+      for (const auto& spec : f.params)
+        if (spec.key == key) owner = &f;
+    bool read = false;
+    for (const ModelKind* k : kinds) read = read || kind_reads(*k, owner, key);
+    if (read) continue;
+    std::string names;
+    for (const ModelKind* k : kinds) names += (names.empty() ? "" : ", ") + k->name();
+    std::string msg = "key '" + key + "' is set, but run.model_kind = " + names + (kinds.size() > 1 ? " do" : " does") +
+                      " not read it";
+    if (owner) {
+      std::string theirs;
+      for (const auto& k : owner->kinds) theirs += (theirs.empty() ? "" : ", ") + k->name();
+      msg += " (a key of family " + owner->name + ": " + theirs + ")";
+    }
+    out.push_back(msg + "; the points run as without it");
+  }
   return out;
 }
 
@@ -118,16 +85,11 @@ void register_model_kind_validators() {
       if (!errors.empty()) return errors;
       const double need = kind.memory_bytes(point);
       if (need > kMaxPointMemoryBytes) {
-        // The message names the size keys first (the job's loader points at the line of the first key a
+        // The message names the kind's size keys first (the job's loader points at the line of the first key a
         // message names, so the refusal is shown at the size that is too large, not at run.model_kind).
-        static const char* const kSizeKeys[] = {
-            "model.embed_dim", "model.num_blocks", "model.num_heads", "model.widening_factor", "train.batch_size",
-            "data.num_contexts", "data.num_dims", "data.num_high_prob_classes", "data.num_low_prob_classes",
-            "omniglot.image_size", "lm.width", "lm.layers", "lm.heads", "lm.pretrain_batch_size"};
         std::string sizes;
-        for (const char* key : kSizeKeys)
-          if (point.has(key) && (kind.name() == "lm_facts") == (std::string(key).rfind("lm.", 0) == 0))
-            sizes += (sizes.empty() ? "" : ", ") + std::string(key) + " = " + point.get_string(key);
+        for (const auto& key : kind.size_keys())
+          if (point.has(key)) sizes += (sizes.empty() ? "" : ", ") + key + " = " + point.get_string(key);
         char msg[1024];
         std::snprintf(msg, sizeof msg,
                       "%s: one point needs ~%.3g GB of memory (weights, gradients, optimizer state and one batch's "

@@ -93,7 +93,7 @@ def theory_points(versions=("v2", "v1")):
 
 
 def gated_point(params, seed, n_ckpt=3, rng=None, splits=V1_SPLITS, store_selected=True):
-    """One stylized (run.model_kind = gated) point with the engine's field names (src/train/gated_kind.cpp).
+    """One stylized (run.model_kind = gated) point with the engine's field names (src/kinds/gated/gated_kind.cpp).
 
     Random values in [0, 1]: the errors of g and h from P0 (iw/, ic/) and from the mixture stage
     (alpha/selected_iw, alpha/selected_ic at the mixture's checkpoint; alpha/own_selected_iw, _ic each at its

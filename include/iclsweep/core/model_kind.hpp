@@ -25,6 +25,15 @@ inline constexpr double kMaxPointMemoryBytes = 64.0 * 1024 * 1024 * 1024;
 // point stores them all in the results file.
 inline constexpr std::int64_t kMaxLogEntries = 1'000'000;
 
+// One view `iclsweep show` prints of a point (ModelKind::result_views): the selected checkpoint of the fields
+// under `prefix` ("" for the fields at the root) and its selected/<split>/<metric> table, titled `name`;
+// each of `extra_heads` (field head, column tag) adds its <head><split>/<metric> fields as "<tag><metric>" columns.
+struct ResultView {
+  std::string prefix;
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> extra_heads;
+};
+
 class ModelKind {
  public:
   virtual ~ModelKind() = default;
@@ -65,6 +74,21 @@ class ModelKind {
   virtual PointRecord run(const ParamMap& point, const ProgressFn& progress) const = 0;
   // Scalar fields shown in the end-of-sweep summary table and `iclsweep report`, as (column, path).
   virtual std::vector<std::pair<std::string, std::string>> summary_fields() const { return {}; }
+
+  // ---- what the rooms ask of a kind instead of its name (docs/families.md) ----
+  // Whether the data room's rules of the stylized distribution (data.*, DataParams) apply to this kind's
+  // points when a job is loaded. A kind that reads its data elsewhere checks its data.* keys in validate().
+  virtual bool follows_stylized_data_rules() const { return true; }
+  // The keys that size one point, named first (in this order, those set) when memory_bytes() is refused.
+  virtual std::vector<std::string> size_keys() const { return {}; }
+  // Whether the kind trains on the stylized distribution's sequences, the ones `iclsweep sample` writes.
+  virtual bool reads_stylized_sequences() const { return false; }
+  // The views `iclsweep show` prints of one of this kind's points.
+  virtual std::vector<ResultView> result_views() const { return {{"", "the model", {}}}; }
+  // The rooms' shared keys this kind reads, as sections ("train.") or keys ("data.seed"); its family's own
+  // keys, run.* and data.seed (every point's seed) always apply. A job that sets a key none of its points'
+  // kinds reads is warned about when it is listed or run (sweep/model_kinds.hpp).
+  virtual std::vector<std::string> shared_keys() const { return {}; }
 };
 
 // Calibration points that share settings: `base`, then each point's own overrides (later ones win).
@@ -74,7 +98,7 @@ inline std::vector<std::vector<std::string>> calibration_variants(const std::vec
   return points;
 }
 
-// The registry of model kinds, keyed by run.model_kind, lives in the sweep room (sweep/model_kinds.hpp):
-// each kind is implemented in the room that owns its numerics (train, theory, ...).
+// Each kind is implemented and registered by its family, src/kinds/<family>/ (core/family.hpp,
+// docs/families.md); sweep/model_kinds.hpp looks kinds up by run.model_kind.
 
 }  // namespace icl

@@ -43,5 +43,8 @@ std::vector<ParamSpec> model_param_specs();
 // (16 bytes per parameter) plus one batch of `batch` sequences of `tokens` tokens through every block
 // (residual stream, attention scores, MLP hidden; forward values kept for the backward pass).
 double transformer_memory_bytes(const ModelConfig& config, int batch, int tokens, int num_classes, int input_dim);
+// Peak memory of one training step: the transformer (E = 64, T = 2L+1) plus the ResNet tokenizer's
+// activations, about a dozen S x S x 64 float maps kept per image for the backward pass.
+double omniglot_train_memory_bytes(const ModelConfig& config, int batch_size, int num_contexts, int image_size, int num_classes);
 
 }  // namespace icl

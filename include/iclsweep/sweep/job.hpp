@@ -27,7 +27,7 @@
 
 namespace icl {
 
-// The sweep room's own keys: run.model_kind (transformer | gated | theory | online).
+// The sweep room's own keys: run.model_kind (one of the families' kinds, docs/families.md).
 std::vector<ParamSpec> sweep_param_specs();
 
 struct JobPoint {

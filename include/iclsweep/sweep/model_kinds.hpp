@@ -1,5 +1,6 @@
 #pragma once
-// The registry of model kinds (run.model_kind). Add a kind by adding one line in src/sweep/model_kinds.cpp.
+// The model kinds (run.model_kind), looked up in the families of src/kinds/ (core/family.hpp): a kind is
+// added by its family folder, never here.
 #include <string>
 #include <vector>
 
@@ -12,5 +13,11 @@ const ModelKind& model_kind(const std::string& name);
 std::vector<std::string> model_kind_names();
 // Registers every kind's cross-key validator with the job loader (sweep/job.hpp).
 void register_model_kind_validators();
+
+class Job;
+// One message per key the job sets (a grid axis, or a fixed value other than the default) that no kind of
+// its points reads: a family's keys apply to its own kinds, a room's shared keys to the kinds that declare
+// them (ModelKind::shared_keys). Warnings, not errors: the points run as they would without the key.
+std::vector<std::string> ignored_key_warnings(const Job& job, const ParamRegistry& registry);
 
 }  // namespace icl

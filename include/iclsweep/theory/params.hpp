@@ -7,7 +7,7 @@
 
 namespace icl {
 
-// theory.* and online.* keys; registered once in cli/registry.cpp.
+// theory.* and online.* keys; registered once, by the theory_curves family (src/kinds/theory_curves/register.cpp).
 std::vector<ParamSpec> theory_param_specs();
 
 }  // namespace icl

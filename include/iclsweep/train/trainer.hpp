@@ -64,19 +64,7 @@ std::vector<std::string> training_point_errors(const ParamMap& point, const std:
 std::vector<std::string> synthetic_eval_errors(const ParamMap& point);
 // memory_bytes() of the synthetic transformer (ModelKind): also the gated model's g and h.
 double synthetic_transformer_memory_bytes(const ParamMap& point);
-
-// The transformer model kind (run.model_kind = transformer).
-class TransformerKind final : public ModelKind {
- public:
-  std::string name() const override { return "transformer"; }
-  std::vector<std::string> validate(const ParamMap& point) const override;
-  ResultSchema schema(const ParamMap& point) const override;
-  std::vector<CostConstant> cost_constants() const override;
-  std::vector<CostTerm> cost_terms(const ParamMap& point) const override;
-  std::vector<std::vector<std::string>> calibration_points() const override;
-  double memory_bytes(const ParamMap& point) const override;
-  PointRecord run(const ParamMap& point, const ProgressFn& progress) const override;
-  std::vector<std::pair<std::string, std::string>> summary_fields() const override;
-};
+// size_keys() of the kinds that train the §2 transformer (ModelKind): model, batch and data sizes.
+std::vector<std::string> transformer_size_keys();
 
 }  // namespace icl

@@ -9,6 +9,7 @@
 #include "iclsweep/model/transformer.hpp"
 #include "iclsweep/train/config.hpp"
 #include "iclsweep/train/trainer.hpp"
+#include "kinds/synthetic/transformer_kind.hpp"
 
 // The transformer's cost (core-seconds) orders the hand-out of points and feeds `iclsweep list`'s
 // core-hours: GFLOP of training, per-step overhead, GFLOP of forward-only evaluation of every split at

@@ -9,6 +9,7 @@
 #include "iclsweep/model/config.hpp"
 #include "iclsweep/train/config.hpp"
 #include "iclsweep/train/trainer.hpp"
+#include "kinds/synthetic/transformer_kind.hpp"
 
 // A grid point's numbers depend only on its parameters and seed: not on the thread, the heap state or
 // the process that runs it (the sweep runs points on rank 0's worker thread and on other ranks' main

@@ -32,10 +32,10 @@ class OmniglotKind final : public ModelKind {
   double memory_bytes(const ParamMap& point) const override;
   PointRecord run(const ParamMap& point, const ProgressFn& progress) const override;
   std::vector<std::pair<std::string, std::string>> summary_fields() const override;
+  std::vector<std::string> size_keys() const override;
+  // C and Lo = C - H come from the dataset: validate() checks the data keys against it.
+  bool follows_stylized_data_rules() const override { return false; }
+  std::vector<std::string> shared_keys() const override { return {"data.", "model.", "train.", "eval."}; }
 };
-
-// Peak memory of one training step: the transformer (E = 64, T = 2L+1) plus the ResNet tokenizer's
-// activations, about a dozen S x S x 64 float maps kept per image for the backward pass.
-double omniglot_train_memory_bytes(const ModelConfig& config, int batch_size, int num_contexts, int image_size, int num_classes);
 
 }  // namespace icl

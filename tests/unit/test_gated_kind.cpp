@@ -12,7 +12,7 @@
 #include "iclsweep/data/params.hpp"
 #include "iclsweep/model/config.hpp"
 #include "iclsweep/train/config.hpp"
-#include "iclsweep/train/gated_kind.hpp"
+#include "kinds/gated/gated_kind.hpp"
 #include "iclsweep/train/metrics.hpp"
 #include "iclsweep/train/trainer.hpp"
 

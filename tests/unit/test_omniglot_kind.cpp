@@ -10,7 +10,7 @@
 #include "iclsweep/data/params.hpp"
 #include "iclsweep/model/config.hpp"
 #include "iclsweep/train/config.hpp"
-#include "iclsweep/train/omniglot_kind.hpp"
+#include "kinds/omniglot/omniglot_kind.hpp"
 
 // The Omniglot model kind end to end (ResNet-v1 tokenizer + transformer + trainer) on a fixture of
 // 6 block-drawing classes at 16x16: seconds per test. The baselines must learn what they can only

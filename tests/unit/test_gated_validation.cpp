@@ -10,8 +10,9 @@
 #include "iclsweep/data/params.hpp"
 #include "iclsweep/model/config.hpp"
 #include "iclsweep/train/config.hpp"
-#include "iclsweep/train/gated_kind.hpp"
+#include "kinds/gated/gated_kind.hpp"
 #include "iclsweep/train/trainer.hpp"
+#include "kinds/synthetic/transformer_kind.hpp"
 
 using namespace icl;
 

@@ -1,4 +1,4 @@
-#include "iclsweep/train/gated_kind.hpp"
+#include "kinds/gated/gated_kind.hpp"
 
 #include <cmath>
 #include <limits>
@@ -276,6 +276,14 @@ std::vector<std::vector<std::string>> GatedKind::calibration_points() const {
 
 // g and h are transformers of model.* each (P0 trains both; the mixture holds both).
 double GatedKind::memory_bytes(const ParamMap& point) const { return 2.0 * synthetic_transformer_memory_bytes(point); }
+
+std::vector<std::string> GatedKind::size_keys() const { return transformer_size_keys(); }
+
+std::vector<ResultView> GatedKind::result_views() const {
+  return {{"iw/", "g alone (P0, iw/)", {}},
+          {"ic/", "h alone (P0, ic/)", {}},
+          {"alpha/", "the mixture f (alpha/)", {{"alpha/selected_iw/", "g:"}, {"alpha/selected_ic/", "h:"}}}};
+}
 
 PointRecord GatedKind::run(const ParamMap& point, const ProgressFn& progress) const {
   TrainingData data = TrainingData::build(point);

@@ -1,4 +1,4 @@
-#include "iclsweep/lm/lm_facts_kind.hpp"
+#include "kinds/lm_facts/lm_facts_kind.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -8,7 +8,7 @@
 #include <cstdio>
 
 #include "iclsweep/core/error.hpp"
-#include "iclsweep/lm/lm_facts_kind.hpp"
+#include "kinds/lm_facts/lm_facts_kind.hpp"
 
 using namespace icl;
 using namespace icl::lm;

@@ -7,6 +7,7 @@
 #include "iclsweep/model/config.hpp"
 #include "iclsweep/train/config.hpp"
 #include "iclsweep/train/trainer.hpp"
+#include "kinds/synthetic/transformer_kind.hpp"
 
 // Real learning behaviour of the transformer on the stylized distribution, seconds each: the two
 // extremes of the paper's baselines (PAPER-SPEC §1.8) must learn what they can only learn one way.

@@ -68,6 +68,7 @@ class LmFactsKind final : public ModelKind {
   std::vector<std::pair<std::string, std::string>> input_fingerprints(const ParamMap& point) const override;
   PointRecord run(const ParamMap& point, const ProgressFn& progress) const override;
   std::vector<std::pair<std::string, std::string>> summary_fields() const override;
+  std::vector<std::string> size_keys() const override { return {"lm.width", "lm.layers", "lm.heads", "lm.pretrain_batch_size"}; }
 };
 
 }  // namespace icl::lm

@@ -80,6 +80,11 @@ class GatedKind final : public ModelKind {
   double memory_bytes(const ParamMap& point) const override;
   PointRecord run(const ParamMap& point, const ProgressFn& progress) const override;
   std::vector<std::pair<std::string, std::string>> summary_fields() const override;
+  std::vector<std::string> size_keys() const override;
+  bool reads_stylized_sequences() const override { return true; }
+  std::vector<std::string> shared_keys() const override { return {"data.", "model.", "train.", "eval."}; }
+  // g alone (iw/), h alone (ic/) and the mixture (alpha/, with its g and h at their own selection).
+  std::vector<ResultView> result_views() const override;
 };
 
 }  // namespace icl

@@ -1,4 +1,4 @@
-#include "iclsweep/train/omniglot_kind.hpp"
+#include "kinds/omniglot/omniglot_kind.hpp"
 
 #include <cmath>
 #include <set>
@@ -122,13 +122,13 @@ std::vector<std::vector<std::string>> OmniglotKind::calibration_points() const {
   });
 }
 
-double omniglot_train_memory_bytes(const ModelConfig& config, int batch_size, int num_contexts, int image_size, int num_classes) {
-  const double images = (num_contexts + 1.0) * batch_size;
-  return transformer_memory_bytes(config, batch_size, 2 * num_contexts + 1, num_classes, 64) +
-         images * image_size * image_size * 64.0 * 12.0 * 4.0;
+// One training batch (evaluation runs forward only), for the full 1623 classes at most.
+std::vector<std::string> OmniglotKind::size_keys() const {
+  auto keys = transformer_size_keys();
+  keys.push_back("omniglot.image_size");
+  return keys;
 }
 
-// One training batch (evaluation runs forward only), for the full 1623 classes at most.
 double OmniglotKind::memory_bytes(const ParamMap& point) const {
   constexpr int kAllOmniglotClasses = 1623;
   return omniglot_train_memory_bytes(ModelConfig::from(point), TrainConfig::from(point).batch_size,
