@@ -4,30 +4,8 @@
 # mid-sweep resumes to the same values without recomputing its committed points.
 #   raventos_test.sh --engine PATH --work DIR
 set -euo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-engine="" work=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --engine) engine=$2; shift 2 ;;
-    --work) work=$2; shift 2 ;;
-    *) echo "unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-[ -x "$engine" ] && [ -n "$work" ] || { echo "need --engine and --work" >&2; exit 2; }
-rm -rf "$work"; mkdir -p "$work"; cd "$work"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-job="$here/raventos.ini"
-say() { printf '[raventos-test %s] %s\n' "$(date +%T)" "$*"; }
-fail() { say "FAIL: $*"; exit 1; }
-
-run_mpi() {  # run_mpi NP OUT: prints the exit code
-  local np=$1 out=$2
-  set +e
-  mpirun -np "$np" "$engine" run "$job" --out "$out" --progress 1 > "$out.log" 2>&1
-  local rc=$?
-  set -e
-  echo $rc
-}
+tag=raventos-test job_name=raventos.ini
+source "$(dirname "${BASH_SOURCE[0]}")/kind_test_lib.sh"
 status_counts() {  # prints "done failed remaining"
   "$engine" status "$1" | awk '/done .*failed .*remaining/ {gsub(",", ""); print $2, $5, $7}'
 }
@@ -66,19 +44,7 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 [ "${d:-0}" -ge 2 ] || fail "no points committed within 60 s"
-# The launcher and every process under it, by PID (Open MPI may put the ranks in process groups of their own);
-# then wait until none is left, so that no rank commits a point after the count below.
-descendants() { local c; for c in $(pgrep -P "$1"); do echo "$c"; descendants "$c"; done; }
-pids="$launcher $(descendants "$launcher")"
-kill -9 $pids 2>/dev/null || true
-wait "$launcher" 2>/dev/null || true
-for p in $pids; do
-  for _ in $(seq 1 200); do
-    state=$(awk '/^State:/ {print $2}' "/proc/$p/status" 2>/dev/null) || state=""
-    [ -z "$state" ] || [ "$state" = Z ] && break
-    sleep 0.05
-  done
-done
+kill_launch "$launcher"
 read -r d f r < <(status_counts killed.h5)
 say "after kill -9: done=$d failed=$f remaining=$r"
 [ "$r" -gt 0 ] || fail "the kill came too late to test anything (all points done)"

@@ -3,29 +3,8 @@
 # to 1 rank; a 2-rank run killed with SIGKILL mid-sweep resumes to the same values.
 #   reddy_test.sh --engine PATH --work DIR
 set -euo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-engine="" work=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --engine) engine=$2; shift 2 ;;
-    --work) work=$2; shift 2 ;;
-    *) echo "unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-[ -x "$engine" ] && [ -n "$work" ] || { echo "need --engine and --work" >&2; exit 2; }
-rm -rf "$work"; mkdir -p "$work"; cd "$work"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-job="$here/reddy.ini"
-say() { printf '[reddy-test %s] %s\n' "$(date +%T)" "$*"; }
-fail() { say "FAIL: $*"; exit 1; }
-run_mpi() {  # run_mpi NP OUT [engine args]: prints the exit code
-  local np=$1 out=$2; shift 2
-  set +e
-  mpirun -np "$np" --bind-to none "$engine" run "$job" --out "$out" --progress 1 "$@" > "$out.log" 2>&1
-  local rc=$?
-  set -e
-  echo $rc
-}
+tag=reddy-test job_name=reddy.ini
+source "$(dirname "${BASH_SOURCE[0]}")/kind_test_lib.sh"
 same_values() {  # every per-point value but who ran it and when
   /usr/bin/python3 - "$1" "$2" <<'PY'
 import sys, h5py, numpy as np
@@ -52,7 +31,7 @@ rc2=$(run_mpi 2 two.h5); [ "$rc2" = 0 ] || { cat two.h5.log; fail "2 ranks: exit
 same_values one.h5 two.h5 || fail "1-rank and 2-rank values differ"
 say "PASS: 1 rank and 2 ranks give bit-identical values"
 
-# kill -9 of the whole MPI job (its own process group) once a point is committed, then resume.
+# kill -9 of the whole MPI job (mpirun and every process under it) once a point is committed, then resume.
 set +m
 setsid mpirun -np 2 --bind-to none "$engine" run "$job" --out killed.h5 --progress 1 --set reddy.steps=3000 > killed.log 2>&1 &
 launcher=$!
@@ -63,8 +42,7 @@ for _ in $(seq 1 1200); do
   sleep 0.1
 done
 [ "${d:-0}" -ge 1 ] || fail "no point committed within 120 s"
-kill -9 -- "-$launcher" 2>/dev/null || true
-wait "$launcher" 2>/dev/null || true
+kill_launch "$launcher"
 d=$("$engine" status killed.h5 | awk '/done .*failed .*remaining/ {gsub(",", ""); print $2}') || true  # committed before the kill (status exits non-zero on an unfinished file)
 say "killed with $d point(s) committed"
 rc=$(run_mpi 1 ref.h5 --set reddy.steps=3000); [ "$rc" = 0 ] || { cat ref.h5.log; fail "reference exit $rc"; }
