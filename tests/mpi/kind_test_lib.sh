@@ -1,4 +1,4 @@
-# Sourced by a model kind's MPI test (reddy_test.sh, raventos_test.sh): the command line, the environment
+# Sourced by a model kind's MPI test (lm_facts_test.sh, reddy_test.sh, raventos_test.sh): the command line, the environment
 # and the helpers they share. Before sourcing, set `tag` (the log prefix) and `job_name` (the job file
 # beside this library); afterwards $engine, $work (the current directory) and $job are set.
 #   <kind>_test.sh --engine PATH --work DIR

@@ -5,30 +5,8 @@
 # cache is shared differently on 1 and 2 ranks, so this also checks it cannot change a number).
 #   lm_facts_test.sh --engine PATH --work DIR
 set -euo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-engine="" work=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --engine) engine=$2; shift 2 ;;
-    --work) work=$2; shift 2 ;;
-    *) echo "unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-[ -x "$engine" ] && [ -n "$work" ] || { echo "need --engine and --work" >&2; exit 2; }
-rm -rf "$work"; mkdir -p "$work"; cd "$work"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-job="$here/lm_facts.ini"
-say() { printf '[lm-facts-test %s] %s\n' "$(date +%T)" "$*"; }
-fail() { say "FAIL: $*"; exit 1; }
-
-run_mpi() {  # run_mpi NP OUT: prints the exit code
-  local np=$1 out=$2
-  set +e
-  mpirun -np "$np" "$engine" run "$job" --out "$out" --progress 1 > "$out.log" 2>&1
-  local rc=$?
-  set -e
-  echo $rc
-}
+tag=lm-facts-test job_name=lm_facts.ini
+source "$(dirname "${BASH_SOURCE[0]}")/kind_test_lib.sh"
 rc2=$(run_mpi 2 two.h5)
 [ "$rc2" = 4 ] || { cat two.h5.log; fail "2 ranks: exit $rc2, expected 4 (points that miss the gate fail)"; }
 rc1=$(run_mpi 1 one.h5)
